@@ -1,0 +1,51 @@
+# tagbench: VGGish transfer learning for music auto-tagging, as a Snakemake DAG.
+#   audio -> split -> features -> one training job per variant -> evaluation -> report
+# Rules are thin `tagbench <verb>` calls; all logic lives in src/tagbench.
+import os
+import sys
+from pathlib import Path
+
+# The package beside this file, and the `tagbench` command of the environment that runs
+# snakemake (so `.venv/bin/snakemake` works without activating the venv).
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+
+from tagbench.config import PARTS, load_settings, to_json
+from tagbench.errors import ConfigError
+from tagbench.fingerprint import code_fingerprint
+from tagbench.features import shard_name
+
+
+configfile: "config.yaml"
+
+
+try:
+    S = load_settings(config)
+except ConfigError as err:
+    sys.exit(f"tagbench: config error: {err}")
+
+DATASET = S.dataset
+ENV = "../../envs/tagbench.yaml"
+
+
+wildcard_constraints:
+    dataset=DATASET,
+    part="|".join(PARTS),
+    shard=r"\d{3}",
+
+
+def shard_files(part):
+    return [
+        f"results/{DATASET}/features/{part}/{shard_name(i)}.h5"
+        for i in range(S.shards[part])
+    ]
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/features.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        [shard_files(part) for part in PARTS],

@@ -1,0 +1,93 @@
+"""The MTT annotation layout every dataset is brought into.
+
+`annotations_final.csv`: tab-separated, every cell quoted, columns `clip_id`, one 0/1 column
+per tag, `mp3_path` (relative to the dataset's audio folder). Reading validates it fully, so a
+malformed file stops the workflow at the first rule with a line naming the file, the line and
+the column, instead of surfacing as a KeyError three stages later.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+REQUIRED = ("clip_id", "mp3_path")
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """Clips in file order: ids, relative audio paths, tag names and a (clips, tags) 0/1 matrix."""
+
+    clip_ids: tuple[str, ...]
+    paths: tuple[str, ...]
+    tags: tuple[str, ...]
+    labels: np.ndarray  # uint8 (n_clips, n_tags)
+
+    def __len__(self) -> int:
+        return len(self.clip_ids)
+
+
+def read_annotations(path: str | Path) -> Annotations:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: annotations file not found")
+    try:
+        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False,
+                            quotechar='"', engine="c")
+    except pd.errors.ParserError as err:
+        detail = str(err).strip().splitlines()[-1]
+        raise DataError(f"{path}: not a tab-separated MTT annotations file ({detail})") from None
+    except (pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: unreadable annotations file ({err})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path}: header has no {' or '.join(repr(m) for m in missing)} column "
+            "(expected tab-separated MTT layout: clip_id, one 0/1 column per tag, mp3_path)")
+    tags = [c for c in frame.columns if c not in REQUIRED]
+    if not tags:
+        raise DataError(f"{path}: no tag columns between clip_id and mp3_path")
+    if len(set(frame.columns)) != len(frame.columns):
+        dup = frame.columns[frame.columns.duplicated()][0]
+        raise DataError(f"{path}: column {dup!r} appears twice in the header")
+
+    values = frame[tags].to_numpy(dtype=str)
+    bad = ~np.isin(values, ("0", "1"))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(f"{path} line {row + 2}, column {tags[col]!r}: value "
+                        f"{values[row, col]!r} is not 0 or 1")
+    ids = frame["clip_id"].str.strip()
+    if (ids == "").any():
+        raise DataError(f"{path} line {int(np.argmax(ids == '')) + 2}: empty clip_id")
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        rows = np.flatnonzero(dup.to_numpy())
+        first = ids.iloc[rows[0]]
+        lines = [str(r + 2) for r in rows if ids.iloc[r] == first]
+        raise DataError(f"{path}: clip_id {first} appears more than once "
+                        f"(lines {', '.join(lines)}); clip ids must be unique")
+    paths = frame["mp3_path"].str.strip()
+    if (paths == "").any():
+        raise DataError(f"{path} line {int(np.argmax(paths == '')) + 2}: empty mp3_path")
+    return Annotations(tuple(ids), tuple(paths), tuple(tags), (values == "1").astype(np.uint8))
+
+
+def write_annotations(path: str | Path, annotations: Annotations) -> None:
+    """Write in MTT's own style (tab-separated, every cell quoted), atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(["clip_id", *annotations.tags, "mp3_path"])
+        for cid, rel, row in zip(annotations.clip_ids, annotations.paths, annotations.labels,
+                                 strict=True):
+            writer.writerow([cid, *(str(int(v)) for v in row), rel])
+    tmp.replace(path)

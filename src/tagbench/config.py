@@ -1,0 +1,199 @@
+"""The validated configuration, as frozen dataclasses: the one place parameters are read from.
+
+`load_settings(mapping)` validates a raw config (config.yaml, possibly with Snakemake
+`--config` overrides) against workflow/schemas/config.schema.yaml, fills defaults and returns
+`Settings`. Each stage gets its own small dataclass, serialisable to JSON, so that a rule can
+hand exactly its stage's parameters to `tagbench <verb> --spec JSON` and Snakemake's params
+trigger reruns only for the stage (or variant) whose values changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
+PARTS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    n_tracks: int = 96
+    clips_per_track: int = 3
+    clip_seconds: float = 4.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    method: str = "folder"
+    test_fraction: float = 0.25
+    valid_fraction: float = 0.1
+    seed: int = 0
+    top_n: int | None = None
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    dtype: str = "float16"
+    resample: str = "soxr_hq"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 12
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    n_active: int = 20
+    patches_per_clip: float = 1
+    weights: str = "none"
+    finetune: bool = True
+    pooling: str = "avg"
+    head: tuple[int, ...] = (256,)
+    dropout: float = 0.3
+    output: str = "sigmoid"
+    early_stopping_patience: int | None = None
+    seed: int = 0
+    gpu: int = 0
+    gpu_model: str | None = None
+    threads: int = 2
+    mixed_precision: bool = False
+    aggregate: str = "mean"
+
+    def __post_init__(self):
+        object.__setattr__(self, "head", tuple(int(h) for h in self.head))
+
+    @property
+    def model_key(self) -> dict[str, Any]:
+        """The settings that shape the trained model (everything but resources)."""
+        skip = {"gpu", "gpu_model", "threads"}
+        return {k: v for k, v in asdict(self).items() if k not in skip}
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class Settings:
+    dataset: str
+    demo: DemoSettings
+    split: SplitSettings
+    features: FeatureSettings
+    shards: dict[str, int]
+    variants: dict[str, TrainSettings]
+    evaluate: EvalSettings
+    custom_annotations: str | None = None
+    custom_audio_dir: str | None = None
+
+
+def to_json(spec) -> str:
+    """A stage dataclass as compact, key-sorted JSON (stable: used as a Snakemake param)."""
+    return json.dumps(asdict(spec), sort_keys=True, separators=(",", ":"))
+
+
+def from_json(cls, text: str):
+    """Inverse of `to_json`; unknown or missing fields are a ConfigError, not a TypeError."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"--spec is not valid JSON ({err.msg} at char {err.pos})") from None
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"--spec has unknown keys for {cls.__name__}: {', '.join(unknown)}")
+    return cls(**data)
+
+
+def _schema() -> dict:
+    with open(SCHEMA_PATH) as fh:
+        return yaml.safe_load(fh)
+
+
+def _validator():
+    from jsonschema import Draft202012Validator, validators
+
+    base = Draft202012Validator
+
+    def fill_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from base.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    cls = validators.extend(base, {"properties": fill_defaults})
+    return cls(_schema())
+
+
+def _describe(error) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        keys = ", ".join(f"{where}.{k}" if where != "(top level)" else k for k in extra)
+        return f"config key '{keys}' is not known{hint}"
+    if error.validator == "propertyNames":
+        return f"config key '{where}': variant name {error.instance!r} must match [A-Za-z0-9_.-]+"
+    return f"config key '{where}': {error.message}"
+
+
+def validate(raw: dict) -> dict:
+    """Validate and fill defaults; returns a new dict. Raises ConfigError naming the key."""
+    if not isinstance(raw, dict):
+        raise ConfigError("the config must be a mapping of keys to values")
+    config = copy.deepcopy(raw)
+    errors = sorted(_validator().iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        from jsonschema.exceptions import best_match
+
+        raise ConfigError(_describe(best_match(errors)))
+    return config
+
+
+def load_settings(raw: dict) -> Settings:
+    """Validated config -> Settings, with each variant's train keys resolved."""
+    config = validate(raw)
+    train = config["train"]
+    variants = {name: TrainSettings(**{**train, **over}) for name, over in config["variants"].items()}
+    if config["dataset"] == "custom":
+        for key in ("annotations", "audio_dir"):
+            if not config["custom"].get(key):
+                raise ConfigError(f"config key 'custom.{key}' is required when dataset is custom")
+    return Settings(
+        dataset=config["dataset"],
+        demo=DemoSettings(**config["demo"]),
+        split=SplitSettings(**config["split"], top_n=config["tags"]["top_n"]),
+        features=FeatureSettings(dtype=config["features"]["dtype"],
+                                 resample=config["features"]["resample"]),
+        shards=dict(config["features"]["shards"]),
+        variants=variants,
+        evaluate=EvalSettings(**config["evaluate"]),
+        custom_annotations=config["custom"]["annotations"],
+        custom_audio_dir=config["custom"]["audio_dir"],
+    )
+
+
+def read_config_file(path: str | Path) -> dict:
+    """Parse a YAML config file; a missing or malformed file is a one-line ConfigError."""
+    path = Path(path)
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML") from None
+    return data or {}

@@ -1,0 +1,174 @@
+"""Per-file feature extraction into HDF5 shards, and reading them back.
+
+A shard (`results/{dataset}/features/{part}/{shard}.h5`) holds the full log-mel of each of its
+clips, concatenated: `logmel` (frames, 64), `clip_offsets` (n+1), `clip_id`, `path`, `labels`
+(n, n_tags) uint8, attributes `tags` and `feature_params` (JSON), and a `failed` table
+(clip_id, path, error) of files that could not be decoded. It is written under a temporary
+name and renamed when whole, so a killed job never leaves a plausible-looking shard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import frontend
+from .audio import load_audio
+from .config import FeatureSettings
+from .errors import DataError, DecodeError
+from .split import read_part
+
+STR = h5py.string_dtype()
+FAILED_DTYPE = np.dtype([("clip_id", STR), ("path", STR), ("error", STR)])
+
+
+def shard_of(clip_id: str, n_shards: int) -> int:
+    """Deterministic clip -> shard (CRC32 of the id): stable across runs, machines and orders."""
+    return zlib.crc32(clip_id.encode()) % n_shards
+
+
+def shard_name(index: int) -> str:
+    return f"{index:03d}"
+
+
+def clip_logmel(path: str | Path, settings: FeatureSettings) -> np.ndarray:
+    """Audio file -> (frames >= 96, 64) float32 log-mel; short clips padded with silence."""
+    samples = load_audio(path, settings.resample)
+    return frontend.log_mel(frontend.pad_to_example(samples))
+
+
+def extract_shard(split_tsv: str | Path, audio_root: str | Path, shard: int, n_shards: int,
+                  out_path: str | Path, settings: FeatureSettings, progress: bool = False) -> dict:
+    """Extract the clips of `split_tsv` that fall in `shard` and write the shard file.
+
+    Returns counts {clips, failed, frames, seconds}. Undecodable files are recorded in the
+    shard's `failed` table; the rest of the shard is still written.
+    """
+    part = read_part(split_tsv)
+    audio_root = Path(audio_root)
+    rows = [i for i, cid in enumerate(part.clip_ids) if shard_of(cid, n_shards) == shard]
+    mels, kept, failed = [], [], []
+    iterator = rows
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(rows, desc=f"shard {shard_name(shard)}", unit="clip", mininterval=2.0)
+    for i in iterator:
+        try:
+            mels.append(clip_logmel(audio_root / part.paths[i], settings))
+            kept.append(i)
+        except DecodeError as err:
+            failed.append((part.clip_ids[i], part.paths[i], str(err)))
+    write_shard(out_path, mels, [part.clip_ids[i] for i in kept], [part.paths[i] for i in kept],
+                part.labels[kept].reshape(len(kept), len(part.tags)), part.tags, failed, settings)
+    frames = int(sum(len(m) for m in mels))
+    return {"clips": len(kept), "failed": len(failed), "frames": frames,
+            "seconds": frames * frontend.HOP / frontend.SAMPLE_RATE}
+
+
+def write_shard(out_path, mels, clip_ids, paths, labels, tags, failed, settings) -> None:
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    offsets = np.zeros(len(mels) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(m) for m in mels])
+    try:
+        with h5py.File(tmp, "w") as h5:
+            total = int(offsets[-1])
+            data = h5.create_dataset("logmel", (total, frontend.N_MELS), dtype=settings.dtype,
+                                     chunks=(min(max(total, 1), 4096), frontend.N_MELS)
+                                     if total else None)
+            for m, start in zip(mels, offsets[:-1], strict=True):
+                data[start:start + len(m)] = m
+            h5["clip_offsets"] = offsets
+            h5.create_dataset("clip_id", data=np.array(clip_ids, dtype=object), dtype=STR)
+            h5.create_dataset("path", data=np.array(paths, dtype=object), dtype=STR)
+            h5.create_dataset("labels", data=np.asarray(labels, dtype=np.uint8))
+            h5.create_dataset("failed", data=np.array(failed, dtype=FAILED_DTYPE))
+            h5.attrs["tags"] = json.dumps(list(tags))
+            h5.attrs["feature_params"] = frontend.params_json(dtype=settings.dtype,
+                                                              resample=settings.resample)
+        tmp.replace(out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class ShardIndex:
+    """What a shard holds, without its log-mel (small; read once)."""
+
+    path: Path
+    clip_ids: list[str]
+    paths: list[str]
+    offsets: np.ndarray
+    labels: np.ndarray
+    tags: list[str]
+    failed: list[tuple[str, str, str]]
+
+
+def read_index(path: str | Path) -> ShardIndex:
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as h5:
+            return ShardIndex(
+                path, [s.decode() if isinstance(s, bytes) else s for s in h5["clip_id"][()]],
+                [s.decode() if isinstance(s, bytes) else s for s in h5["path"][()]],
+                h5["clip_offsets"][()], h5["labels"][()], json.loads(h5.attrs["tags"]),
+                [tuple(v.decode() if isinstance(v, bytes) else v for v in row)
+                 for row in h5["failed"][()]])
+    except FileNotFoundError:
+        raise DataError(f"{path}: feature shard not found (run the extract rule)") from None
+    except (OSError, KeyError) as err:
+        raise DataError(f"{path}: not a readable tagbench feature shard ({err}); "
+                        "delete it and rerun snakemake") from None
+
+
+class FeatureStore:
+    """All clips of a part, across its shards: labels in memory, log-mel read on demand."""
+
+    def __init__(self, shard_paths):
+        self.shards = [read_index(p) for p in sorted(map(Path, shard_paths))]
+        if not self.shards:
+            raise DataError("no feature shards given")
+        tags = {tuple(s.tags) for s in self.shards}
+        if len(tags) != 1:
+            raise DataError(f"shards disagree on the tag list: {[s.path.name for s in self.shards]}")
+        self.tags = list(tags.pop())
+        self.locations = [(si, ci) for si, s in enumerate(self.shards) for ci in range(len(s.clip_ids))]
+        self.labels = (np.concatenate([s.labels for s in self.shards])
+                       if self.locations else np.zeros((0, len(self.tags)), np.uint8))
+        self.clip_ids = [cid for s in self.shards for cid in s.clip_ids]
+        self.n_frames = np.array([s.offsets[ci + 1] - s.offsets[ci] for si, ci in self.locations
+                                  for s in [self.shards[si]]], dtype=np.int64)
+        self._files: dict[int, h5py.File] = {}
+
+    def __len__(self) -> int:
+        return len(self.locations)
+
+    @property
+    def failed(self) -> list[tuple[str, str, str]]:
+        return [row for s in self.shards for row in s.failed]
+
+    def _file(self, si: int) -> h5py.File:
+        if si not in self._files:
+            self._files[si] = h5py.File(self.shards[si].path, "r")
+        return self._files[si]
+
+    def logmel(self, clip: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Frames [start, stop) of clip number `clip`, as float32."""
+        si, ci = self.locations[clip]
+        off = self.shards[si].offsets
+        lo = off[ci] + start
+        hi = off[ci + 1] if stop is None else off[ci] + stop
+        return self._file(si)["logmel"][lo:hi].astype(np.float32)
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files.clear()

@@ -1,0 +1,92 @@
+"""The VGGish log-mel front end, reproduced exactly (see tests/data/README.md for the proof).
+
+16 kHz mono; frames of 400 samples every 160 (25 ms / 10 ms) with a periodic Hann window,
+zero-padded at the end to a 512-point real FFT; magnitude; VGGish's own mel matrix (64 HTK-mel
+bands, 125-7500 Hz, triangles linear in mel, no normalisation, DC bin zeroed); log(mel + 0.01).
+Everything is one batched float32 FFT and one matrix product per clip: no per-frame Python.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import librosa
+import numpy as np
+
+SAMPLE_RATE = 16000
+WINDOW = 400
+HOP = 160
+N_FFT = 512
+N_MELS = 64
+F_MIN = 125.0
+F_MAX = 7500.0
+LOG_OFFSET = 0.01
+EXAMPLE_FRAMES = 96  # 0.96 s
+# Samples that give exactly one example: 1 + (n - 400) // 160 == 96.
+EXAMPLE_SAMPLES = WINDOW + (EXAMPLE_FRAMES - 1) * HOP  # 15,600
+
+PARAMS = {
+    "sample_rate": SAMPLE_RATE, "window": WINDOW, "hop": HOP, "n_fft": N_FFT,
+    "n_mels": N_MELS, "f_min": F_MIN, "f_max": F_MAX, "log_offset": LOG_OFFSET,
+    "example_frames": EXAMPLE_FRAMES, "window_type": "periodic hann", "mel_scale": "htk",
+    "short_clips": "zero-padded at the end to one example",
+}
+
+
+def params_json(**extra) -> str:
+    return json.dumps({**PARAMS, **extra}, sort_keys=True)
+
+
+@functools.cache
+def mel_matrix() -> np.ndarray:
+    """(257, 64) float32: VGGish's mel weights, computed on each FFT bin's mel value."""
+    bins_hz = np.linspace(0.0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
+    bins_mel = librosa.hz_to_mel(bins_hz, htk=True)
+    edges = np.linspace(librosa.hz_to_mel(F_MIN, htk=True), librosa.hz_to_mel(F_MAX, htk=True),
+                        N_MELS + 2)
+    lower, center, upper = edges[:-2], edges[1:-1], edges[2:]
+    rising = (bins_mel[:, None] - lower) / (center - lower)
+    falling = (upper - bins_mel[:, None]) / (upper - center)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights[0, :] = 0.0
+    return weights.astype(np.float32)
+
+
+@functools.cache
+def _window() -> np.ndarray:
+    n = np.arange(WINDOW)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * n / WINDOW)).astype(np.float32)  # periodic Hann
+
+
+def pad_to_example(waveform: np.ndarray) -> np.ndarray:
+    """Zero-pad at the end so that a clip shorter than 0.96 s gives one example, not none."""
+    if len(waveform) >= EXAMPLE_SAMPLES:
+        return waveform
+    return np.pad(waveform, (0, EXAMPLE_SAMPLES - len(waveform)))
+
+
+def log_mel(waveform: np.ndarray) -> np.ndarray:
+    """16 kHz mono float waveform -> (frames, 64) float32 log-mel, frames = 1 + (n-400)//160.
+
+    Returns zero frames for fewer than 400 samples; use `pad_to_example` first to keep them.
+    """
+    x = np.ascontiguousarray(waveform, dtype=np.float32)
+    if len(x) < WINDOW:
+        return np.zeros((0, N_MELS), np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(x, WINDOW)[::HOP]
+    spectrum = np.abs(np.fft.rfft(frames * _window(), n=N_FFT, axis=1))
+    return np.log(spectrum @ mel_matrix() + np.float32(LOG_OFFSET)).astype(np.float32, copy=False)
+
+
+def frame_examples(logmel: np.ndarray, hop: int = EXAMPLE_FRAMES) -> np.ndarray:
+    """(frames, 64) -> (n, 96, 64) patches every `hop` frames; the incomplete tail is dropped."""
+    if len(logmel) < EXAMPLE_FRAMES:
+        return np.zeros((0, EXAMPLE_FRAMES, logmel.shape[1]), logmel.dtype)
+    view = np.lib.stride_tricks.sliding_window_view(logmel, EXAMPLE_FRAMES, axis=0)[::hop]
+    return np.ascontiguousarray(view.transpose(0, 2, 1))
+
+
+def waveform_to_examples(waveform: np.ndarray) -> np.ndarray:
+    """The official function's contract: 16 kHz waveform -> (n, 96, 64) float32 examples."""
+    return frame_examples(log_mel(waveform))
