@@ -2,6 +2,7 @@
 #   audio -> split -> features -> one training job per variant -> evaluation -> report
 # Rules are thin `tagbench <verb>` calls; all logic lives in src/tagbench.
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -26,12 +27,14 @@ except ConfigError as err:
 
 DATASET = S.dataset
 ENV = "../../envs/tagbench.yaml"
+VGGISH_CKPT = "resources/vggish/vggish_model.ckpt"
 
 
 wildcard_constraints:
     dataset=DATASET,
     part="|".join(PARTS),
     shard=r"\d{3}",
+    variant="|".join(re.escape(v) for v in S.variants),
 
 
 def shard_files(part):
@@ -43,9 +46,22 @@ def shard_files(part):
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/features.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
-        [shard_files(part) for part in PARTS],
+        expand(
+            "results/{dataset}/report/{name}",
+            dataset=DATASET,
+            name=[
+                "curves.png",
+                "comparison.csv",
+                "comparison.md",
+                "comparison.png",
+                "per_tag_auc.png",
+            ],
+        ),

@@ -38,13 +38,18 @@ def read_annotations(path: str | Path) -> Annotations:
     if not path.is_file():
         raise DataError(f"{path}: annotations file not found")
     try:
-        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False,
-                            quotechar='"', engine="c")
-    except pd.errors.ParserError as err:
-        detail = str(err).strip().splitlines()[-1]
-        raise DataError(f"{path}: not a tab-separated MTT annotations file ({detail})") from None
-    except (pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh, delimiter="\t", quotechar='"'))
+    except (UnicodeDecodeError, csv.Error) as err:
         raise DataError(f"{path}: unreadable annotations file ({err})") from None
+    if not rows:
+        raise DataError(f"{path}: empty annotations file")
+    width = len(rows[0])
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != width and row:
+            raise DataError(f"{path} line {line}: {len(row)} cells where the header has {width} "
+                            "(not a tab-separated MTT annotations file?)")
+    frame = pd.DataFrame([r for r in rows[1:] if r], columns=rows[0], dtype=str)
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
@@ -63,7 +68,7 @@ def read_annotations(path: str | Path) -> Annotations:
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise DataError(f"{path} line {row + 2}, column {tags[col]!r}: value "
-                        f"{values[row, col]!r} is not 0 or 1")
+                        f"{str(values[row, col])!r} is not 0 or 1")
     ids = frame["clip_id"].str.strip()
     if (ids == "").any():
         raise DataError(f"{path} line {int(np.argmax(ids == '')) + 2}: empty clip_id")

@@ -132,12 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_spec(p)
     p.set_defaults(func=cmd_extract)
 
+    from . import cli_models
+
+    cli_models.add_verbs(sub, _add_spec)
     return parser
 
 
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    args.spec_of = lambda cls: _spec(args, cls)
     try:
         args.func(args)
     except TagbenchError as err:

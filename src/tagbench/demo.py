@@ -44,8 +44,11 @@ class _Track:
         if not set(self.instruments) - {"noise"}:
             self.instruments.append(str(rng.choice(["drums", "bass", "piano", "strings", "synth"])))
         tempo = rng.choice(["fast", "slow", "mid"], p=[0.3, 0.3, 0.4])
-        self.bpm = {"fast": rng.uniform(150, 180), "slow": rng.uniform(58, 72),
-                    "mid": rng.uniform(95, 120)}[tempo]
+        self.bpm = {"fast": rng.uniform(160, 190), "slow": rng.uniform(50, 62),
+                    "mid": rng.uniform(95, 115)}[tempo]
+        # Fast tracks play eighth notes: ~6 onsets/s against ~1/s for slow ones, so the tempo
+        # is audible within a single 0.96 s patch.
+        self.subdivision = 2 if tempo == "fast" else 1
         level = rng.choice(["loud", "quiet", "mid"], p=[0.25, 0.25, 0.5])
         self.peak = {"loud": rng.uniform(0.75, 0.95), "quiet": rng.uniform(0.02, 0.04),
                      "mid": rng.uniform(0.18, 0.3)}[level]
@@ -57,7 +60,7 @@ class _Track:
         n = int(round(seconds * SAMPLE_RATE))
         t = np.arange(n) / SAMPLE_RATE
         out = np.zeros(n)
-        beat = 60.0 / self.bpm
+        beat = 60.0 / self.bpm / self.subdivision
         onsets = np.arange(rng.uniform(0, beat), seconds, beat)
 
         def note(start_s, length_s, wave, decay=None):
@@ -89,7 +92,9 @@ class _Track:
             elif name == "strings":
                 chord = [48 + self.root + d for d in (0, 7, 15, 19)]
                 vibrato = 0.004 * np.sin(2 * np.pi * 5.5 * t)
-                attack = np.minimum(1.0, t / 0.4)
+                # bowed pulses on the beat grid, so strings carry the tempo too
+                pulse = np.exp(-((t - onsets[0]) % beat) / 0.12)
+                attack = np.minimum(1.0, t / 0.4) * (0.55 + 0.45 * pulse)
                 for midi in chord:
                     phase = 2 * np.pi * np.cumsum(_hz(midi) * (1 + vibrato)) / SAMPLE_RATE
                     ks = np.arange(1, 9)[:, None]

@@ -1,0 +1,65 @@
+"""Shared fixtures: small datasets the tests generate, and helpers to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+
+
+def run_cli(*args, cwd=None, check=True):
+    """Run `tagbench ARGS` as a user would; returns the CompletedProcess."""
+    proc = subprocess.run([sys.executable, "-m", "tagbench.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"tagbench {' '.join(map(str, args))} failed:\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory):
+    """A 16-track demo dataset (2 clips of 1.5 s each) in MTT layout."""
+    from tagbench.config import DemoSettings
+    from tagbench.demo import make_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    ann = make_demo(out, DemoSettings(n_tracks=16, clips_per_track=2, clip_seconds=1.5, seed=3))
+    return out, ann
+
+
+@pytest.fixture(scope="session")
+def tiny_features(tiny_demo, tmp_path_factory):
+    """Split + feature shards of the tiny demo: {part: [shard paths]}."""
+    from tagbench.annotations import read_annotations
+    from tagbench.config import FeatureSettings, SplitSettings
+    from tagbench.features import extract_shard
+    from tagbench.split import make_split, write_split
+
+    root, _ = tiny_demo
+    out = tmp_path_factory.mktemp("features")
+    ann = read_annotations(root / "annotations_final.csv")
+    write_split(make_split(ann, SplitSettings(valid_fraction=0.2)), ann, out / "split")
+    shards = {}
+    for part, n in (("train", 2), ("valid", 1), ("test", 1)):
+        shards[part] = [out / part / f"{i:03d}.h5" for i in range(n)]
+        for i, path in enumerate(shards[part]):
+            extract_shard(out / "split" / f"{part}.tsv", root / "audio", i, n, path,
+                          FeatureSettings())
+    return shards
+
+
+def write_wav(path, samples, rate=16000):
+    import soundfile as sf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.asarray(samples, dtype=np.float32), rate)
+    return path

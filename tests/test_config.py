@@ -1,0 +1,59 @@
+import pytest
+
+from tagbench.config import TrainSettings, from_json, load_settings, to_json, validate
+from tagbench.errors import ConfigError
+
+from .conftest import ROOT, run_cli
+
+
+def test_defaults_are_filled():
+    cfg = validate({})
+    assert cfg["dataset"] == "demo"
+    assert cfg["train"]["batch_size"] == 32 and cfg["train"]["n_active"] == 20
+    assert cfg["features"]["shards"] == {"train": 4, "valid": 1, "test": 2}
+
+
+def test_variant_overrides_train_keys():
+    s = load_settings({"train": {"epochs": 12}, "variants": {"a": {"epochs": 5, "head": [8, 8]},
+                                                            "b": {}}})
+    assert s.variants["a"].epochs == 5 and s.variants["a"].head == (8, 8)
+    assert s.variants["b"].epochs == 12 and s.variants["b"].head == (256,)
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"trian": {}}, "'trian' is not known"),
+    ({"train": {"epochs": "ten"}}, "train.epochs"),
+    ({"variants": {"v": {"pooling": "mean"}}}, "variants.v.pooling"),
+    ({"variants": {"v": {"colour": 1}}}, "variants.v.colour"),
+    ({"split": {"test_fraction": 1.5}}, "split.test_fraction"),
+    ({"dataset": "custom"}, "custom.annotations"),
+])
+def test_bad_config_names_the_key(raw, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        load_settings(raw)
+
+
+def test_spec_json_round_trip():
+    spec = TrainSettings(head=(4, 2), pooling="autopool")
+    assert from_json(TrainSettings, to_json(spec)) == spec
+    with pytest.raises(ConfigError, match="unknown keys"):
+        from_json(TrainSettings, '{"bogus": 1}')
+
+
+def test_shipped_config_is_valid_and_has_the_reports_variants():
+    from tagbench.config import read_config_file
+
+    s = load_settings(read_config_file(ROOT / "config.yaml"))
+    assert set(s.variants) == {"vggish_2fc", "vggish_3fc", "vggish_autopool"}
+    assert s.variants["vggish_3fc"].epochs == 5 and s.variants["vggish_3fc"].head == (256, 256)
+    assert s.variants["vggish_autopool"].pooling == "autopool"
+    assert all(v.output == "sigmoid" for v in s.variants.values())
+
+
+def test_cli_bad_config_is_one_line(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("train: {epochs: 0}\n")
+    proc = run_cli("make-demo", "--out", tmp_path / "d", "--config", cfg, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "train.epochs" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from tagbench.config import TrainSettings
+from tagbench.models import AutoPool1D, build_model, load_model, read_metadata, save_with_metadata
+
+
+def test_autopool_interpolates_between_mean_and_max():
+    x = np.random.default_rng(0).normal(size=(4, 6, 5)).astype(np.float32)
+    layer = AutoPool1D(axis=1)
+    layer.build(x.shape)
+    np.testing.assert_allclose(layer(x), x.mean(axis=1), atol=1e-6)  # alpha = 0
+    layer.alpha.assign(np.full(5, 200.0, np.float32))
+    np.testing.assert_allclose(layer(x), x.max(axis=1), atol=1e-3)
+    layer.alpha.assign(np.full(5, -200.0, np.float32))
+    np.testing.assert_allclose(layer(x), x.min(axis=1), atol=1e-3)
+
+
+@pytest.mark.parametrize("pooling, head, trainable_extra", [
+    ("avg", (256,), 0), ("max", (256,), 0), ("autopool", (256,), 512), ("avg", (256, 256), 0),
+])
+def test_heads_and_parameter_counts(pooling, head, trainable_extra):
+    n_tags = 10
+    model = build_model(TrainSettings(pooling=pooling, head=head), n_tags)
+    x = np.zeros((2, 96, 64), np.float32)
+    y = np.asarray(model(x, training=False))
+    assert y.shape == (2, n_tags) and (0 <= y).all() and (y <= 1).all()
+    conv = 4_499_136  # the official conv stack (conv1..conv4_2, weights + biases)
+    dims = (512, *head)
+    head_params = sum(4 * a + a * b + b for a, b in zip(dims, (*head, n_tags), strict=True))
+    assert model.count_params() == conv + head_params + trainable_extra
+
+
+def test_embedding_pooling_uses_the_fc_layers():
+    model = build_model(TrainSettings(pooling="embedding", head=(16,)), 5)
+    assert model.get_layer("fc2").units == 128
+    assert model.count_params() > 72_000_000
+
+
+def test_frozen_backbone():
+    model = build_model(TrainSettings(finetune=False, head=(8,)), 3)
+    assert not model.get_layer("conv4_2").trainable
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == (2 * 512 + 512 * 8 + 8) + (2 * 8 + 8 * 3 + 3)
+
+
+def test_same_seed_same_initial_weights():
+    a = build_model(TrainSettings(seed=5, head=(8,)), 3).get_layer("conv2").get_weights()[0]
+    b = build_model(TrainSettings(seed=5, head=(8,)), 3).get_layer("conv2").get_weights()[0]
+    c = build_model(TrainSettings(seed=6, head=(8,)), 3).get_layer("conv2").get_weights()[0]
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_saved_model_carries_its_metadata(tmp_path):
+    model = build_model(TrainSettings(pooling="autopool", head=(8,)), 3)
+    path = tmp_path / "model.keras"
+    save_with_metadata(model, path, {"tags": ["a", "b", "c"], "aggregate": "mean"})
+    assert read_metadata(path)["tags"] == ["a", "b", "c"]
+    loaded, meta = load_model(path)
+    x = np.random.default_rng(0).normal(size=(2, 96, 64)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-6)

@@ -1,0 +1,70 @@
+"""Training, evaluation and resume on the tiny demo's shards."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from tagbench.config import TrainSettings, to_json
+
+SPEC = TrainSettings(epochs=3, batch_size=8, n_active=4, head=(8,), finetune=False,
+                     patches_per_clip=2, threads=1)
+
+
+def train_cmd(shards, out, state, spec=SPEC):
+    return [sys.executable, "-m", "tagbench.cli", "train", "--variant", "t",
+            "--train-shards", *map(str, shards["train"]), "--valid-shards",
+            *map(str, shards["valid"]), "--out-dir", str(out), "--state-dir", str(state),
+            "--spec", to_json(spec)]
+
+
+def test_train_then_evaluate(tiny_features, tmp_path):
+    from tagbench.evaluate import evaluate_model
+    from tagbench.train import HISTORY_COLUMNS, train_variant
+
+    meta = train_variant(SPEC, "t", tiny_features["train"], tiny_features["valid"],
+                         tmp_path / "m", tmp_path / "state", threads=1, log=lambda *_: None)
+    history = pd.read_csv(tmp_path / "m" / "history.csv")
+    assert tuple(history.columns) == HISTORY_COLUMNS
+    assert history["epoch"].tolist() == [1, 2, 3]
+    assert history[["loss", "valid_loss", "valid_roc_auc", "seconds"]].notna().all().all()
+    assert not (tmp_path / "state").exists()  # state is removed once outputs are whole
+    assert meta["best_epoch"] == int(history["valid_roc_auc"].idxmax()) + 1
+    metrics = evaluate_model(tmp_path / "m" / "model.keras", tiny_features["test"], tmp_path / "e")
+    for key in ("roc_auc_macro", "roc_auc_micro", "pr_auc_macro", "pr_auc_micro", "accuracy",
+                "all_negative_accuracy", "n_clips", "n_tags", "n_tags_scored", "n_params"):
+        assert key in metrics
+    assert json.loads((tmp_path / "e" / "metrics.json").read_text()) == metrics
+    assert len(pd.read_csv(tmp_path / "e" / "per_tag.csv")) == metrics["n_tags"]
+
+
+def test_killed_training_resumes_from_its_last_epoch(tiny_features, tmp_path):
+    spec = TrainSettings(**{**SPEC.__dict__, "epochs": 4, "patches_per_clip": 6})
+    out, state = tmp_path / "m", tmp_path / "state"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(train_cmd(tiny_features, out, state, spec), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if (state / "state.json").is_file() and json.loads((state / "state.json").read_text())["epoch"] >= 1:
+            break
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.2)
+    else:
+        pytest.fail("training never completed an epoch")
+    os.kill(proc.pid, signal.SIGKILL)  # kill -9 in the middle of epoch 2
+    proc.wait()
+    done = json.loads((state / "state.json").read_text())["epoch"]
+    assert 1 <= done < 4 and not (out / "model.keras").exists()
+
+    rerun = subprocess.run(train_cmd(tiny_features, out, state, spec), env=env,
+                           capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"resuming t after epoch {done}" in rerun.stdout
+    history = pd.read_csv(out / "history.csv")
+    assert history["epoch"].tolist() == [1, 2, 3, 4]

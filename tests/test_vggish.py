@@ -1,0 +1,52 @@
+"""The Keras VGGish + checkpoint loader against the official network's outputs."""
+
+import numpy as np
+import pytest
+
+from tagbench import vggish
+from tagbench.errors import DataError
+
+from . import fake_vggish
+from .conftest import DATA
+
+
+@pytest.fixture(scope="session")
+def fake_checkpoint(tmp_path_factory):
+    return fake_vggish.write(tmp_path_factory.mktemp("vggish") / "vggish_model.ckpt")
+
+
+def test_official_parameter_count():
+    assert vggish.embedding_model().count_params() == 72_141_184
+
+
+def test_loader_reproduces_the_official_network(fake_checkpoint):
+    import tensorflow as tf
+
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    model = vggish.embedding_model()
+    loaded = vggish.load_checkpoint(model, fake_checkpoint)
+    assert set(loaded) == set(vggish.CHECKPOINT_SCOPES)
+    expected = np.load(DATA / "fake_ckpt_expected.npz")
+    flat, fc1_2, embedding = model.predict_on_batch(expected["inputs"])
+    for got, key in ((flat, "pool4_flat"), (fc1_2, "fc1_2"), (embedding, "embedding")):
+        np.testing.assert_allclose(got, expected[key], rtol=1e-4, atol=1e-3, err_msg=key)
+
+
+def test_loader_fills_only_the_layers_a_tagger_has(fake_checkpoint):
+    from tagbench.config import TrainSettings
+    from tagbench.models import build_model
+
+    model = build_model(TrainSettings(pooling="avg", head=(8,)), n_tags=3)
+    assert vggish.load_checkpoint(model, fake_checkpoint) == list(vggish.CONV_LAYERS)
+    conv1 = model.get_layer("conv1").get_weights()[0]
+    assert np.array_equal(conv1, fake_vggish.values()["vggish/conv1/weights"])
+
+
+def test_missing_or_wrong_checkpoint(tmp_path):
+    model = vggish.embedding_model()
+    with pytest.raises(DataError, match="not found"):
+        vggish.load_checkpoint(model, tmp_path / "vggish_model.ckpt")
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"junk" * 100)
+    with pytest.raises(DataError, match="not a readable TF checkpoint"):
+        vggish.load_checkpoint(model, bad)

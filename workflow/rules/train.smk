@@ -1,0 +1,41 @@
+# One training job per variant (variants are config entries, not copied rules).
+
+
+def weights_input(wildcards):
+    return VGGISH_CKPT if S.variants[wildcards.variant].weights == "vggish" else []
+
+
+def train_resources(wildcards):
+    return S.variants[wildcards.variant]
+
+
+rule train:
+    input:
+        train=shard_files("train"),
+        valid=shard_files("valid"),
+        weights=weights_input,
+    output:
+        model="results/{dataset}/models/{variant}/model.keras",
+        history="results/{dataset}/models/{variant}/history.csv",
+    params:
+        spec=lambda w: to_json(S.variants[w.variant]),
+        code=code_fingerprint("train"),
+        # Outside the outputs: Snakemake does not delete it when the job fails, so a rerun resumes.
+        state="results/{dataset}/train_state/{variant}",
+        weights=lambda w, input: f"--weights {input.weights}" if input.weights else "",
+    threads: lambda w: S.variants[w.variant].threads
+    resources:
+        gpu=lambda w: S.variants[w.variant].gpu,
+        mem_mb=8000,
+        runtime=24 * 60,
+    log:
+        "results/{dataset}/logs/train/{variant}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/train/{variant}.tsv"
+    conda:
+        ENV
+    shell:
+        "tagbench train --variant {wildcards.variant} --train-shards {input.train} "
+        "--valid-shards {input.valid} --out-dir results/{wildcards.dataset}/models/{wildcards.variant} "
+        "--state-dir {params.state} {params.weights} --threads {threads} "
+        "--spec {params.spec:q} > {log} 2>&1"
