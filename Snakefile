@@ -20,6 +20,10 @@ from tagbench.features import shard_name
 configfile: "config.yaml"
 
 
+envvars:
+    "PATH",
+
+
 try:
     S = load_settings(config)
 except ConfigError as err:
@@ -37,13 +41,7 @@ wildcard_constraints:
     variant="|".join(re.escape(v) for v in S.variants),
 
 
-def shard_files(part):
-    return [
-        f"results/{DATASET}/features/{part}/{shard_name(i)}.h5"
-        for i in range(S.shards[part])
-    ]
-
-
+include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"

@@ -43,7 +43,7 @@ def test_failed_files_are_recorded_and_the_rest_is_written(tmp_path):
     audio = tmp_path / "audio"
     write_wav(audio / "0" / "good-0-1.wav", np.random.default_rng(0).normal(0, 0.1, 24000))
     write_wav(audio / "0" / "short-0-1.wav", np.zeros(3000))  # 0.19 s: padded, not dropped
-    (audio / "0" / "corrupt-0-1.mp3").write_bytes(b"\xff\xfb garbage" * 50)
+    (audio / "0" / "corrupt-0-1.mp3").write_bytes(b"this is not audio\n" * 50)
     (audio / "0" / "empty-0-1.mp3").write_bytes(b"")
     tsv = tmp_path / "train.tsv"
     tsv.write_text("clip_id\ttrack\tmp3_path\tt\n" + "".join(

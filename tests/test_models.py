@@ -25,7 +25,7 @@ def test_heads_and_parameter_counts(pooling, head, trainable_extra):
     x = np.zeros((2, 96, 64), np.float32)
     y = np.asarray(model(x, training=False))
     assert y.shape == (2, n_tags) and (0 <= y).all() and (y <= 1).all()
-    conv = 4_499_136  # the official conv stack (conv1..conv4_2, weights + biases)
+    conv = 4_499_712  # the official conv stack: conv1..conv4_2, 3x3 kernels + biases
     dims = (512, *head)
     head_params = sum(4 * a + a * b + b for a, b in zip(dims, (*head, n_tags), strict=True))
     assert model.count_params() == conv + head_params + trainable_extra

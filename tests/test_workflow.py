@@ -40,7 +40,7 @@ def planned(proc) -> dict[str, int]:
 
 
 def write_config(workdir, config):
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 @pytest.fixture(scope="module")

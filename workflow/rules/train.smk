@@ -1,14 +1,6 @@
 # One training job per variant (variants are config entries, not copied rules).
 
 
-def weights_input(wildcards):
-    return VGGISH_CKPT if S.variants[wildcards.variant].weights == "vggish" else []
-
-
-def train_resources(wildcards):
-    return S.variants[wildcards.variant]
-
-
 rule train:
     input:
         train=shard_files("train"),

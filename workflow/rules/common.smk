@@ -1,0 +1,14 @@
+# Input functions shared by the rules.
+
+
+def shard_files(part):
+    """Every shard of a split part, as configured in features.shards."""
+    return [
+        f"results/{DATASET}/features/{part}/{shard_name(i)}.h5"
+        for i in range(S.shards[part])
+    ]
+
+
+def weights_input(wildcards):
+    """The VGGish checkpoint, for variants that start from it."""
+    return VGGISH_CKPT if S.variants[wildcards.variant].weights == "vggish" else []
