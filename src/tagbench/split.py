@@ -80,7 +80,7 @@ def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str 
     parts = {"train": train, "valid": np.sort(valid), "test": np.sort(test)}
     check_no_track_leak(tracks, parts)
 
-    positives = ann.labels[train].sum(axis=0)
+    positives = ann.labels[train].sum(axis=0, dtype=np.int64)  # signed: ranked by -count below
     present = np.flatnonzero(positives > 0)
     if settings.top_n is None:
         columns = present
