@@ -35,6 +35,7 @@ def test_train_then_evaluate(tiny_features, tmp_path):
     assert history[["loss", "valid_loss", "valid_roc_auc", "seconds"]].notna().all().all()
     assert not (tmp_path / "state").exists()  # state is removed once outputs are whole
     assert meta["best_epoch"] == int(history["valid_roc_auc"].idxmax()) + 1
+    assert meta["feature_params"]["hop"] == 160 and meta["feature_params"]["dtype"] == "float16"
     metrics = evaluate_model(tmp_path / "m" / "model.keras", tiny_features["test"], tmp_path / "e")
     for key in ("roc_auc_macro", "roc_auc_micro", "pr_auc_macro", "pr_auc_micro", "accuracy",
                 "all_negative_accuracy", "n_clips", "n_tags", "n_tags_scored", "n_params"):

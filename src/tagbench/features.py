@@ -110,6 +110,7 @@ class ShardIndex:
     labels: np.ndarray
     tags: list[str]
     failed: list[tuple[str, str, str]]
+    feature_params: dict
 
 
 def read_index(path: str | Path) -> ShardIndex:
@@ -121,7 +122,8 @@ def read_index(path: str | Path) -> ShardIndex:
                 [s.decode() if isinstance(s, bytes) else s for s in h5["path"][()]],
                 h5["clip_offsets"][()], h5["labels"][()], json.loads(h5.attrs["tags"]),
                 [tuple(v.decode() if isinstance(v, bytes) else v for v in row)
-                 for row in h5["failed"][()]])
+                 for row in h5["failed"][()]],
+                json.loads(h5.attrs["feature_params"]))
     except FileNotFoundError:
         raise DataError(f"{path}: feature shard not found (run the extract rule)") from None
     except (OSError, KeyError) as err:
@@ -140,6 +142,7 @@ class FeatureStore:
         if len(tags) != 1:
             raise DataError(f"shards disagree on the tag list: {[s.path.name for s in self.shards]}")
         self.tags = list(tags.pop())
+        self.feature_params = self.shards[0].feature_params
         self.locations = [(si, ci) for si, s in enumerate(self.shards) for ci in range(len(s.clip_ids))]
         self.labels = (np.concatenate([s.labels for s in self.shards])
                        if self.locations else np.zeros((0, len(self.tags)), np.uint8))

@@ -168,10 +168,8 @@ def train_variant(spec: TrainSettings, variant: str, train_shards, valid_shards,
     valid.close()
 
     best = keras.models.load_model(state_dir / "best.keras")
-    with __import__("h5py").File(sorted(train_shards)[0], "r") as h5:
-        feature_params = json.loads(h5.attrs["feature_params"])
     metadata = {
-        "variant": variant, "tags": train.tags, "feature_params": feature_params,
+        "variant": variant, "tags": train.tags, "feature_params": train.feature_params,
         "pooling": spec.pooling, "aggregate": spec.aggregate, "spec": asdict(spec),
         "best_epoch": state["best_epoch"], "best_valid_roc_auc": state["best_auc"],
         "epochs_trained": state["epoch"], "train_seconds": round(state["seconds"], 2),
