@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 
+from tagbench.acquire import MTT_FILES, MTT_PARTS
 from tagbench.config import PARTS, load_settings, to_json
 from tagbench.errors import ConfigError
 from tagbench.fingerprint import code_fingerprint
@@ -39,6 +40,8 @@ wildcard_constraints:
     part="|".join(PARTS),
     shard=r"\d{3}",
     variant="|".join(re.escape(v) for v in S.variants),
+    mtt_file="|".join(re.escape(f) for f in MTT_FILES),
+    mtt_table=r"annotations_final\.csv|clip_info_final\.csv",
 
 
 include: "workflow/rules/common.smk"
@@ -63,3 +66,5 @@ rule all:
                 "per_tag_auc.png",
             ],
         ),
+        # MTT's clip metadata is part of the dataset download (not read by any stage)
+        ["resources/mtt/clip_info_final.csv"] if DATASET == "mtt" else [],

@@ -57,6 +57,23 @@ def tiny_features(tiny_demo, tmp_path_factory):
     return shards
 
 
+@pytest.fixture(scope="session")
+def fake_checkpoint(tmp_path_factory):
+    """A ~288 MB TF1 checkpoint with the official variable names and seeded values."""
+    from . import fake_vggish
+
+    return fake_vggish.write(tmp_path_factory.mktemp("vggish") / "vggish_model.ckpt")
+
+
+@pytest.fixture
+def file_server():
+    """A threaded HTTP server on 127.0.0.1 serving `server.files` (path -> bytes), with Range."""
+    from .http_server import FileServer
+
+    with FileServer() as server:
+        yield server
+
+
 def write_wav(path, samples, rate=16000):
     import soundfile as sf
 

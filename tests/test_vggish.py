@@ -10,11 +10,6 @@ from . import fake_vggish
 from .conftest import DATA
 
 
-@pytest.fixture(scope="session")
-def fake_checkpoint(tmp_path_factory):
-    return fake_vggish.write(tmp_path_factory.mktemp("vggish") / "vggish_model.ckpt")
-
-
 def test_official_parameter_count():
     assert vggish.embedding_model().count_params() == 72_141_184
 

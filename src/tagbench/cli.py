@@ -18,8 +18,10 @@ from .config import (
     DemoSettings,
     EvalSettings,
     FeatureSettings,
+    MttSettings,
     SplitSettings,
     TrainSettings,
+    VggishSettings,
     from_json,
     load_settings,
     read_config_file,
@@ -39,7 +41,8 @@ def _spec(args, cls):
             raise ConfigError(f"{args.config}: no variant {variant!r} (variants: {known})")
         return settings.variants[variant]
     return {DemoSettings: settings.demo, SplitSettings: settings.split,
-            FeatureSettings: settings.features, EvalSettings: settings.evaluate}[cls]
+            FeatureSettings: settings.features, EvalSettings: settings.evaluate,
+            MttSettings: settings.mtt, VggishSettings: settings.vggish}[cls]
 
 
 def _add_spec(p: argparse.ArgumentParser, variant: bool = False) -> None:
@@ -132,8 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_spec(p)
     p.set_defaults(func=cmd_extract)
 
-    from . import cli_models
+    from . import cli_acquire, cli_models
 
+    cli_acquire.add_verbs(sub, _add_spec)
     cli_models.add_verbs(sub, _add_spec)
     return parser
 

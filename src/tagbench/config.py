@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,42 @@ class SplitSettings:
 class FeatureSettings:
     dtype: str = "float16"
     resample: str = "soxr_hq"
+
+
+@dataclass(frozen=True)
+class MttSettings:
+    """Where MTT comes from (mirrors tried in order) and checksum overrides by file name."""
+
+    mirrors: tuple[str, ...] = ()
+    sha256: dict[str, str] = field(default_factory=dict)
+    retries: int = 5
+    timeout: float = 60.0
+
+    @property
+    def download_settings(self):
+        from .download import DownloadSettings
+
+        return DownloadSettings(retries=self.retries, timeout=self.timeout)
+
+    def expected_sha256(self, name: str) -> str:
+        from .acquire import MTT_SHA256
+
+        return self.sha256.get(name, MTT_SHA256[name])
+
+
+@dataclass(frozen=True)
+class VggishSettings:
+    url: str = ""
+    sha256: str | None = None
+    smoke_test: bool = True
+    retries: int = 5
+    timeout: float = 60.0
+
+    @property
+    def download_settings(self):
+        from .download import DownloadSettings
+
+        return DownloadSettings(retries=self.retries, timeout=self.timeout)
 
 
 @dataclass(frozen=True)
@@ -92,6 +128,8 @@ class Settings:
     shards: dict[str, int]
     variants: dict[str, TrainSettings]
     evaluate: EvalSettings
+    mtt: MttSettings = MttSettings()
+    vggish: VggishSettings = VggishSettings()
     custom_annotations: str | None = None
     custom_audio_dir: str | None = None
 
@@ -179,6 +217,9 @@ def load_settings(raw: dict) -> Settings:
         shards=dict(config["features"]["shards"]),
         variants=variants,
         evaluate=EvalSettings(**config["evaluate"]),
+        mtt=MttSettings(mirrors=tuple(config["mtt"]["mirrors"]), sha256=dict(config["mtt"]["sha256"]),
+                        **config["download"]),
+        vggish=VggishSettings(**config["vggish"], **config["download"]),
         custom_annotations=config["custom"]["annotations"],
         custom_audio_dir=config["custom"]["audio_dir"],
     )

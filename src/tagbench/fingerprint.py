@@ -16,6 +16,7 @@ COMMON = ("__init__.py", "config.py", "errors.py", "cli.py")
 STAGES = {
     "demo": ("demo.py", "annotations.py", "frontend.py"),
     "import": ("annotations.py",),
+    "acquire": ("acquire.py", "archive.py", "download.py", "annotations.py", "cli_acquire.py"),
     "split": ("split.py", "annotations.py"),
     "features": ("features.py", "frontend.py", "audio.py", "split.py"),
     "train": ("train.py", "models.py", "vggish.py", "stream.py", "metrics.py", "features.py",

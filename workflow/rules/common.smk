@@ -12,3 +12,8 @@ def shard_files(part):
 def weights_input(wildcards):
     """The VGGish checkpoint, for variants that start from it."""
     return VGGISH_CKPT if S.variants[wildcards.variant].weights == "vggish" else []
+
+
+def audio_input(wildcards):
+    """The dataset's audio folder where a rule makes it (demo, mtt); custom links the user's."""
+    return [] if DATASET == "custom" else f"resources/{DATASET}/audio"

@@ -5,6 +5,7 @@ rule extract:
     input:
         split="results/{dataset}/split/{part}.tsv",
         annotations="resources/{dataset}/annotations_final.csv",
+        audio=audio_input,
     output:
         "results/{dataset}/features/{part}/{shard}.h5",
     params:
