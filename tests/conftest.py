@@ -58,6 +58,20 @@ def tiny_features(tiny_demo, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tiny_features, tmp_path_factory):
+    """A 2-epoch tagger trained on the tiny demo: its model.keras path."""
+    from tagbench.config import TrainSettings
+    from tagbench.train import train_variant
+
+    out = tmp_path_factory.mktemp("model")
+    spec = TrainSettings(epochs=2, batch_size=8, n_active=4, head=(8,), finetune=False,
+                         patches_per_clip=2, threads=1)
+    train_variant(spec, "tiny", tiny_features["train"], tiny_features["valid"], out / "m",
+                  out / "state", threads=1, log=lambda *_: None)
+    return out / "m" / "model.keras"
+
+
+@pytest.fixture(scope="session")
 def fake_checkpoint(tmp_path_factory):
     """A ~288 MB TF1 checkpoint with the official variable names and seeded values."""
     from . import fake_vggish

@@ -1,5 +1,6 @@
 """The real snakemake on a tiny config: the whole DAG through the report, reruns, targeting."""
 
+import copy
 import re
 import shutil
 import subprocess
@@ -23,7 +24,8 @@ TINY = {
               "patches_per_clip": 1, "threads": 1, "head": [8]},
     "variants": {"small_avg": {"pooling": "avg"}, "small_autopool": {"pooling": "autopool"}},
 }
-REPORT = ["curves.png", "comparison.csv", "comparison.md", "comparison.png", "per_tag_auc.png"]
+REPORT = ["curves.png", "comparison.csv", "comparison.md", "comparison.png", "per_tag_auc.png",
+          "overview.rst"]
 
 
 def snakemake(workdir, *args):
@@ -60,6 +62,11 @@ def test_whole_dag_builds_the_report(built):
     assert table["variant"].tolist() == ["small_avg", "small_autopool"]
     assert table["roc_auc_macro"].between(0, 1).all()
     assert (table["all_negative_accuracy"] > 0).all()
+    overview = (report / "overview.rst").read_text()
+    n_test = len((built / "results/demo/split/test.tsv").read_text().splitlines()) - 1
+    assert f"test {n_test} clips" in overview and "Best by ROC-AUC: **small_" in overview
+    best = table.loc[table["roc_auc_macro"].idxmax()]
+    assert f"{best['roc_auc_macro']:.3f}" in overview
     for variant in TINY["variants"]:
         assert (built / f"results/demo/eval/{variant}/predictions.h5").is_file()
         assert (built / f"results/demo/logs/train/{variant}.log").is_file()
@@ -108,3 +115,31 @@ def test_lint_is_clean():
     proc = subprocess.run([SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_predict_rule_tags_a_folder_and_reruns_when_a_file_is_added(built, tmp_path):
+    import numpy as np
+
+    from .conftest import write_wav
+
+    music = tmp_path / "my music"
+    t = np.arange(32000) / 16000
+    write_wav(music / "a.wav", 0.3 * np.sin(2 * np.pi * 440 * t))
+    write_wav(music / "sub" / "b.wav", 0.3 * np.sin(2 * np.pi * 220 * t), rate=44100)
+    (music / "broken.mp3").write_bytes(b"junk" * 100)
+    assert snakemake(built).returncode == 0   # up to date, whatever earlier tests changed
+    config = copy.deepcopy(TINY)              # (a YAML round trip would reorder the variants)
+    config["predict"] = {"audio_dir": str(music), "variant": "small_autopool", "top_k": 3}
+    write_config(built, config)
+    try:
+        assert planned(snakemake(built, "-n")) == {"predict": 1, "all": 1}
+        proc = snakemake(built)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        table = pd.read_csv(built / "results/demo/predict/small_autopool.csv")
+        assert sorted(set(table["path"].map(lambda p: Path(p).name))) == ["a.wav", "b.wav", "broken.mp3"]
+        assert (table.groupby("path")["rank"].count().sort_values().tolist()) == [0, 3, 3]
+        assert table["error"].dropna().str.contains("broken.mp3: cannot decode").all()
+        write_wav(music / "c.wav", 0.3 * np.sin(2 * np.pi * 330 * t))
+        assert planned(snakemake(built, "-n")) == {"predict": 1, "all": 1}
+    finally:
+        write_config(built, TINY)

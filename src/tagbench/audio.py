@@ -35,7 +35,10 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
             data, rate = librosa.load(path, sr=None, mono=True, dtype=np.float32)
         return data, int(rate)
     except Exception:  # noqa: BLE001 - report the libsndfile reason, it is the informative one
-        raise DecodeError(f"{path}: cannot decode audio ({first_error})") from None
+        reason = str(first_error)
+        if "does not exist" in reason:  # libsndfile's words for a stream it cannot find
+            reason = "no decodable audio stream: truncated or not an audio file"
+        raise DecodeError(f"{path}: cannot decode audio ({reason})") from None
 
 
 def load_audio(path: str | Path, resample: str = "soxr_hq") -> np.ndarray:

@@ -135,10 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_spec(p)
     p.set_defaults(func=cmd_extract)
 
-    from . import cli_acquire, cli_models
+    from . import cli_acquire, cli_models, cli_report
 
     cli_acquire.add_verbs(sub, _add_spec)
     cli_models.add_verbs(sub, _add_spec)
+    cli_report.add_verbs(sub, _add_spec)
     return parser
 
 
@@ -147,14 +148,14 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.spec_of = lambda cls: _spec(args, cls)
     try:
-        args.func(args)
+        status = args.func(args)
     except TagbenchError as err:
         print(f"tagbench: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tagbench: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

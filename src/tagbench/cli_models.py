@@ -1,4 +1,4 @@
-"""The model half of the CLI: train, evaluate, and the report verbs."""
+"""The model half of the CLI: train and evaluate."""
 
 from __future__ import annotations
 
@@ -29,18 +29,6 @@ def cmd_evaluate(args) -> None:
                                               "all_negative_accuracy", "n_clips")}))
 
 
-def cmd_curves(args) -> None:
-    from .report import plot_curves
-
-    plot_curves(dict(zip(args.variants, args.histories, strict=True)), args.out)
-
-
-def cmd_compare(args) -> None:
-    from .report import compare
-
-    compare(args.variants, args.eval_dirs, args.model_metadata, args.out_dir)
-
-
 def add_verbs(sub, add_spec) -> None:
     p = sub.add_parser("train", help="train one variant (resumes after an interruption)")
     p.add_argument("--train-shards", nargs="+", required=True)
@@ -59,16 +47,3 @@ def add_verbs(sub, add_spec) -> None:
     p.add_argument("--threads", type=int, default=None)
     add_spec(p)
     p.set_defaults(func=cmd_evaluate)
-
-    p = sub.add_parser("curves", help="plot training curves of the variants")
-    p.add_argument("--variants", nargs="+", required=True)
-    p.add_argument("--histories", nargs="+", required=True, help="history.csv, one per variant")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_curves)
-
-    p = sub.add_parser("compare", help="comparison table and charts across variants")
-    p.add_argument("--variants", nargs="+", required=True)
-    p.add_argument("--eval-dirs", nargs="+", required=True)
-    p.add_argument("--model-metadata", nargs="*", default=[], help="model.keras files, one per variant")
-    p.add_argument("--out-dir", required=True)
-    p.set_defaults(func=cmd_compare)

@@ -120,6 +120,13 @@ class EvalSettings:
 
 
 @dataclass(frozen=True)
+class PredictSettings:
+    audio_dir: str | None = None
+    variant: str | None = None
+    top_k: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     dataset: str
     demo: DemoSettings
@@ -130,6 +137,7 @@ class Settings:
     evaluate: EvalSettings
     mtt: MttSettings = MttSettings()
     vggish: VggishSettings = VggishSettings()
+    predict: PredictSettings = PredictSettings()
     custom_annotations: str | None = None
     custom_audio_dir: str | None = None
 
@@ -208,8 +216,15 @@ def load_settings(raw: dict) -> Settings:
         for key in ("annotations", "audio_dir"):
             if not config["custom"].get(key):
                 raise ConfigError(f"config key 'custom.{key}' is required when dataset is custom")
+    predict = PredictSettings(**config["predict"])
+    if predict.variant is not None and predict.variant not in variants:
+        raise ConfigError(f"config key 'predict.variant': {predict.variant!r} is not a variant "
+                          f"(variants: {', '.join(variants)})")
+    if predict.variant is None:
+        predict = PredictSettings(predict.audio_dir, next(iter(variants)), predict.top_k)
     return Settings(
         dataset=config["dataset"],
+        predict=predict,
         demo=DemoSettings(**config["demo"]),
         split=SplitSettings(**config["split"], top_n=config["tags"]["top_n"]),
         features=FeatureSettings(dtype=config["features"]["dtype"],

@@ -23,7 +23,9 @@ STAGES = {
               "cli_models.py"),
     "evaluate": ("evaluate.py", "models.py", "vggish.py", "metrics.py", "features.py",
                  "cli_models.py"),
-    "report": ("report.py", "cli_models.py"),
+    "report": ("report.py", "split.py", "cli_report.py"),
+    "predict": ("predict.py", "evaluate.py", "models.py", "vggish.py", "audio.py", "frontend.py",
+                "report.py", "cli_report.py"),
 }
 
 

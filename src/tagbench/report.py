@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -114,3 +115,65 @@ def compare(variants, eval_dirs, model_files, out_dir) -> pd.DataFrame:
     fig.savefig(out / "per_tag_auc.png", dpi=110)
     plt.close(fig)
     return table
+
+
+def plot_taggram(tags: list[str], patch_scores: np.ndarray, title: str, out: str | Path,
+                 max_tags: int = 30) -> None:
+    """Tags x time (one column per 0.96 s patch); with many tags, the top ones by peak score."""
+    order = np.argsort(-patch_scores.max(axis=0), kind="stable")[:max_tags]
+    grid = patch_scores[:, order].T
+    seconds = 0.96 * len(patch_scores)
+    fig, ax = plt.subplots(figsize=(min(16, 7 + 0.1 * len(patch_scores)), 1.6 + 0.28 * len(order)))
+    im = ax.imshow(grid, aspect="auto", cmap="magma", vmin=0, vmax=1, interpolation="nearest",
+                   extent=(0, seconds, len(order) - 0.5, -0.5))
+    ax.set_yticks(range(len(order)), [tags[i] for i in order], fontsize=9)
+    ax.set_xlabel("time (s), one column per 0.96 s patch")
+    shown = "" if len(order) == len(tags) else f" (top {len(order)} of {len(tags)} tags by peak)"
+    ax.set_title(f"Taggram of {textwrap.shorten(Path(title).name, 70)}{shown}", fontsize=10)
+    fig.colorbar(im, ax=ax, label="tag score", pad=0.01)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def _rst_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        lines.append("   * - " + row[0])
+        lines += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def write_overview(dataset: str, split_dir, table: pd.DataFrame, out: str | Path) -> None:
+    """The HTML report's landing text (reStructuredText): dataset, split, tags, headline metrics."""
+    from .split import read_part, track_of
+
+    parts = {p: read_part(Path(split_dir) / f"{p}.tsv") for p in ("train", "valid", "test")}
+    tags = parts["train"].tags
+    sizes = ", ".join(f"{p} {len(t.clip_ids):,} clips / {len({track_of(x) for x in t.paths}):,} "
+                      f"tracks" for p, t in parts.items())
+    shown = ", ".join(tags[:30]) + (f", ... ({len(tags) - 30} more)" if len(tags) > 30 else "")
+    best = table.loc[table["roc_auc_macro"].idxmax()]
+    rows = [[f"{r.variant} ({r.pooling}, {r.head})", f"{r.roc_auc_macro:.3f}",
+             f"{r.pr_auc_macro:.3f}", f"{r.accuracy:.3f} / {r.all_negative_accuracy:.3f}",
+             f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
+            for r in table.itertuples(index=False)]
+    text = f"""**tagbench**: VGGish transfer learning for music auto-tagging on ``{dataset}``.
+
+**Data.** {sizes}. Clips of one track never straddle train and test.
+
+**{len(tags)} tags**: {shown}.
+
+**Test results** (clip level: every 0.96 s patch scored, scores averaged per clip). ROC-AUC and
+PR-AUC are macro averages over tags with positives and negatives in the test part; accuracy is
+element-wise at 0.5 and only means something next to the accuracy of predicting no tag at all.
+
+{_rst_table(["variant (pooling, head)", "ROC-AUC", "PR-AUC", "accuracy / all-negative",
+             "train min"], rows)}
+Best by ROC-AUC: **{best['variant']}** ({best['roc_auc_macro']:.3f}).
+
+**Figures** (left menu): *Training* holds the loss and metric curves of every variant by epoch
+(train stream solid, validation dashed); *Comparison* holds the table above as CSV, the spread of
+per-tag ROC-AUC / PR-AUC across variants, and the per-tag ROC-AUC of every variant.
+"""
+    Path(out).write_text(text)

@@ -17,3 +17,10 @@ def weights_input(wildcards):
 def audio_input(wildcards):
     """The dataset's audio folder where a rule makes it (demo, mtt); custom links the user's."""
     return [] if DATASET == "custom" else f"resources/{DATASET}/audio"
+
+
+def predict_audio(wildcards):
+    """Every audio file under predict.audio_dir, so adding a file makes the table stale."""
+    from tagbench.predict import collect_audio
+
+    return [str(p) for p in collect_audio([S.predict.audio_dir])] if S.predict.audio_dir else []

@@ -14,6 +14,7 @@ rule report_curves:
     params:
         variants=VARIANTS,
         code=code_fingerprint("report"),
+    localrule: True
     log:
         "results/{dataset}/logs/report_curves.log",
     benchmark:
@@ -30,6 +31,7 @@ rule report_compare:
         metrics=expand("results/{{dataset}}/eval/{variant}/metrics.json", variant=VARIANTS),
         per_tag=expand("results/{{dataset}}/eval/{variant}/per_tag.csv", variant=VARIANTS),
         models=expand("results/{{dataset}}/models/{variant}/model.keras", variant=VARIANTS),
+        split=expand("results/{{dataset}}/split/{part}.tsv", part=PARTS),
     output:
         csv=report(
             "results/{dataset}/report/comparison.csv",
@@ -37,6 +39,8 @@ rule report_compare:
             category="Comparison",
         ),
         md="results/{dataset}/report/comparison.md",
+        # the HTML report's landing page (Snakefile: report directive)
+        overview="results/{dataset}/report/overview.rst",
         chart=report(
             "results/{dataset}/report/comparison.png",
             caption="../report/comparison.rst",
@@ -51,6 +55,7 @@ rule report_compare:
         variants=VARIANTS,
         eval_dirs=expand("results/{{dataset}}/eval/{variant}", variant=VARIANTS),
         code=code_fingerprint("report"),
+    localrule: True
     log:
         "results/{dataset}/logs/report_compare.log",
     benchmark:
@@ -59,4 +64,5 @@ rule report_compare:
         ENV
     shell:
         "tagbench compare --variants {params.variants} --eval-dirs {params.eval_dirs} "
-        "--model-metadata {input.models} --out-dir results/{wildcards.dataset}/report > {log} 2>&1"
+        "--model-metadata {input.models} --out-dir results/{wildcards.dataset}/report "
+        "--split-dir results/{wildcards.dataset}/split --dataset {wildcards.dataset} > {log} 2>&1"

@@ -1,0 +1,24 @@
+# Tag a folder of the user's own audio with a trained variant (config: predict).
+
+
+rule predict:
+    input:
+        model="results/{dataset}/models/{variant}/model.keras",
+        audio=predict_audio,
+    output:
+        "results/{dataset}/predict/{variant}.csv",
+    params:
+        audio_dir=S.predict.audio_dir or "",
+        top_k=S.predict.top_k,
+        code=code_fingerprint("predict"),
+    threads: 2
+    log:
+        "results/{dataset}/logs/predict/{variant}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/predict/{variant}.tsv"
+    conda:
+        ENV
+    # exit status 1 = some files could not be decoded: they are listed in the table's error column
+    shell:
+        "tagbench predict --model {input.model:q} {params.audio_dir:q} --csv --top-k {params.top_k} "
+        "--threads {threads} --out {output:q} > {log} 2>&1 || test $? -eq 1"
