@@ -2,14 +2,14 @@
 # from the pins in pyproject.toml + requirements.lock.
 PYTHON ?= python3
 VENV   ?= .venv
-EXTRAS ?= test
+EXTRAS ?= test,slurm
+comma  := ,
 CORES  ?= 2
 BIN    := $(VENV)/bin
 
 .PHONY: setup demo test lint lock report clean
 setup: $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-comma := ,
 $(VENV)/.installed-%: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 12) else "tagbench needs Python 3.11 or 3.12 (found %s): set PYTHON=python3.11" % sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
+	bash -n scripts/*.sh
 	$(BIN)/snakemake --lint
 
 lock: setup

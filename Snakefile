@@ -31,8 +31,18 @@ except ConfigError as err:
     sys.exit(f"tagbench: config error: {err}")
 
 DATASET = S.dataset
+if S.predict.audio_dir and not Path(S.predict.audio_dir).is_dir():
+    sys.exit(f"tagbench: config error: config key 'predict.audio_dir': {S.predict.audio_dir}: "
+             "folder not found")
 ENV = "../../envs/tagbench.yaml"
 VGGISH_CKPT = "resources/vggish/vggish_model.ckpt"
+
+# `snakemake --report` opens on an overview written by the report rules (dataset, split, tags,
+# headline metrics); before they have run, on the static description.
+OVERVIEW = Path(f"results/{DATASET}/report/overview.rst").resolve()
+
+
+report: str(OVERVIEW) if OVERVIEW.is_file() else "workflow/report/workflow.rst"
 
 
 wildcard_constraints:
@@ -50,6 +60,7 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/predict.smk"
 
 
 rule all:
@@ -64,7 +75,14 @@ rule all:
                 "comparison.md",
                 "comparison.png",
                 "per_tag_auc.png",
+                "overview.rst",
             ],
         ),
         # MTT's clip metadata is part of the dataset download (not read by any stage)
         ["resources/mtt/clip_info_final.csv"] if DATASET == "mtt" else [],
+        # your own audio tagged by one variant, when predict.audio_dir is set
+        (
+            f"results/{DATASET}/predict/{S.predict.variant}.csv"
+            if S.predict.audio_dir
+            else []
+        ),

@@ -8,6 +8,7 @@ rule make_demo:
     params:
         spec=to_json(S.demo),
         code=code_fingerprint("demo"),
+    localrule: True
     log:
         "results/demo/logs/make_demo.log",
     benchmark:
@@ -26,6 +27,7 @@ rule import_custom:
     params:
         audio_dir=S.custom_audio_dir or "",
         code=code_fingerprint("import"),
+    localrule: True
     log:
         "results/custom/logs/import_custom.log",
     benchmark:
@@ -46,6 +48,7 @@ rule split:
     params:
         spec=to_json(S.split),
         code=code_fingerprint("split"),
+    localrule: True
     log:
         "results/{dataset}/logs/split.log",
     benchmark:

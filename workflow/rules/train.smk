@@ -18,6 +18,8 @@ rule train:
     threads: lambda w: S.variants[w.variant].threads
     resources:
         gpu=lambda w: S.variants[w.variant].gpu,
+        # cluster executors: SLURM gets --gpus=MODEL:N (empty = any model)
+        gpu_model=lambda w: S.variants[w.variant].gpu_model or "",
         mem_mb=8000,
         runtime=24 * 60,
     log:

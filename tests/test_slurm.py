@@ -1,0 +1,92 @@
+"""The demo DAG through a real one-node SLURM cluster (scripts/local_slurm.sh), fake GPU included.
+
+Skipped, with the reason, where the cluster cannot be set up (not root, no apt, no plugin).
+Daemons this test started are stopped by PID at the end; a cluster already running is left as is.
+"""
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+from .test_workflow import REPORT, SNAKEMAKE, TINY, write_config
+
+pytestmark = pytest.mark.slurm
+SCRIPT = ROOT / "scripts" / "local_slurm.sh"
+
+
+def daemons_running() -> bool:
+    proc = subprocess.run([str(SCRIPT), "status"], capture_output=True, text=True)
+    return proc.returncode == 0 and "slurmctld running" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if os.geteuid() != 0:
+        pytest.skip("SLURM test needs root to install and start slurm-wlm")
+    if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
+        pytest.skip("SLURM test needs Debian's slurm-wlm packages (no apt-get here)")
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        pytest.skip("snakemake-executor-plugin-slurm is not installed (make setup EXTRAS=test,slurm)")
+    was_running = daemons_running()
+    proc = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0 and "apt-get" in proc.stderr:
+        pytest.skip(f"SLURM could not be installed: {proc.stderr.strip().splitlines()[-1]}")
+    assert proc.returncode == 0, proc.stderr
+    yield
+    if not was_running:
+        subprocess.run([str(SCRIPT), "stop"], capture_output=True, timeout=120)
+
+
+def test_start_script_is_idempotent(cluster):
+    proc = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "apt-get install" not in proc.stderr and "config written" not in proc.stderr
+    assert re.search(r"^tagbench\*?\s+up.*\bidle\b", proc.stdout, re.M)
+
+
+def test_demo_dag_runs_through_sbatch_with_a_fake_gpu(cluster, tmp_path):
+    config = copy.deepcopy(TINY)
+    config["train"]["epochs"] = 1
+    config["variants"] = {"on_any_gpu": {"pooling": "avg", "gpu": 1},
+                          "on_testgpu": {"pooling": "autopool", "gpu": 1, "gpu_model": "testgpu"}}
+    write_config(tmp_path, config)
+    proc = subprocess.run(
+        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--workflow-profile", str(ROOT / "profiles" / "slurm"), "--jobs", "4", "--verbose",
+         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
+         "--slurm-keep-successful-logs"],
+        capture_output=True, text=True, timeout=1200,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    out = proc.stdout + proc.stderr
+    (tmp_path / "snakemake.out").write_text(out)
+    assert proc.returncode == 0, out[-4000:]
+    for name in REPORT:
+        assert (tmp_path / "results/demo/report" / name).stat().st_size > 0
+
+    sbatch = [line for line in out.splitlines() if "sbatch call:" in line]
+    by_rule = {rule: [s for s in sbatch if f"rule_{rule}" in s] for rule in ("extract", "train", "evaluate")}
+    assert len(by_rule["extract"]) == 4 and len(by_rule["evaluate"]) == 2, sbatch
+    train = sorted(by_rule["train"])
+    assert len(train) == 2
+    assert any("--gpus=1" in s for s in train) and any("--gpus=testgpu:1" in s for s in train)
+    assert all("--mem 16000" in s or "--mem=16000" in s for s in train)
+    # no rule sets a partition or account: the plugin fills in the cluster's default partition
+    assert all(" -p tagbench " in s and " -A " not in s for s in sbatch)
+    # the jobs really ran under SLURM: their logs, and the controller still knows them
+    logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert {p.parent.parent.name for p in logs} >= {"rule_extract", "rule_train", "rule_evaluate"}
+    ids = re.findall(r"SLURM jobid (\d+)", out)
+    assert len(ids) == len(sbatch) == 8
+    shown = subprocess.run(["scontrol", "show", "job", "-o", ids[-1]], capture_output=True, text=True)
+    assert "JobState=COMPLETED" in shown.stdout, shown.stdout + shown.stderr
+    # local rules (demo, split, report) did not go to the cluster
+    assert not any(f"rule_{r}" in s for s in sbatch for r in ("make_demo", "split", "report_compare"))
