@@ -10,6 +10,9 @@ from pathlib import Path
 # snakemake (so `.venv/bin/snakemake` works without activating the venv).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+# TensorFlow's many allocator threads grow glibc arenas by ~470 MB over the first ~100 batches;
+# two arenas keep a predict/train job's memory flat (benchmarks/README.md).
+os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 
 from tagbench.acquire import MTT_FILES, MTT_PARTS
 from tagbench.config import PARTS, load_settings, to_json
@@ -23,6 +26,7 @@ configfile: "config.yaml"
 
 envvars:
     "PATH",
+    "MALLOC_ARENA_MAX",
 
 
 try:

@@ -21,8 +21,8 @@ RESAMPLERS = {"soxr_hq": "HQ", "soxr_vhq": "VHQ"}
 
 def _decode(path: Path) -> tuple[np.ndarray, int]:
     try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
-        return data.mean(axis=1, dtype=np.float32), int(rate)
+        data, rate = sf.read(path, dtype="float32")
+        return (data.mean(axis=1, dtype=np.float32) if data.ndim == 2 else data), int(rate)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as sf_err:
         first_error = sf_err
     try:  # formats libsndfile does not know (m4a, ...) via audioread
@@ -51,7 +51,7 @@ def load_audio(path: str | Path, resample: str = "soxr_hq") -> np.ndarray:
     samples, rate = _decode(path)
     if samples.size == 0:
         raise DecodeError(f"{path}: no audio samples")
-    if not np.all(np.isfinite(samples)):
+    if not np.isfinite(np.sum(samples, dtype=np.float64)):  # one NaN/inf makes the sum one
         raise DecodeError(f"{path}: decoded samples contain NaN or infinity")
     if rate != SAMPLE_RATE:
         import soxr

@@ -30,8 +30,10 @@ def cmd_prepare_mtt_table(args) -> None:
 
 def cmd_download_vggish(args) -> None:
     from .acquire import download_vggish
+    from .train import configure_tensorflow
 
     spec = args.spec_of(VggishSettings)
+    configure_tensorflow(2, mixed_precision=False)
     sha = download_vggish(args.out, spec)
     checked = "smoke test passed" if spec.smoke_test else "smoke test off (vggish.smoke_test)"
     print(f"{args.out}: sha256 {sha}; {checked}")
@@ -40,9 +42,11 @@ def cmd_download_vggish(args) -> None:
 def cmd_check_vggish(args) -> None:
     from .acquire import check_vggish
     from .errors import DataError
+    from .train import configure_tensorflow
 
     if not Path(args.ckpt).is_file():
         raise DataError(f"{args.ckpt}: checkpoint not found")
+    configure_tensorflow(2, mixed_precision=False)
     mean, std = check_vggish(args.ckpt)
     print(f"{args.ckpt}: smoke test passed (embedding mean {mean:.6f}, std {std:.4f})")
 

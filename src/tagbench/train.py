@@ -9,10 +9,14 @@ deliberate rerun (changed settings or code) starts from scratch.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import re
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -23,16 +27,47 @@ from . import __version__
 from .config import TrainSettings
 from .errors import DataError
 from .features import FeatureStore
+from .frontend import EXAMPLE_FRAMES, N_MELS
 from .stream import batch_stream, steps_per_epoch
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "roc_auc", "pr_auc", "valid_loss",
                    "valid_accuracy", "valid_roc_auc", "valid_pr_auc", "learning_rate", "seconds")
 
 
+# TensorFlow's C++ start-up notices on a machine without a GPU; they bypass
+# TF_CPP_MIN_LOG_LEVEL and bury a one-line error, so configure_tensorflow drops them.
+_STARTUP_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|"
+                            r"To enable the following instructions|"
+                            r"[IWE]\d{4} [\d:. ]+\d+ (port|cudart_stub|cpu_feature_guard|"
+                            r"cuda_platform|cuda_executor)\.cc)")
+
+
+@contextlib.contextmanager
+def _without_startup_noise():
+    """Hold the process's stderr (fd 2) in a file while TensorFlow starts; pass on the rest."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode(errors="replace").splitlines():
+                if not _STARTUP_NOISE.match(line):
+                    print(line, file=sys.stderr)
+
+
 def configure_tensorflow(threads: int | None, mixed_precision: bool) -> list:
     """Thread pools and precision; must run before TensorFlow builds anything. Returns GPUs."""
-    import keras
-    import tensorflow as tf
+    with _without_startup_noise():
+        import keras
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
 
     if threads:
         try:
@@ -40,11 +75,22 @@ def configure_tensorflow(threads: int | None, mixed_precision: bool) -> list:
             tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
         except RuntimeError:  # TensorFlow already running in this process (tests, notebooks)
             pass
-    gpus = tf.config.list_physical_devices("GPU")
     for gpu in gpus:
         tf.config.experimental.set_memory_growth(gpu, True)
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
     return gpus
+
+
+def input_dataset(store: FeatureStore, batch_size: int, n_active: int, seed: int):
+    """The pescador batch stream as a prefetching tf.data pipeline: batches are drawn in a
+    background thread while the model trains on the previous one (benchmarks/training.py)."""
+    import tensorflow as tf
+
+    signature = (tf.TensorSpec((None, EXAMPLE_FRAMES, N_MELS), tf.float32),
+                 tf.TensorSpec((None, len(store.tags)), tf.float32))
+    dataset = tf.data.Dataset.from_generator(
+        lambda: batch_stream(store, batch_size, n_active, seed), output_signature=signature)
+    return dataset.prefetch(4)
 
 
 def _spec_hash(spec: TrainSettings, tags, shards) -> str:
@@ -159,8 +205,8 @@ def train_variant(spec: TrainSettings, variant: str, train_shards, valid_shards,
                 f"{m['roc_auc_macro']:.4f}, PR-AUC {m['pr_auc_macro']:.4f}, {seconds:.1f}s")
 
     if state["epoch"] < spec.epochs and not state["stopped"]:
-        stream = batch_stream(train, spec.batch_size, spec.n_active,
-                              seed=spec.seed + 1000003 * state["epoch"])
+        stream = input_dataset(train, spec.batch_size, spec.n_active,
+                               seed=spec.seed + 1000003 * state["epoch"])
         model.fit(stream, steps_per_epoch=steps, epochs=spec.epochs, shuffle=False,
                   initial_epoch=state["epoch"], callbacks=[EpochEnd()],
                   verbose=1 if sys.stdout.isatty() else 0)

@@ -1,0 +1,73 @@
+"""Shared helpers for the benchmarks: the machine line, demo data of a given size, peak RSS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def machine() -> str:
+    from importlib.metadata import version
+
+    libs = ", ".join(f"{p} {version(p)}" for p in ("numpy", "librosa", "soundfile", "soxr", "h5py",
+                                                    "pescador", "tensorflow", "keras", "snakemake"))
+    return (f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}; {libs}")
+
+
+def demo_shards(workdir: Path, n_tracks: int, clips_per_track: int = 3, clip_seconds: float = 4.0,
+                shards=(("train", 2), ("valid", 1), ("test", 1)), dtype: str = "float16"):
+    """A seeded demo dataset of n_tracks x clips_per_track clips, split and extracted in-process.
+    Returns {part: [shard paths]} and the dataset folder; reuses what an earlier call made."""
+    from tagbench.annotations import read_annotations
+    from tagbench.config import DemoSettings, FeatureSettings, SplitSettings
+    from tagbench.demo import make_demo
+    from tagbench.features import extract_shard
+    from tagbench.split import make_split, write_split
+
+    data = workdir / "dataset"
+    if not (data / "annotations_final.csv").is_file():
+        make_demo(data, DemoSettings(n_tracks=n_tracks, clips_per_track=clips_per_track,
+                                     clip_seconds=clip_seconds, seed=0))
+    ann = read_annotations(data / "annotations_final.csv")
+    if not (workdir / "split" / "test.tsv").is_file():
+        write_split(make_split(ann, SplitSettings(valid_fraction=0.15)), ann, workdir / "split")
+    out = {}
+    for part, n in shards:
+        out[part] = [workdir / dtype / part / f"{i:03d}.h5" for i in range(n)]
+        for i, path in enumerate(out[part]):
+            if not path.is_file():
+                extract_shard(workdir / "split" / f"{part}.tsv", data / "audio", i, n, path,
+                              FeatureSettings(dtype=dtype))
+    return out, data
+
+
+def peak_rss_mb(cmd: list[str], cwd=None) -> tuple[float, float]:
+    """(peak RSS in MB, wall seconds) of a command, measured in a fresh child process."""
+    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+             "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+             "time.perf_counter() - t, rc)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], cwd=cwd, capture_output=True,
+                         text=True, check=True).stdout.split()
+    if out[2] != "0":
+        raise RuntimeError(f"{' '.join(cmd)} failed")
+    return int(out[0]) / 1024, float(out[1])
+
+
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - t0
+
+
+def own_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
