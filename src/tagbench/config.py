@@ -46,20 +46,27 @@ class FeatureSettings:
     resample: str = "soxr_hq"
 
 
-@dataclass(frozen=True)
-class MttSettings:
-    """Where MTT comes from (mirrors tried in order) and checksum overrides by file name."""
+class _Downloads:
+    """The download knobs (config `download`) shared by MTT and VGGish settings."""
 
-    mirrors: tuple[str, ...] = ()
-    sha256: dict[str, str] = field(default_factory=dict)
-    retries: int = 5
-    timeout: float = 60.0
+    retries: int
+    timeout: float
 
     @property
     def download_settings(self):
         from .download import DownloadSettings
 
         return DownloadSettings(retries=self.retries, timeout=self.timeout)
+
+
+@dataclass(frozen=True)
+class MttSettings(_Downloads):
+    """Where MTT comes from (mirrors tried in order) and checksum overrides by file name."""
+
+    mirrors: tuple[str, ...] = ()
+    sha256: dict[str, str] = field(default_factory=dict)
+    retries: int = 5
+    timeout: float = 60.0
 
     def expected_sha256(self, name: str) -> str:
         from .acquire import MTT_SHA256
@@ -68,18 +75,12 @@ class MttSettings:
 
 
 @dataclass(frozen=True)
-class VggishSettings:
+class VggishSettings(_Downloads):
     url: str = ""
     sha256: str | None = None
     smoke_test: bool = True
     retries: int = 5
     timeout: float = 60.0
-
-    @property
-    def download_settings(self):
-        from .download import DownloadSettings
-
-        return DownloadSettings(retries=self.retries, timeout=self.timeout)
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def tag_files(model_path, paths, batch_size: int = 256, resample: str = "soxr_hq
             except (OSError, ValueError, RuntimeError) as err:  # anything else a decoder raises
                 item.error = f"{item.path}: cannot decode audio ({type(err).__name__}: {err})"
 
-    ok = iter([r for r in results])
+    ok = iter(results)
     for scores in predict_patches(model, patches(), batch_size):
         item = next(ok)
         while item.error is not None:
