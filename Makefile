@@ -2,12 +2,18 @@
 # from the pins in pyproject.toml + requirements.lock.
 PYTHON ?= python3
 VENV   ?= .venv
-EXTRAS ?= test,slurm
+EXTRAS ?= test
 comma  := ,
 CORES  ?= 2
 BIN    := $(VENV)/bin
+# The SLURM executor plugin for the test suite, kept outside the environment's site-packages:
+# snakemake imports every installed executor plugin on start, and this one runs `scontrol` while
+# it is imported (10 s per call where a SLURM client is installed but no controller answers).
+# tests/test_slurm.py puts it on PYTHONPATH for its own snakemake calls only. Cluster users
+# install it into the environment instead: make setup EXTRAS=test,slurm
+SLURM_PLUGIN := $(VENV)/slurm-plugin
 
-.PHONY: setup demo test lint lock report clean
+.PHONY: setup slurm-plugin demo test lint lock report clean
 setup: $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 $(VENV)/.installed-%: pyproject.toml requirements.lock
@@ -17,13 +23,20 @@ $(VENV)/.installed-%: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[$(EXTRAS)]"
 	touch $@
 
+# the plugin and the jobstep plugin it needs (its other dependencies are snakemake's own)
+slurm-plugin: $(SLURM_PLUGIN)/.installed
+$(SLURM_PLUGIN)/.installed: pyproject.toml requirements.lock | setup
+	$(BIN)/python -m pip install --quiet --no-deps -c requirements.lock --target $(SLURM_PLUGIN) \
+		snakemake-executor-plugin-slurm snakemake-executor-plugin-slurm-jobstep
+	touch $@
+
 demo: setup
 	$(BIN)/snakemake --cores $(CORES)
 
 report: demo
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html
 
-test: setup
+test: setup slurm-plugin
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -31,7 +44,9 @@ lint: setup
 	bash -n scripts/*.sh
 	$(BIN)/snakemake --lint
 
-lock: setup
+# pins everything the test and slurm extras install (this leaves the plugin in .venv)
+lock:
+	$(MAKE) setup EXTRAS=test,slurm
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^tagbench' > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
