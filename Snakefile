@@ -14,11 +14,11 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PAT
 # two arenas keep a predict/train job's memory flat (benchmarks/README.md).
 os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 
-from tagbench.acquire import MTT_FILES, MTT_PARTS
-from tagbench.config import PARTS, load_settings, to_json
+# Light modules only (no numpy, h5py, librosa or TensorFlow): every snakemake call parses this.
+from tagbench.config import load_settings, to_json
 from tagbench.errors import ConfigError
 from tagbench.fingerprint import code_fingerprint
-from tagbench.features import shard_name
+from tagbench.layout import MTT_FILES, MTT_PARTS, PARTS, shard_name
 
 
 configfile: "config.yaml"

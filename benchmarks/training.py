@@ -27,14 +27,15 @@ def main() -> None:
     shards, _ = demo_shards(work, n_tracks=96)
 
     from tagbench.config import TrainSettings
-    from tagbench.evaluate import predict_patches, predict_store
     from tagbench.features import FeatureStore
     from tagbench.frontend import frame_examples
+    from tagbench.inference import predict_patches, predict_store
     from tagbench.models import build_model
+    from tagbench.runtime import configure_tensorflow
     from tagbench.stream import batch_stream
-    from tagbench.train import _compile, configure_tensorflow, input_dataset
 
-    configure_tensorflow(2, mixed_precision=False)
+    configure_tensorflow(2)
+    from tagbench.train import compile_model, input_dataset
     spec = TrainSettings(finetune=False, head=(256,), batch_size=32, n_active=20)
     train = FeatureStore(shards["train"])
     n_tags = len(train.tags)
@@ -50,7 +51,7 @@ def main() -> None:
 
     # 2. training: steps from the stream vs the same steps from arrays in memory
     model = build_model(spec, n_tags)
-    _compile(model, spec, n_tags)
+    compile_model(model, spec, n_tags)
     steps = 60
     rng = np.random.default_rng(0)
     x = rng.standard_normal((steps * spec.batch_size, 96, 64)).astype(np.float32)

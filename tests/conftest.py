@@ -3,17 +3,51 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+# The workflow tests' config: a file, so that it runs by hand too (see its header).
+TINY = yaml.safe_load((ROOT / ".test" / "tiny.yaml").read_text())
+REPORT = ["curves.png", "comparison.csv", "comparison.md", "comparison.png", "per_tag_auc.png",
+          "overview.rst"]
+
+
+def snakemake(workdir, *args):
+    """The real snakemake on this repository's Snakefile, in `workdir`."""
+    return subprocess.run([SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory",
+                           str(workdir), "--cores", "2", *args], capture_output=True, text=True)
+
+
+def planned(proc) -> dict[str, int]:
+    """Rule -> job count from a dry run's job stats table."""
+    text = proc.stdout + proc.stderr
+    table = text.split("Job stats:")[-1] if "Job stats:" in text else ""
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
+            if m[1] != "total"}
+
+
+def write_config(workdir, config):
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def closed_port_url() -> str:
+    """A URL nothing listens on: connecting is refused at once, like an unreachable host."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/gone"
 
 
 def run_cli(*args, cwd=None, check=True):
@@ -66,8 +100,8 @@ def tiny_model(tiny_features, tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
     spec = TrainSettings(epochs=2, batch_size=8, n_active=4, head=(8,), finetune=False,
                          patches_per_clip=2, threads=1)
-    train_variant(spec, "tiny", tiny_features["train"], tiny_features["valid"], out / "m",
-                  out / "state", threads=1, log=lambda *_: None)
+    train_variant(spec, "tiny", tiny_features["train"], tiny_features["valid"], out_dir=out / "m",
+                  state_dir=out / "state", threads=1, log=lambda *_: None)
     return out / "m" / "model.keras"
 
 

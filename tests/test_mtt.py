@@ -21,9 +21,7 @@ from tagbench.config import MttSettings
 from tagbench.errors import DataError
 from tagbench.features import FeatureStore
 
-from .conftest import DATA, run_cli
-from .test_download import closed_port_url
-from .test_workflow import TINY, snakemake
+from .conftest import DATA, TINY, closed_port_url, planned, run_cli, snakemake
 
 pytestmark = pytest.mark.workflow
 TAGS = (DATA / "mtt_tags.txt").read_text().splitlines()
@@ -179,7 +177,6 @@ def test_snakemake_refuses_a_bad_mirror_url(tmp_path):
 
 def test_shipped_mtt_configs_plan_the_reports_experiment(tmp_path):
     from .conftest import ROOT
-    from .test_workflow import planned
 
     (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
     for extra in ([], ["configs/mtt-top50.yaml"]):

@@ -17,9 +17,48 @@ def clip(seconds, rate=16000, seed=0):
     return 0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)
 
 
+def test_prediction_computes_the_training_features_with_the_models_resampler(tmp_path):
+    """A 44.1 kHz clip extracted with soxr VHQ (not the default): predict must use VHQ too."""
+    from tagbench.audio import clip_logmel
+    from tagbench.config import FeatureSettings, TrainSettings
+    from tagbench.features import FeatureStore, extract_shard
+    from tagbench.frontend import frame_examples
+    from tagbench.models import build_model, read_metadata, save_with_metadata
+    from tagbench.predict import model_resampler
+
+    t = np.arange(2 * 44100) / 44100  # a tone inside soxr HQ's transition band, VHQ's passband
+    audio = write_wav(tmp_path / "a" / "0" / "x.wav", 0.3 * np.sin(2 * np.pi * 7450 * t)
+                      + 0.1 * np.sin(2 * np.pi * 440 * t), rate=44100)
+    tsv = tmp_path / "train.tsv"
+    tsv.write_text("clip_id\ttrack\tmp3_path\tt\n1\tx\t0/x.wav\t1\n")
+    extract_shard(tsv, tmp_path / "a", 0, 1, tmp_path / "s.h5",
+                  FeatureSettings(dtype="float32", resample="soxr_vhq"))
+    with FeatureStore([tmp_path / "s.h5"]) as store:
+        stored, tags, params = store.logmel(0), store.tags, store.feature_params
+    model = build_model(TrainSettings(head=(4,), finetune=False), n_tags=len(tags))
+    save_with_metadata(model, tmp_path / "m.keras", {"tags": tags, "feature_params": params,
+                                                     "aggregate": "mean"})
+
+    resample = model_resampler(read_metadata(tmp_path / "m.keras"), tmp_path / "m.keras")
+    assert resample == "soxr_vhq"
+    assert np.array_equal(clip_logmel(audio, resample), stored)
+    assert np.abs(clip_logmel(audio, "soxr_hq") - stored).max() > 1e-3  # the check can fail
+    _, [tagged] = tag_files(tmp_path / "m.keras", [audio])
+    expected = np.asarray(model.predict_on_batch(frame_examples(stored))).mean(axis=0)
+    np.testing.assert_allclose(tagged.scores, expected, rtol=0, atol=1e-6)
+
+
+def test_a_model_with_an_unknown_resampler_is_refused(tmp_path):
+    from tagbench.errors import DataError
+    from tagbench.predict import model_resampler
+
+    with pytest.raises(DataError, match="other front-end settings.*resample 'kaiser_best'"):
+        model_resampler({"feature_params": {"resample": "kaiser_best"}}, tmp_path / "m.keras")
+
+
 def test_predict_agrees_with_evaluation_of_the_same_clips(tiny_model, tiny_demo, tiny_features):
-    from tagbench.evaluate import predict_store
     from tagbench.features import FeatureStore
+    from tagbench.inference import predict_store
     from tagbench.models import load_model
 
     root, _ = tiny_demo

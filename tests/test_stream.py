@@ -1,7 +1,7 @@
 import numpy as np
 
 from tagbench.config import FeatureSettings
-from tagbench.features import FeatureStore, write_shard
+from tagbench.features import FeatureStore, ShardWriter
 from tagbench.stream import batch_stream, steps_per_epoch
 
 
@@ -11,8 +11,9 @@ def labelled_store(tmp_path, n_clips=30, n_tags=4):
     mels = [np.full((int(rng.integers(96, 300)), 64), k, np.float32) for k in range(n_clips)]
     labels = np.array([[(k >> b) & 1 for b in range(n_tags)] for k in range(n_clips)], np.uint8)
     path = tmp_path / "000.h5"
-    write_shard(path, mels, [str(k) for k in range(n_clips)], [f"{k}.mp3" for k in range(n_clips)],
-                labels, [f"t{b}" for b in range(n_tags)], [], FeatureSettings(dtype="float32"))
+    with ShardWriter(path, [f"t{b}" for b in range(n_tags)], FeatureSettings(dtype="float32")) as w:
+        for k, mel in enumerate(mels):
+            w.add(str(k), f"{k}.mp3", labels[k], mel)
     return FeatureStore([path]), labels
 
 
@@ -43,3 +44,14 @@ def test_steps_per_epoch_come_from_the_clip_count():
     assert steps_per_epoch(19_000, 32) == 594
     assert steps_per_epoch(100, 32, patches_per_clip=12) == 38
     assert steps_per_epoch(1, 32) == 1
+
+
+def test_a_stream_is_a_function_of_its_seed(tmp_path):
+    store, _ = labelled_store(tmp_path)
+
+    def first_batches(seed):
+        stream = batch_stream(store, batch_size=32, n_active=5, seed=seed)
+        return np.concatenate([next(stream)[0][:, 0, 0] for _ in range(5)])
+
+    assert np.array_equal(first_batches(1), first_batches(1))
+    assert not np.array_equal(first_batches(1), first_batches(2))

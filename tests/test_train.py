@@ -28,7 +28,8 @@ def test_train_then_evaluate(tiny_features, tmp_path):
     from tagbench.train import HISTORY_COLUMNS, train_variant
 
     meta = train_variant(SPEC, "t", tiny_features["train"], tiny_features["valid"],
-                         tmp_path / "m", tmp_path / "state", threads=1, log=lambda *_: None)
+                         out_dir=tmp_path / "m", state_dir=tmp_path / "state", threads=1,
+                         log=lambda *_: None)
     history = pd.read_csv(tmp_path / "m" / "history.csv")
     assert tuple(history.columns) == HISTORY_COLUMNS
     assert history["epoch"].tolist() == [1, 2, 3]

@@ -45,3 +45,35 @@ def test_missing_or_wrong_checkpoint(tmp_path):
     bad.write_bytes(b"junk" * 100)
     with pytest.raises(DataError, match="not a readable TF checkpoint"):
         vggish.load_checkpoint(model, bad)
+
+
+def test_smoke_signal_is_the_official_one():
+    from tagbench.acquire import smoke_signal
+    from tagbench.frontend import waveform_to_examples
+
+    x = smoke_signal()
+    assert x.dtype == np.float64 and len(x) == 48_000  # 3 s at 16 kHz, no resampling
+    np.testing.assert_allclose(x[[0, 4, 12]], [0.0, 1.0, -1.0], atol=1e-12)  # amplitude 1, 1 kHz
+    assert waveform_to_examples(x).shape == (3, 96, 64)
+
+
+def test_smoke_statistics_equal_the_official_pipelines(fake_checkpoint):
+    """Same input, same (fake) checkpoint: our smoke figures are the official network's."""
+    import tensorflow as tf
+
+    from tagbench.acquire import smoke_embedding_stats
+
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    sine = np.load(DATA / "frontend_vectors.npz")["sine1k_waveform"]
+    official = np.load(DATA / "fake_ckpt_expected.npz")["embedding"][:3]  # the sine's 3 examples
+    mean, std = smoke_embedding_stats(fake_checkpoint, sine)
+    assert abs(mean - official.mean()) <= 1e-5 and abs(std - official.std()) <= 1e-5
+
+
+def test_smoke_test_tolerance_is_the_official_ten_percent(fake_checkpoint):
+    from tagbench.acquire import check_vggish, smoke_embedding_stats
+
+    mean, std = smoke_embedding_stats(fake_checkpoint)
+    check_vggish(fake_checkpoint, expected=(mean / 1.09, std * 1.09))
+    with pytest.raises(DataError, match="within 10 %"):
+        check_vggish(fake_checkpoint, expected=(mean, std * 1.12))

@@ -1,48 +1,17 @@
 """The real snakemake on a tiny config: the whole DAG through the report, reruns, targeting."""
 
 import copy
-import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from .conftest import ROOT
+from .conftest import REPORT, ROOT, SNAKEMAKE, TINY, planned, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-TINY = {
-    "dataset": "demo",
-    "demo": {"n_tracks": 16, "clips_per_track": 2, "clip_seconds": 1.5, "seed": 1},
-    "split": {"valid_fraction": 0.2},
-    "features": {"shards": {"train": 2, "valid": 1, "test": 1}},
-    "train": {"epochs": 2, "batch_size": 8, "n_active": 4, "finetune": False,
-              "patches_per_clip": 1, "threads": 1, "head": [8]},
-    "variants": {"small_avg": {"pooling": "avg"}, "small_autopool": {"pooling": "autopool"}},
-}
-REPORT = ["curves.png", "comparison.csv", "comparison.md", "comparison.png", "per_tag_auc.png",
-          "overview.rst"]
-
-
-def snakemake(workdir, *args):
-    return subprocess.run([SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory",
-                           str(workdir), "--cores", "2", *args], capture_output=True, text=True)
-
-
-def planned(proc) -> dict[str, int]:
-    """Rule -> job count from a dry run's job stats table."""
-    text = proc.stdout + proc.stderr
-    table = text.split("Job stats:")[-1] if "Job stats:" in text else ""
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
-            if m[1] != "total"}
-
-
-def write_config(workdir, config):
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +59,35 @@ def test_changing_one_variant_reruns_only_that_variant(built):
         assert "variant=small_avg" in proc.stdout and "variant=small_autopool" not in proc.stdout
     finally:
         write_config(built, TINY)
+
+
+def test_code_edits_rerun_exactly_the_stages_that_run_that_code(built, tmp_path):
+    """Edit a copy of the package beside a copy of the Snakefile; dry-run it on the finished run."""
+    copy = tmp_path / "repo"
+    for name in ("workflow", "profiles", "envs", "src"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(ROOT / "Snakefile", copy / "Snakefile")
+    inference, report = copy / "src/tagbench/inference.py", copy / "src/tagbench/report.py"
+    pristine = {path: path.read_text() for path in (inference, report)}
+
+    def dry_run(*args):
+        proc = subprocess.run([SNAKEMAKE, "--snakefile", str(copy / "Snakefile"), "--directory",
+                               str(built), "--cores", "2", "-n", *args], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc
+
+    assert planned(dry_run()) == {}
+    inference.write_text(pristine[inference].replace('"""Score lists of', '"""Score all lists of')
+                         .replace("\nimport numpy as np\n", "\nimport numpy as np  # arrays\n"))
+    assert planned(dry_run()) == {}, "a docstring or comment edit made something stale"
+
+    inference.write_text(pristine[inference].replace("batch_size: int = 256", "batch_size: int = 128"))
+    assert planned(dry_run()) == {"train": 2, "evaluate": 2, "report_curves": 1,
+                                  "report_compare": 1, "all": 1}
+    # (not `--list-changes params`: in Snakemake 9.27 it lists outputs of unchanged rules too)
+    inference.write_text(pristine[inference])
+    report.write_text(pristine[report].replace("dpi=110", "dpi=120"))
+    assert planned(dry_run()) == {"report_curves": 1, "report_compare": 1, "all": 1}
 
 
 def test_targeting_one_variant_builds_only_it(built, tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_path
 from .errors import DataError
 
 REQUIRED = ("clip_id", "mp3_path")
@@ -87,12 +88,9 @@ def read_annotations(path: str | Path) -> Annotations:
 
 def write_annotations(path: str | Path, annotations: Annotations) -> None:
     """Write in MTT's own style (tab-separated, every cell quoted), atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\n")
         writer.writerow(["clip_id", *annotations.tags, "mp3_path"])
         for cid, rel, row in zip(annotations.clip_ids, annotations.paths, annotations.labels,
                                  strict=True):
             writer.writerow([cid, *(str(int(v)) for v in row), rel])
-    tmp.replace(path)

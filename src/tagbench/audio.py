@@ -3,7 +3,7 @@
 Decoded as float (never int16: int16 clips decoded peaks above 1.0 and changes MTT log-mels by
 up to 0.15), down-mixed by channel mean, resampled with soxr when not already at 16 kHz
 (MTT is 16 kHz: no resampling happens there). soundfile (libsndfile) reads WAV/FLAC/OGG/MP3;
-other formats fall back to librosa's audioread path.
+other formats fall back to librosa's audioread path. `clip_logmel` adds the VGGish front end.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from . import frontend
 from .errors import DecodeError
-from .frontend import SAMPLE_RATE
+from .stderr_filter import silenced_stderr
 
 RESAMPLERS = {"soxr_hq": "HQ", "soxr_vhq": "VHQ"}
 
@@ -41,20 +42,29 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
         raise DecodeError(f"{path}: cannot decode audio ({reason})") from None
 
 
-def load_audio(path: str | Path, resample: str = "soxr_hq") -> np.ndarray:
+def load_audio(path: str | Path, resample: str) -> np.ndarray:
     """File -> 16 kHz mono float32 samples. Raises DecodeError (naming the file) on failure."""
     path = Path(path)
     if not path.is_file():
         raise DecodeError(f"{path}: audio file not found")
     if path.stat().st_size == 0:
         raise DecodeError(f"{path}: empty file (0 bytes)")
-    samples, rate = _decode(path)
+    with silenced_stderr():  # libmpg123 prints resync notes for every damaged frame
+        samples, rate = _decode(path)
     if samples.size == 0:
         raise DecodeError(f"{path}: no audio samples")
     if not np.isfinite(np.sum(samples, dtype=np.float64)):  # one NaN/inf makes the sum one
         raise DecodeError(f"{path}: decoded samples contain NaN or infinity")
-    if rate != SAMPLE_RATE:
+    if rate != frontend.SAMPLE_RATE:
         import soxr
 
-        samples = soxr.resample(samples, rate, SAMPLE_RATE, quality=RESAMPLERS[resample])
+        samples = soxr.resample(samples, rate, frontend.SAMPLE_RATE, quality=RESAMPLERS[resample])
     return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def clip_logmel(path: str | Path, resample: str) -> np.ndarray:
+    """Audio file -> (frames >= 96, 64) float32 log-mel; short clips padded with silence.
+
+    The one path from a file to features, for extraction and for prediction alike.
+    """
+    return frontend.log_mel(frontend.pad_to_example(load_audio(path, resample)))

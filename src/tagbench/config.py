@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .layout import MTT_SHA256
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
-PARTS = ("train", "valid", "test")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,15 @@ class FeatureSettings:
     resample: str = "soxr_hq"
 
 
+@dataclass(frozen=True)
+class DownloadSettings:
+    """How hard a download tries (config `download`): retries per mirror, seconds without data."""
+
+    retries: int = 5
+    timeout: float = 60.0
+    backoff: float = 2.0
+
+
 class _Downloads:
     """The download knobs (config `download`) shared by MTT and VGGish settings."""
 
@@ -53,9 +62,7 @@ class _Downloads:
     timeout: float
 
     @property
-    def download_settings(self):
-        from .download import DownloadSettings
-
+    def download_settings(self) -> DownloadSettings:
         return DownloadSettings(retries=self.retries, timeout=self.timeout)
 
 
@@ -69,8 +76,6 @@ class MttSettings(_Downloads):
     timeout: float = 60.0
 
     def expected_sha256(self, name: str) -> str:
-        from .acquire import MTT_SHA256
-
         return self.sha256.get(name, MTT_SHA256[name])
 
 

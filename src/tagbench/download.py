@@ -18,20 +18,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
+from .config import DownloadSettings
 from .errors import DataError
 
 CHUNK = 1 << 20
 USER_AGENT = "tagbench (https://github.com/tagbench)"
-
-
-@dataclass(frozen=True)
-class DownloadSettings:
-    retries: int = 5
-    timeout: float = 60.0
-    backoff: float = 2.0
 
 
 class _Retry(Exception):
@@ -120,8 +113,8 @@ def _transfer(url: str, part: Path, settings: DownloadSettings) -> None:
         raise _NextMirror(f"server sent {written} bytes, more than the {total} it announced")
 
 
-def download(urls: list[str], dest: str | Path, sha256: str | None = None,
-             settings: DownloadSettings = DownloadSettings(), hint: str = "") -> str:
+def download(urls: list[str], dest: str | Path, sha256: str | None, settings: DownloadSettings,
+             hint: str = "") -> str:
     """Fetch `dest` from the first mirror that serves it whole and verified; returns its sha256.
 
     `hint` ends the offline error message (e.g. where the checksum came from).

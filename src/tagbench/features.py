@@ -4,13 +4,13 @@ A shard (`results/{dataset}/features/{part}/{shard}.h5`) holds the full log-mel 
 clips, concatenated: `logmel` (frames, 64), `clip_offsets` (n+1), `clip_id`, `path`, `labels`
 (n, n_tags) uint8, attributes `tags` and `feature_params` (JSON), and a `failed` table
 (clip_id, path, error) of files that could not be decoded. It is written under a temporary
-name and renamed when whole, so a killed job never leaves a plausible-looking shard.
+name and renamed when whole (`ShardWriter`), so a killed job never leaves a plausible-looking
+shard.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +19,11 @@ import h5py
 import numpy as np
 
 from . import frontend
-from .audio import load_audio
+from .atomic import atomic_path
+from .audio import clip_logmel
 from .config import FeatureSettings
 from .errors import DataError, DecodeError
+from .layout import shard_name
 from .split import read_part
 
 STR = h5py.string_dtype()
@@ -33,18 +35,8 @@ def shard_of(clip_id: str, n_shards: int) -> int:
     return zlib.crc32(clip_id.encode()) % n_shards
 
 
-def shard_name(index: int) -> str:
-    return f"{index:03d}"
-
-
-def clip_logmel(path: str | Path, settings: FeatureSettings) -> np.ndarray:
-    """Audio file -> (frames >= 96, 64) float32 log-mel; short clips padded with silence."""
-    samples = load_audio(path, settings.resample)
-    return frontend.log_mel(frontend.pad_to_example(samples))
-
-
 def extract_shard(split_tsv: str | Path, audio_root: str | Path, shard: int, n_shards: int,
-                  out_path: str | Path, settings: FeatureSettings, progress: bool = False) -> dict:
+                  out_path: str | Path, settings: FeatureSettings, *, progress: bool = False) -> dict:
     """Extract the clips of `split_tsv` that fall in `shard` and write the shard file.
 
     Returns counts {clips, failed, frames, seconds}. Undecodable files are recorded in the
@@ -54,67 +46,82 @@ def extract_shard(split_tsv: str | Path, audio_root: str | Path, shard: int, n_s
     part = read_part(split_tsv)
     audio_root = Path(audio_root)
     rows = [i for i, cid in enumerate(part.clip_ids) if shard_of(cid, n_shards) == shard]
-    kept, failed = [], []
-    iterator = rows
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(rows, desc=f"shard {shard_name(shard)}", unit="clip", mininterval=2.0)
-
-    def mels():
-        for i in iterator:
+        rows = tqdm(rows, desc=f"shard {shard_name(shard)}", unit="clip", mininterval=2.0)
+    with ShardWriter(out_path, part.tags, settings) as writer:
+        for i in rows:
             try:
-                mel = clip_logmel(audio_root / part.paths[i], settings)
+                mel = clip_logmel(audio_root / part.paths[i], settings.resample)
             except DecodeError as err:
-                failed.append((part.clip_ids[i], part.paths[i], str(err)))
+                writer.add_failed(part.clip_ids[i], part.paths[i], str(err))
                 continue
-            kept.append(i)
-            yield mel
-
-    frames = write_shard(out_path, mels(), lambda: [part.clip_ids[i] for i in kept],
-                         lambda: [part.paths[i] for i in kept],
-                         lambda: part.labels[kept].reshape(len(kept), len(part.tags)),
-                         part.tags, lambda: failed, settings)
-    return {"clips": len(kept), "failed": len(failed), "frames": frames,
-            "seconds": frames * frontend.HOP / frontend.SAMPLE_RATE}
+            writer.add(part.clip_ids[i], part.paths[i], part.labels[i], mel)
+    return {"clips": writer.n_clips, "failed": len(writer.failed), "frames": writer.n_frames,
+            "seconds": writer.n_frames * frontend.HOP / frontend.SAMPLE_RATE}
 
 
-def write_shard(out_path, mels, clip_ids, paths, labels, tags, failed, settings) -> int:
-    """Write a shard atomically from an iterable of (frames, 64) log-mels; returns the frames.
+class ShardWriter:
+    """Writes one shard atomically: clips are appended as they come (memory holds one clip);
+    the index tables are written and the file renamed into place when the block ends without
+    an error. An error leaves no shard behind."""
 
-    `clip_ids`, `paths`, `labels` and `failed` may be callables, evaluated after the log-mels
-    are consumed (extraction only knows which clips decoded once it has tried them).
-    """
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    def __init__(self, out_path: str | Path, tags, settings: FeatureSettings):
+        self.out_path, self.tags, self.settings = Path(out_path), list(tags), settings
+        self.clip_ids: list[str] = []
+        self.paths: list[str] = []
+        self.labels: list[np.ndarray] = []
+        self.failed: list[tuple[str, str, str]] = []
+        self.offsets = [0]
 
-    def value(v):
-        return v() if callable(v) else v
+    @property
+    def n_clips(self) -> int:
+        return len(self.clip_ids)
 
-    try:
-        with h5py.File(tmp, "w") as h5:
-            data = h5.create_dataset("logmel", (0, frontend.N_MELS), dtype=settings.dtype,
-                                     maxshape=(None, frontend.N_MELS), chunks=(4096, frontend.N_MELS))
-            offsets = [0]
-            for mel in mels:
-                start = offsets[-1]
-                data.resize(start + len(mel), axis=0)
-                # numpy's float16 cast is ~10x faster than HDF5's own type conversion
-                data[start:] = np.asarray(mel).astype(settings.dtype, copy=False)
-                offsets.append(start + len(mel))
-            h5["clip_offsets"] = np.asarray(offsets, dtype=np.int64)
-            h5.create_dataset("clip_id", data=np.array(value(clip_ids), dtype=object), dtype=STR)
-            h5.create_dataset("path", data=np.array(value(paths), dtype=object), dtype=STR)
-            h5.create_dataset("labels", data=np.asarray(value(labels), dtype=np.uint8))
-            h5.create_dataset("failed", data=np.array(value(failed), dtype=FAILED_DTYPE))
-            h5.attrs["tags"] = json.dumps(list(tags))
-            h5.attrs["feature_params"] = frontend.params_json(dtype=settings.dtype,
-                                                              resample=settings.resample)
-        tmp.replace(out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return offsets[-1]
+    @property
+    def n_frames(self) -> int:
+        return self.offsets[-1]
+
+    def __enter__(self) -> ShardWriter:
+        self._atomic = atomic_path(self.out_path)
+        tmp = self._atomic.__enter__()
+        self._h5 = h5py.File(tmp, "w")
+        self._logmel = self._h5.create_dataset(
+            "logmel", (0, frontend.N_MELS), dtype=self.settings.dtype,
+            maxshape=(None, frontend.N_MELS), chunks=(4096, frontend.N_MELS))
+        return self
+
+    def add(self, clip_id: str, path: str, labels, mel: np.ndarray) -> None:
+        start = self.offsets[-1]
+        self._logmel.resize(start + len(mel), axis=0)
+        # numpy's float16 cast is ~10x faster than HDF5's own type conversion
+        self._logmel[start:] = np.asarray(mel).astype(self.settings.dtype, copy=False)
+        self.offsets.append(start + len(mel))
+        self.clip_ids.append(clip_id)
+        self.paths.append(path)
+        self.labels.append(np.asarray(labels, dtype=np.uint8))
+
+    def add_failed(self, clip_id: str, path: str, error: str) -> None:
+        self.failed.append((clip_id, path, error))
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                h5 = self._h5
+                h5["clip_offsets"] = np.asarray(self.offsets, dtype=np.int64)
+                h5.create_dataset("clip_id", data=np.array(self.clip_ids, dtype=object), dtype=STR)
+                h5.create_dataset("path", data=np.array(self.paths, dtype=object), dtype=STR)
+                labels = (np.stack(self.labels) if self.labels
+                          else np.zeros((0, len(self.tags)), np.uint8))
+                h5.create_dataset("labels", data=labels)
+                h5.create_dataset("failed", data=np.array(self.failed, dtype=FAILED_DTYPE))
+                h5.attrs["tags"] = json.dumps(self.tags)
+                h5.attrs["feature_params"] = frontend.params_json(dtype=self.settings.dtype,
+                                                                  resample=self.settings.resample)
+        finally:
+            self._h5.close()
+            self._atomic.__exit__(exc_type, exc, tb)
 
 
 @dataclass
@@ -193,3 +200,9 @@ class FeatureStore:
         for f in self._files.values():
             f.close()
         self._files.clear()
+
+    def __enter__(self) -> FeatureStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

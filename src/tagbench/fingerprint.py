@@ -1,39 +1,99 @@
-"""Code fingerprints, so Snakemake reruns a stage when the package code behind it changes.
+"""Code fingerprints, so Snakemake reruns a stage exactly when the package code it runs changes.
 
 Snakemake tracks a rule's own code but not the modules its command imports. Each rule passes
-`code_fingerprint(stage)` as a param; editing any module that stage runs changes the hash,
-and Snakemake's params rerun trigger marks that stage's outputs stale.
+`code_fingerprint(stage)` as a param, and Snakemake's params rerun trigger marks the stage's
+outputs stale when it changes. The fingerprint is derived, not listed by hand: the stage's
+module and every package module it imports, transitively (the static import graph, imports
+inside functions included), each hashed on its syntax tree with docstrings removed, so an edit
+to a comment, a docstring or formatting changes nothing and any edit to code does. The CLI is
+not part of any stage: it only parses arguments and calls the stage module.
+
+Light on purpose (ast and hashlib only): the Snakefile computes these while it parses.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 from pathlib import Path
 
-HERE = Path(__file__).parent
-COMMON = ("__init__.py", "config.py", "errors.py", "cli.py")
+PACKAGE_DIR = Path(__file__).parent
+PACKAGE = PACKAGE_DIR.name
+# Stage -> the module(s) its rule's `tagbench <verb>` calls into.
 STAGES = {
-    "demo": ("demo.py", "annotations.py", "frontend.py"),
-    "import": ("annotations.py",),
-    "acquire": ("acquire.py", "archive.py", "download.py", "annotations.py", "cli_acquire.py"),
-    "split": ("split.py", "annotations.py"),
-    "features": ("features.py", "frontend.py", "audio.py", "split.py"),
-    "train": ("train.py", "models.py", "vggish.py", "stream.py", "metrics.py", "features.py",
-              "cli_models.py"),
-    "evaluate": ("evaluate.py", "models.py", "vggish.py", "metrics.py", "features.py",
-                 "cli_models.py"),
-    "report": ("report.py", "split.py", "cli_report.py"),
-    "predict": ("predict.py", "evaluate.py", "models.py", "vggish.py", "audio.py", "frontend.py",
-                "report.py", "cli_report.py"),
+    "demo": ("demo",),
+    "import": ("custom",),
+    "acquire": ("acquire",),
+    "split": ("split",),
+    "features": ("features",),
+    "train": ("train",),
+    "evaluate": ("evaluate",),
+    "report": ("report",),
+    "predict": ("predict",),
 }
 
 
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def _module_file(name: str, package_dir: Path) -> Path | None:
+    path = package_dir / f"{name}.py"
+    return path if path.is_file() else None
+
+
+def _imported_modules(tree: ast.AST, package_dir: Path) -> set[str]:
+    """Package modules a module imports: `from . import x`, `from .x import y`, `tagbench.x`.
+    A name imported from the package itself that is no module (`from . import __version__`)
+    counts as `__init__`."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0 and not (node.module or "").startswith(PACKAGE):
+                continue
+            base = (node.module or "") if node.level else node.module[len(PACKAGE) + 1:]
+            if base:
+                found.add(base.split(".")[0])
+            else:
+                found |= {a.name if _module_file(a.name, package_dir) else "__init__"
+                          for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith(PACKAGE + ".")}
+    return {name for name in found if _module_file(name, package_dir)}
+
+
+def _parse(path: Path) -> ast.AST:
+    return ast.parse(path.read_text(), filename=str(path))
+
+
+def stage_modules(stage: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """The package modules a stage runs: its entry modules and their imports, transitively."""
+    todo, seen = list(STAGES[stage]), set()
+    while todo:
+        name = todo.pop()
+        if name in seen or _module_file(name, package_dir) is None:
+            continue
+        seen.add(name)
+        todo += _imported_modules(_parse(package_dir / f"{name}.py"), package_dir) - seen
+    return sorted(seen)
+
+
+def code_fingerprint(stage: str, package_dir: Path = PACKAGE_DIR) -> str:
+    """16 hex digits naming the code a stage runs (not its comments or docstrings)."""
+    return _fingerprint(stage, Path(package_dir).resolve())
+
+
 @functools.cache
-def code_fingerprint(stage: str) -> str:
+def _fingerprint(stage: str, package_dir: Path) -> str:
     digest = hashlib.sha256()
-    for name in sorted({*COMMON, *STAGES[stage]}):
-        path = HERE / name
-        if path.exists():
-            digest.update(name.encode() + b"\0" + path.read_bytes())
+    for name in stage_modules(stage, package_dir):
+        tree = _without_docstrings(_parse(package_dir / f"{name}.py"))
+        digest.update(name.encode() + b"\0" + ast.dump(tree).encode() + b"\0")
     return digest.hexdigest()[:16]

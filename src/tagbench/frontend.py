@@ -84,30 +84,32 @@ def pad_to_example(waveform: np.ndarray) -> np.ndarray:
     return np.pad(waveform, (0, EXAMPLE_SAMPLES - len(waveform)))
 
 
-def log_mel(waveform: np.ndarray) -> np.ndarray:
-    """16 kHz mono float waveform -> (frames, 64) float32 log-mel, frames = 1 + (n-400)//160.
+def log_mel(waveform: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """16 kHz mono float waveform -> (frames, 64) log-mel, frames = 1 + (n-400)//160.
 
-    Returns zero frames for fewer than 400 samples; use `pad_to_example` first to keep them.
+    float32 (the default) for features; float64 reproduces the official code's arithmetic (the
+    smoke test). Returns zero frames for fewer than 400 samples; `pad_to_example` keeps them.
     """
-    x = np.ascontiguousarray(waveform, dtype=np.float32)
+    x = np.ascontiguousarray(waveform, dtype=dtype)
     if len(x) < WINDOW:
-        return np.zeros((0, N_MELS), np.float32)
+        return np.zeros((0, N_MELS), dtype)
     n_frames = 1 + (len(x) - WINDOW) // HOP
-    padded = np.zeros(HOP * (n_frames - 1) + N_FFT, np.float32)
+    padded = np.zeros(HOP * (n_frames - 1) + N_FFT, dtype)
     padded[:len(x)] = x[:len(padded)]
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
     rows, weights = _mel_band()
-    out = np.empty((n_frames, N_MELS), np.float32)
-    block = np.empty((min(n_frames, FRAME_BLOCK), N_FFT), np.float32)
+    weights, window = weights.astype(dtype, copy=False), _fft_window().astype(dtype, copy=False)
+    out = np.empty((n_frames, N_MELS), dtype)
+    block = np.empty((min(n_frames, FRAME_BLOCK), N_FFT), dtype)
     # Blocks of frames keep the temporaries in cache and reuse their memory: a whole 29 s clip
     # at once spends as long in page faults on fresh 6 MB arrays as in the FFT (benchmarks/).
     for start in range(0, n_frames, FRAME_BLOCK):
         stop = min(n_frames, start + FRAME_BLOCK)
-        windowed = np.multiply(frames[start:stop], _fft_window(), out=block[:stop - start])
+        windowed = np.multiply(frames[start:stop], window, out=block[:stop - start])
         # scipy's pocketfft keeps float32 and is ~3x faster than numpy.fft here
         spectrum = scipy.fft.rfft(windowed, axis=1, workers=1, overwrite_x=True)
         np.matmul(np.abs(spectrum[:, rows]), weights, out=out[start:stop])
-    return np.log(np.add(out, np.float32(LOG_OFFSET), out=out), out=out)
+    return np.log(np.add(out, dtype(LOG_OFFSET), out=out), out=out)
 
 
 def frame_examples(logmel: np.ndarray, hop: int = EXAMPLE_FRAMES) -> np.ndarray:

@@ -16,6 +16,7 @@ import keras
 from keras import layers, ops
 
 from . import vggish
+from .atomic import atomic_path
 from .config import TrainSettings
 from .errors import DataError
 
@@ -106,12 +107,10 @@ def build_model(spec: TrainSettings, n_tags: int) -> keras.Model:
 def save_with_metadata(model: keras.Model, path: str | Path, metadata: dict) -> None:
     """model.save + a `tagbench.json` member in the .keras zip: tags, feature params, pooling,
     aggregation - everything `tagbench predict` needs, so the model file stands alone."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    with zipfile.ZipFile(tmp, "a") as zf:
-        zf.writestr(METADATA_NAME, json.dumps(metadata, indent=1, sort_keys=True))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+        with zipfile.ZipFile(tmp, "a") as zf:
+            zf.writestr(METADATA_NAME, json.dumps(metadata, indent=1, sort_keys=True))
 
 
 def read_metadata(path: str | Path) -> dict:

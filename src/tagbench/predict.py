@@ -1,7 +1,8 @@
 """Tagging new audio with a trained model file: the model carries its tags and feature settings.
 
-Each file goes through the same decode + VGGish front end as the training data (any format and
-rate soundfile/librosa read; shorter than 0.96 s is zero-padded), every non-overlapping 0.96 s
+Each file goes through the same function as the training data (`audio.clip_logmel`, with the
+resampler stored in the model; any format and rate soundfile/librosa read; shorter than 0.96 s
+is zero-padded), every non-overlapping 0.96 s
 patch is scored, and the patch scores are pooled as the model was evaluated (mean or max).
 A file that cannot be decoded gets an error and the others are still tagged.
 """
@@ -48,36 +49,42 @@ def collect_audio(paths) -> list[Path]:
     return found
 
 
-def check_feature_params(meta: dict, model_path) -> None:
+def model_resampler(meta: dict, model_path) -> str:
+    """The resampler the model's features were made with; a front end that differs from this
+    tagbench's is an error (the model would see other features than it was trained on)."""
+    from .audio import RESAMPLERS
     from .frontend import PARAMS
 
     trained = meta.get("feature_params", {})
     differ = [k for k in FEATURE_KEYS if k in trained and trained[k] != PARAMS[k]]
+    resample = trained.get("resample", "soxr_hq")  # models from before the setting existed
+    if resample not in RESAMPLERS:
+        differ.append(f"resample {resample!r}")
     if differ:
         raise DataError(f"{model_path}: trained on other front-end settings ({', '.join(differ)}) "
                         "than this tagbench computes; retrain it with this version")
+    return resample
 
 
-def tag_files(model_path, paths, batch_size: int = 256, resample: str = "soxr_hq"):
+def tag_files(model_path, paths, batch_size: int = 256):
     """(tag names, [Tagged per file]) for every audio file under `paths`."""
-    from .audio import load_audio
-    from .evaluate import predict_patches
-    from .frontend import frame_examples, log_mel, pad_to_example
+    from .audio import clip_logmel
+    from .frontend import frame_examples
+    from .inference import POOLS, predict_patches
     from .models import load_model
 
     files = collect_audio(paths)
     if not files:
         raise DataError(f"no audio files found in {', '.join(map(str, paths))}")
     model, meta = load_model(model_path)
-    check_feature_params(meta, model_path)
-    pool = np.max if meta.get("aggregate", "mean") == "max" else np.mean
+    resample = model_resampler(meta, model_path)
+    pool = POOLS[meta.get("aggregate", "mean")]
     results = [Tagged(str(f)) for f in files]
 
     def patches():
         for item in results:
             try:
-                wave = pad_to_example(load_audio(item.path, resample))
-                yield frame_examples(log_mel(wave))
+                yield frame_examples(clip_logmel(item.path, resample))
             except (DecodeError, TagbenchError) as err:
                 item.error = str(err)
             except (OSError, ValueError, RuntimeError) as err:  # anything else a decoder raises

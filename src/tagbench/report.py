@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .atomic import atomic_path, write_text  # noqa: E402
 from .errors import DataError  # noqa: E402
 
 COLUMNS = ("variant", "pooling", "head", "finetune", "epochs", "best_epoch", "roc_auc_macro",
@@ -46,7 +47,8 @@ def plot_curves(histories: dict[str, str], out: str | Path) -> None:
     axes[0, 0].legend(fontsize=8, ncol=1 if len(histories) < 3 else 2)
     fig.suptitle("Training curves (train: streamed patches; valid: clip level, every patch)")
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 
@@ -78,8 +80,9 @@ def compare(variants, eval_dirs, model_files, out_dir) -> pd.DataFrame:
                      "finetune": spec.get("finetune"), "epochs": m.get("epochs_trained")})
         per_tag[variant] = _read_csv(Path(edir) / "per_tag.csv")
     table = pd.DataFrame(rows)[list(COLUMNS)]
-    table.to_csv(out / "comparison.csv", index=False, float_format="%.4f")
-    (out / "comparison.md").write_text(_markdown(table))
+    with atomic_path(out / "comparison.csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4f")
+    write_text(out / "comparison.md", _markdown(table))
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, key, title in ((axes[0], "roc_auc", "ROC-AUC"), (axes[1], "pr_auc", "PR-AUC")):
@@ -96,7 +99,8 @@ def compare(variants, eval_dirs, model_files, out_dir) -> pd.DataFrame:
         ax.grid(alpha=0.3, axis="y")
         ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "comparison.png", dpi=110)
+    with atomic_path(out / "comparison.png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
     tags = per_tag[variants[0]].sort_values("positives", ascending=False)["tag"].tolist()
@@ -112,7 +116,8 @@ def compare(variants, eval_dirs, model_files, out_dir) -> pd.DataFrame:
     fig.colorbar(im, ax=ax, label="test ROC-AUC")
     ax.set_title("Per-tag test ROC-AUC (tags by frequency)")
     fig.tight_layout()
-    fig.savefig(out / "per_tag_auc.png", dpi=110)
+    with atomic_path(out / "per_tag_auc.png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return table
 
@@ -132,7 +137,8 @@ def plot_taggram(tags: list[str], patch_scores: np.ndarray, title: str, out: str
     ax.set_title(f"Taggram of {textwrap.shorten(Path(title).name, 70)}{shown}", fontsize=10)
     fig.colorbar(im, ax=ax, label="tag score", pad=0.01)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 
@@ -176,4 +182,4 @@ Best by ROC-AUC: **{best['variant']}** ({best['roc_auc_macro']:.3f}).
 (train stream solid, validation dashed); *Comparison* holds the table above as CSV, the spread of
 per-tag ROC-AUC / PR-AUC across variants, and the per-tag ROC-AUC of every variant.
 """
-    Path(out).write_text(text)
+    write_text(out, text)

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from .annotations import Annotations
+from .atomic import write_text
 from .config import SplitSettings
 from .errors import DataError
 
@@ -112,14 +113,8 @@ def write_split(split: Split, ann: Annotations, out_dir: str | Path) -> None:
         for r, row in zip(idx, labels, strict=True):
             cells = [ann.clip_ids[r], split.tracks[r], ann.paths[r], *map(str, row)]
             lines.append("\t".join(cells) + "\n")
-        _atomic_write(out / f"{part}.tsv", "".join(lines))
-    _atomic_write(out / "tags.txt", "".join(t + "\n" for t in split.tags))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+        write_text(out / f"{part}.tsv", "".join(lines))
+    write_text(out / "tags.txt", "".join(t + "\n" for t in split.tags))
 
 
 @dataclass(frozen=True)

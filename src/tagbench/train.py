@@ -5,80 +5,36 @@ state folder next to (not inside) the rule's outputs, then `state.json` is atomi
 at it: a job killed at any moment restarts from its last completed epoch and ends with the
 same number of epochs. The state folder is removed once the outputs are written, so a
 deliberate rerun (changed settings or code) starts from scratch.
+
+Importing this module imports Keras: call `runtime.configure_tensorflow` first (the CLI does).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import re
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from . import __version__
+from .atomic import atomic_path, write_text
 from .config import TrainSettings
 from .errors import DataError
 from .features import FeatureStore
 from .frontend import EXAMPLE_FRAMES, N_MELS
+from .inference import predict_store
+from .metrics import tagging_metrics
+from .runtime import configure_tensorflow
 from .stream import batch_stream, steps_per_epoch
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "roc_auc", "pr_auc", "valid_loss",
                    "valid_accuracy", "valid_roc_auc", "valid_pr_auc", "learning_rate", "seconds")
-
-
-# TensorFlow's C++ start-up notices on a machine without a GPU; they bypass
-# TF_CPP_MIN_LOG_LEVEL and bury a one-line error, so configure_tensorflow drops them.
-_STARTUP_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|"
-                            r"To enable the following instructions|"
-                            r"[IWE]\d{4} [\d:. ]+\d+ (port|cudart_stub|cpu_feature_guard|"
-                            r"cuda_platform|cuda_executor)\.cc)")
-
-
-@contextlib.contextmanager
-def _without_startup_noise():
-    """Hold the process's stderr (fd 2) in a file while TensorFlow starts; pass on the rest."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            held.seek(0)
-            for line in held.read().decode(errors="replace").splitlines():
-                if not _STARTUP_NOISE.match(line):
-                    print(line, file=sys.stderr)
-
-
-def configure_tensorflow(threads: int | None, mixed_precision: bool) -> list:
-    """Thread pools and precision; must run before TensorFlow builds anything. Returns GPUs."""
-    with _without_startup_noise():
-        import keras
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-
-    if threads:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
-        except RuntimeError:  # TensorFlow already running in this process (tests, notebooks)
-            pass
-    for gpu in gpus:
-        tf.config.experimental.set_memory_growth(gpu, True)
-    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
-    return gpus
 
 
 def input_dataset(store: FeatureStore, batch_size: int, n_active: int, seed: int):
@@ -93,31 +49,11 @@ def input_dataset(store: FeatureStore, batch_size: int, n_active: int, seed: int
     return dataset.prefetch(4)
 
 
-def _spec_hash(spec: TrainSettings, tags, shards) -> str:
-    key = json.dumps([spec.model_key, list(tags), sorted(Path(s).name for s in shards)],
-                     sort_keys=True, default=str)
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    tmp.replace(path)
-
-
-def _write_history(path: Path, rows: list[dict]) -> None:
-    import pandas as pd
-
-    tmp = path.with_name(path.name + ".tmp")
-    pd.DataFrame(rows, columns=HISTORY_COLUMNS).to_csv(tmp, index=False, float_format="%.6f")
-    tmp.replace(path)
-
-
-def _compile(model, spec: TrainSettings, n_tags: int) -> None:
+def compile_model(model, settings: TrainSettings, n_tags: int) -> None:
     import keras
 
     optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
-                 "rmsprop": keras.optimizers.RMSprop}[spec.optimizer](spec.learning_rate)
+                 "rmsprop": keras.optimizers.RMSprop}[settings.optimizer](settings.learning_rate)
     model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=[
         keras.metrics.BinaryAccuracy(name="accuracy"),
         keras.metrics.AUC(curve="ROC", multi_label=True, num_labels=n_tags, name="roc_auc"),
@@ -125,105 +61,154 @@ def _compile(model, spec: TrainSettings, n_tags: int) -> None:
     ])
 
 
-def train_variant(spec: TrainSettings, variant: str, train_shards, valid_shards, out_dir,
-                  state_dir, weights_path=None, threads: int | None = None,
-                  log=print) -> dict:
-    """Train, writing out_dir/model.keras (best epoch by valid ROC-AUC) and history.csv."""
-    gpus = configure_tensorflow(threads, spec.mixed_precision)
-    import keras
+class TrainingState:
+    """What survives a kill: `state.json` + the last epoch's full model in the state folder.
 
-    from .evaluate import predict_store
-    from .metrics import tagging_metrics
-    from .models import build_model, save_with_metadata
+    `commit` saves the epoch's model, then atomically points `state.json` at it (the commit
+    point), then drops the previous epoch's file. A state written for other settings, tags or
+    shards (`key`) is discarded, so a deliberate rerun starts from scratch.
+    """
 
+    def __init__(self, state_dir: Path, key: str):
+        self.dir, self.file = state_dir, state_dir / "state.json"
+        saved = json.loads(self.file.read_text()) if self.file.is_file() else None
+        if saved and saved.get("key") == key and (state_dir / saved["checkpoint"]).is_file():
+            self.data = saved
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)
+            self.data = {"key": key, "epoch": 0, "best_epoch": 0, "best_auc": -1.0, "history": [],
+                         "seconds": 0.0, "stopped": False, "checkpoint": None}
+        state_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def resumed(self) -> bool:
+        return self.data["checkpoint"] is not None
+
+    def __getitem__(self, name):
+        return self.data[name]
+
+    def commit(self, model, epoch: int) -> None:
+        checkpoint = f"epoch-{epoch:03d}.keras"
+        model.save(self.dir / checkpoint)
+        old = self.data["checkpoint"]
+        self.data.update(epoch=epoch, checkpoint=checkpoint)
+        write_text(self.file, json.dumps(self.data, indent=1, sort_keys=True))
+        if old and old != checkpoint:
+            (self.dir / old).unlink(missing_ok=True)
+
+
+class EpochEnd(keras.callbacks.Callback):
+    """After each epoch: clip-level validation metrics, the history row, best-model selection by
+    valid ROC-AUC, early stopping, and the resumable checkpoint (in that order)."""
+
+    def __init__(self, state: TrainingState, valid: FeatureStore, settings: TrainSettings, log):
+        super().__init__()
+        self.state, self.valid, self.settings, self.log = state, valid, settings, log
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs, state, n = logs or {}, self.state, epoch + 1
+        scores, _ = predict_store(self.model, self.valid)
+        m = tagging_metrics(self.valid.labels, scores)
+        seconds = time.perf_counter() - self.t0
+        row = {"epoch": n, "loss": logs.get("loss"), "accuracy": logs.get("accuracy"),
+               "roc_auc": logs.get("roc_auc"), "pr_auc": logs.get("pr_auc"),
+               "valid_loss": m["loss"], "valid_accuracy": m["accuracy"],
+               "valid_roc_auc": m["roc_auc_macro"], "valid_pr_auc": m["pr_auc_macro"],
+               "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+               "seconds": seconds}
+        state.data["history"].append(row)
+        state.data["seconds"] += seconds
+        auc = m["roc_auc_macro"] if np.isfinite(m["roc_auc_macro"]) else -1.0
+        if auc > state["best_auc"]:
+            state.data.update(best_auc=auc, best_epoch=n)
+            self.model.save(state.dir / "best.keras")
+        patience = self.settings.early_stopping_patience
+        if patience and n - state["best_epoch"] >= patience:
+            state.data["stopped"] = True
+            self.model.stop_training = True
+        state.commit(self.model, n)
+        self.log(f"epoch {n}/{self.settings.epochs}: loss {row['loss']:.4f}, valid ROC-AUC "
+                 f"{m['roc_auc_macro']:.4f}, PR-AUC {m['pr_auc_macro']:.4f}, {seconds:.1f}s")
+
+
+def _state_key(settings: TrainSettings, tags, shards) -> str:
+    key = json.dumps([settings.model_key, list(tags), sorted(Path(s).name for s in shards)],
+                     sort_keys=True, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _open_parts(train_shards, valid_shards) -> tuple[FeatureStore, FeatureStore]:
     train, valid = FeatureStore(train_shards), FeatureStore(valid_shards)
     if train.tags != valid.tags:
         raise DataError("train and valid shards disagree on the tag list: rerun the split")
     if len(train) == 0 or len(valid) == 0:
         raise DataError(f"no decodable clips in the {'train' if len(train) == 0 else 'valid'} "
                         "shards (see their failed tables)")
-    n_tags = len(train.tags)
-    out, state_dir = Path(out_dir), Path(state_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    spec_hash = _spec_hash(spec, train.tags, train_shards)
-    state_file = state_dir / "state.json"
-    state = json.loads(state_file.read_text()) if state_file.is_file() else None
-    if state and state.get("spec_hash") == spec_hash and (state_dir / state["checkpoint"]).is_file():
-        model = keras.models.load_model(state_dir / state["checkpoint"])
-        log(f"resuming {variant} after epoch {state['epoch']} of {spec.epochs}")
-    else:
-        shutil.rmtree(state_dir, ignore_errors=True)
-        state = {"spec_hash": spec_hash, "epoch": 0, "best_epoch": 0, "best_auc": -1.0,
-                 "history": [], "seconds": 0.0, "stopped": False, "checkpoint": None}
-        model = build_model(spec, n_tags)
-        if spec.weights == "vggish":
-            from .vggish import load_checkpoint
+    return train, valid
 
-            loaded = load_checkpoint(model, weights_path)
-            log(f"VGGish weights loaded into {len(loaded)} layers from {weights_path}")
-        _compile(model, spec, n_tags)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    steps = steps_per_epoch(len(train), spec.batch_size, spec.patches_per_clip)
-    log(f"{variant}: {len(train)} train / {len(valid)} valid clips, {n_tags} tags, "
-        f"{steps} steps of {spec.batch_size} per epoch, {model.count_params():,} parameters, "
-        f"device {f'GPU x{len(gpus)}' if gpus else 'CPU'}")
 
-    class EpochEnd(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
+def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, weights_path, log):
+    """The model to continue from: the last committed epoch's, or a new one (VGGish weights
+    loaded when the settings ask for them)."""
+    from .models import build_model
 
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            scores, _ = predict_store(self.model, valid)
-            m = tagging_metrics(valid.labels, scores)
-            seconds = time.perf_counter() - self.t0
-            row = {"epoch": epoch + 1, "loss": logs.get("loss"), "accuracy": logs.get("accuracy"),
-                   "roc_auc": logs.get("roc_auc"), "pr_auc": logs.get("pr_auc"),
-                   "valid_loss": m["loss"], "valid_accuracy": m["accuracy"],
-                   "valid_roc_auc": m["roc_auc_macro"], "valid_pr_auc": m["pr_auc_macro"],
-                   "learning_rate": float(keras.ops.convert_to_numpy(
-                       self.model.optimizer.learning_rate)),
-                   "seconds": seconds}
-            state["history"].append(row)
-            state["seconds"] += seconds
-            auc = m["roc_auc_macro"] if np.isfinite(m["roc_auc_macro"]) else -1.0
-            if auc > state["best_auc"]:
-                state["best_auc"], state["best_epoch"] = auc, epoch + 1
-                self.model.save(state_dir / "best.keras")
-            patience = spec.early_stopping_patience
-            if patience and epoch + 1 - state["best_epoch"] >= patience:
-                state["stopped"] = True
-                self.model.stop_training = True
-            checkpoint = f"epoch-{epoch + 1:03d}.keras"
-            self.model.save(state_dir / checkpoint)
-            old = state["checkpoint"]
-            state["epoch"], state["checkpoint"] = epoch + 1, checkpoint
-            _write_json(state_file, state)  # the commit point of this epoch
-            if old and old != checkpoint:
-                (state_dir / old).unlink(missing_ok=True)
-            log(f"epoch {epoch + 1}/{spec.epochs}: loss {row['loss']:.4f}, valid ROC-AUC "
-                f"{m['roc_auc_macro']:.4f}, PR-AUC {m['pr_auc_macro']:.4f}, {seconds:.1f}s")
+    if state.resumed:
+        return keras.models.load_model(state.dir / state["checkpoint"])
+    model = build_model(settings, n_tags)
+    if settings.weights == "vggish":
+        from .vggish import load_checkpoint
 
-    if state["epoch"] < spec.epochs and not state["stopped"]:
-        stream = input_dataset(train, spec.batch_size, spec.n_active,
-                               seed=spec.seed + 1000003 * state["epoch"])
-        model.fit(stream, steps_per_epoch=steps, epochs=spec.epochs, shuffle=False,
-                  initial_epoch=state["epoch"], callbacks=[EpochEnd()],
-                  verbose=1 if sys.stdout.isatty() else 0)
-    train.close()
-    valid.close()
+        loaded = load_checkpoint(model, weights_path)
+        log(f"VGGish weights loaded into {len(loaded)} layers from {weights_path}")
+    compile_model(model, settings, n_tags)
+    return model
 
-    best = keras.models.load_model(state_dir / "best.keras")
+
+def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: TrainingState,
+                   train: FeatureStore) -> dict:
+    import pandas as pd
+
+    from .models import save_with_metadata
+
+    best = keras.models.load_model(state.dir / "best.keras")
     metadata = {
         "variant": variant, "tags": train.tags, "feature_params": train.feature_params,
-        "pooling": spec.pooling, "aggregate": spec.aggregate, "spec": asdict(spec),
+        "pooling": settings.pooling, "aggregate": settings.aggregate, "spec": asdict(settings),
         "best_epoch": state["best_epoch"], "best_valid_roc_auc": state["best_auc"],
         "epochs_trained": state["epoch"], "train_seconds": round(state["seconds"], 2),
         "tagbench_version": __version__,
     }
     save_with_metadata(best, out / "model.keras", metadata)
-    _write_history(out / "history.csv", state["history"])
-    shutil.rmtree(state_dir, ignore_errors=True)
+    with atomic_path(out / "history.csv") as tmp:
+        pd.DataFrame(state["history"], columns=HISTORY_COLUMNS).to_csv(tmp, index=False,
+                                                                        float_format="%.6f")
     return metadata
 
 
+def train_variant(settings: TrainSettings, variant: str, train_shards, valid_shards, *, out_dir,
+                  state_dir, weights_path=None, threads: int | None = None, log=print) -> dict:
+    """Train, writing out_dir/model.keras (best epoch by valid ROC-AUC) and history.csv."""
+    gpus = configure_tensorflow(threads, settings.mixed_precision)
+    train, valid = _open_parts(train_shards, valid_shards)
+    n_tags = len(train.tags)
+    state = TrainingState(Path(state_dir), _state_key(settings, train.tags, train_shards))
+    if state.resumed:
+        log(f"resuming {variant} after epoch {state['epoch']} of {settings.epochs}")
+    model = _start_model(settings, state, n_tags, weights_path, log)
+    steps = steps_per_epoch(len(train), settings.batch_size, settings.patches_per_clip)
+    log(f"{variant}: {len(train)} train / {len(valid)} valid clips, {n_tags} tags, "
+        f"{steps} steps of {settings.batch_size} per epoch, {model.count_params():,} parameters, "
+        f"device {f'GPU x{len(gpus)}' if gpus else 'CPU'}")
+    with train, valid:
+        if state["epoch"] < settings.epochs and not state["stopped"]:
+            stream = input_dataset(train, settings.batch_size, settings.n_active,
+                                   seed=settings.seed + 1000003 * state["epoch"])
+            model.fit(stream, steps_per_epoch=steps, epochs=settings.epochs, shuffle=False,
+                      initial_epoch=state["epoch"], callbacks=[EpochEnd(state, valid, settings, log)],
+                      verbose=1 if sys.stdout.isatty() else 0)
+    metadata = _write_outputs(Path(out_dir), variant, settings, state, train)
+    shutil.rmtree(state.dir, ignore_errors=True)
+    return metadata

@@ -1,0 +1,108 @@
+"""Dataset verbs: the demo synthesis, a custom dataset, MagnaTagATune and the VGGish checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import DemoSettings, MttSettings, VggishSettings
+from .settings import settings_from, settings_parent
+
+
+def cmd_make_demo(args) -> None:
+    from ..demo import make_demo
+
+    ann = make_demo(args.out, settings_from(args, DemoSettings))
+    print(f"demo dataset: {len(ann)} clips, {len(ann.tags)} tags -> {args.out}")
+
+
+def cmd_import_custom(args) -> None:
+    from ..custom import import_custom
+
+    ann, missing = import_custom(args.annotations, args.audio_dir, args.out)
+    note = f", {len(missing)} listed files missing (they will be recorded as failed)" if missing else ""
+    print(f"custom dataset: {len(ann)} clips, {len(ann.tags)} tags{note}")
+
+
+def cmd_download_mtt(args) -> None:
+    from ..acquire import download_mtt_file
+
+    sha = download_mtt_file(args.name, args.out, settings_from(args, MttSettings))
+    print(f"{args.out}: sha256 {sha} verified")
+
+
+def cmd_prepare_mtt_audio(args) -> None:
+    from ..acquire import prepare_mtt_audio
+
+    n = prepare_mtt_audio(args.parts, args.out, settings_from(args, MttSettings))
+    print(f"{args.out}: {n} files extracted from {', '.join(Path(p).name for p in args.parts)}")
+
+
+def cmd_prepare_mtt_table(args) -> None:
+    from ..acquire import prepare_mtt_table
+
+    prepare_mtt_table(args.src, args.out, settings_from(args, MttSettings))
+    print(f"{args.out}: verified copy of {args.src}")
+
+
+def cmd_download_vggish(args) -> None:
+    from ..acquire import download_vggish
+    from ..runtime import configure_tensorflow
+
+    settings = settings_from(args, VggishSettings)
+    configure_tensorflow(2)
+    sha = download_vggish(args.out, settings)
+    checked = "smoke test passed" if settings.smoke_test else "smoke test off (vggish.smoke_test)"
+    print(f"{args.out}: sha256 {sha}; {checked}")
+
+
+def cmd_check_vggish(args) -> None:
+    from ..acquire import check_vggish
+    from ..errors import DataError
+    from ..runtime import configure_tensorflow
+
+    if not Path(args.ckpt).is_file():
+        raise DataError(f"{args.ckpt}: checkpoint not found")
+    configure_tensorflow(2)
+    mean, std = check_vggish(args.ckpt)
+    print(f"{args.ckpt}: smoke test passed (embedding mean {mean:.6f}, std {std:.4f})")
+
+
+def add_verbs(sub) -> None:
+    settings = settings_parent()
+    p = sub.add_parser("make-demo", parents=[settings],
+                       help="synthesize the demo dataset in MTT layout")
+    p.add_argument("--out", required=True, help="dataset folder (gets audio/ + annotations_final.csv)")
+    p.set_defaults(func=cmd_make_demo)
+
+    p = sub.add_parser("import-custom", help="validate a custom MTT-layout dataset and link it in")
+    p.add_argument("--annotations", required=True)
+    p.add_argument("--audio-dir", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_import_custom)
+
+    p = sub.add_parser("download-mtt", parents=[settings],
+                       help="download one MagnaTagATune file (resume, mirrors, sha256)")
+    p.add_argument("name", help="mp3.zip.001..003, annotations_final.csv or clip_info_final.csv")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_download_mtt)
+
+    p = sub.add_parser("prepare-mtt-audio", parents=[settings],
+                       help="verify the MTT zip parts and extract them safely")
+    p.add_argument("parts", nargs="+", help="mp3.zip.001 mp3.zip.002 mp3.zip.003, in order")
+    p.add_argument("--out", required=True, help="audio folder to create")
+    p.set_defaults(func=cmd_prepare_mtt_audio)
+
+    p = sub.add_parser("prepare-mtt-table", parents=[settings],
+                       help="verify a downloaded MTT csv and copy it into place")
+    p.add_argument("src")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_prepare_mtt_table)
+
+    p = sub.add_parser("download-vggish", parents=[settings],
+                       help="download the VGGish checkpoint and smoke-test it")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_download_vggish)
+
+    p = sub.add_parser("check-vggish", help="run the official smoke test on a VGGish checkpoint")
+    p.add_argument("ckpt")
+    p.set_defaults(func=cmd_check_vggish)

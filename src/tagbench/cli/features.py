@@ -1,0 +1,49 @@
+"""Split and feature-extraction verbs."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..config import FeatureSettings, SplitSettings
+from ..errors import ConfigError
+from .settings import settings_from, settings_parent
+
+
+def cmd_split(args) -> None:
+    from ..annotations import read_annotations
+    from ..split import make_split, write_split
+
+    ann = read_annotations(args.annotations)
+    split = make_split(ann, settings_from(args, SplitSettings), str(args.annotations))
+    write_split(split, ann, args.out_dir)
+    sizes = ", ".join(f"{k} {len(v)}" for k, v in split.parts.items())
+    print(f"split: {sizes} clips; {len(split.tags)} tags -> {args.out_dir}")
+
+
+def cmd_extract(args) -> None:
+    from ..features import extract_shard
+
+    if not 0 <= args.shard < args.n_shards:
+        raise ConfigError(f"--shard {args.shard} is outside 0..{args.n_shards - 1}")
+    counts = extract_shard(args.split_tsv, args.audio_root, args.shard, args.n_shards, args.out,
+                           settings_from(args, FeatureSettings), progress=sys.stderr.isatty())
+    print(json.dumps({"shard": args.out, **counts}))
+
+
+def add_verbs(sub) -> None:
+    settings = settings_parent()
+    p = sub.add_parser("split", parents=[settings],
+                       help="3/4-1/4 train/test split, validation part, tag set")
+    p.add_argument("annotations", help="annotations_final.csv")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("extract", parents=[settings],
+                       help="VGGish log-mel of one shard of a split part -> HDF5")
+    p.add_argument("split_tsv")
+    p.add_argument("--audio-root", required=True, help="folder the mp3_path entries are relative to")
+    p.add_argument("--shard", type=int, required=True)
+    p.add_argument("--n-shards", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_extract)

@@ -1,0 +1,53 @@
+"""Tagging new audio with a trained model."""
+
+from __future__ import annotations
+
+
+def cmd_predict(args) -> int:
+    import csv
+    import sys
+
+    from ..errors import ConfigError
+    from ..predict import as_json, as_rows, as_table, tag_files
+    from ..runtime import configure_tensorflow
+
+    if args.taggram and len(args.audio) != 1:
+        raise ConfigError("--taggram draws one file: give exactly one AUDIO file")
+    configure_tensorflow(args.threads)
+    tags, results = tag_files(args.model, args.audio, args.batch_size)
+    for item in results:
+        if item.error:
+            print(f"tagbench: error: {item.error}", file=sys.stderr)
+    out = open(args.out, "w", newline="") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        if args.json:
+            print(as_json(tags, results, args.top_k), file=out)
+        elif args.csv:
+            writer = csv.DictWriter(out, ["path", "rank", "tag", "score", "error"])
+            writer.writeheader()
+            writer.writerows(as_rows(tags, results, args.top_k))
+        elif any(r.error is None for r in results):
+            print(as_table(tags, results, args.top_k), file=out)
+    finally:
+        if args.out:
+            out.close()
+    if args.taggram and results[0].error is None:
+        from ..report import plot_taggram
+
+        plot_taggram(tags, results[0].patch_scores, results[0].path, args.taggram)
+    return 1 if any(r.error for r in results) else 0
+
+
+def add_verbs(sub) -> None:
+    p = sub.add_parser("predict", help="tag audio files with a trained model (top-k tags)")
+    p.add_argument("--model", required=True, help="results/{dataset}/models/{variant}/model.keras")
+    p.add_argument("audio", nargs="+", help="audio files or folders (walked recursively)")
+    p.add_argument("--top-k", type=int, default=5, help="tags per file (default 5)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON instead of a table")
+    fmt.add_argument("--csv", action="store_true", help="CSV: path, rank, tag, score, error")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--taggram", help="PNG of tags x time (per 0.96 s patch) for one file")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--threads", type=int, default=2)
+    p.set_defaults(func=cmd_predict)

@@ -1,0 +1,48 @@
+"""Where a verb's settings come from: `--spec JSON` (what the rules pass: exactly that stage's
+dataclass) or `--config FILE` (a config.yaml, validated the same way), as an argparse parent."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..config import (
+    DemoSettings,
+    EvalSettings,
+    FeatureSettings,
+    MttSettings,
+    SplitSettings,
+    TrainSettings,
+    VggishSettings,
+    from_json,
+    load_settings,
+    read_config_file,
+)
+from ..errors import ConfigError
+
+
+def settings_parent(variant: bool = False) -> argparse.ArgumentParser:
+    """The `--spec` / `--config` options (and `--variant` for training) every stage verb takes."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("settings (one of)")
+    group.add_argument("--spec", help="this stage's settings as JSON (what the workflow passes)")
+    group.add_argument("--config", default="config.yaml",
+                       help="read settings from this config file instead (default: config.yaml)")
+    if variant:
+        parent.add_argument("--variant", help="variant name in the config (with --config)")
+    return parent
+
+
+def settings_from(args, cls):
+    """The stage dataclass from --spec, or from --config (and --variant) when no spec is given."""
+    if args.spec is not None:
+        return from_json(cls, args.spec)
+    settings = load_settings(read_config_file(args.config))
+    if cls is TrainSettings:
+        variant = getattr(args, "variant", None)
+        if variant not in settings.variants:
+            known = ", ".join(settings.variants)
+            raise ConfigError(f"{args.config}: no variant {variant!r} (variants: {known})")
+        return settings.variants[variant]
+    return {DemoSettings: settings.demo, SplitSettings: settings.split,
+            FeatureSettings: settings.features, EvalSettings: settings.evaluate,
+            MttSettings: settings.mtt, VggishSettings: settings.vggish}[cls]

@@ -1,0 +1,32 @@
+"""The training verb."""
+
+from __future__ import annotations
+
+from ..config import TrainSettings
+from .settings import settings_from, settings_parent
+
+
+def cmd_train(args) -> None:
+    from ..runtime import configure_tensorflow
+
+    settings = settings_from(args, TrainSettings)
+    configure_tensorflow(args.threads or settings.threads, settings.mixed_precision)
+    from ..train import train_variant  # imports Keras: after TensorFlow is configured
+
+    meta = train_variant(settings, args.variant or "variant", args.train_shards, args.valid_shards,
+                         out_dir=args.out_dir, state_dir=args.state_dir, weights_path=args.weights,
+                         threads=args.threads or settings.threads)
+    print(f"{meta['variant']}: best epoch {meta['best_epoch']} of {meta['epochs_trained']}, "
+          f"valid ROC-AUC {meta['best_valid_roc_auc']:.4f}, {meta['train_seconds']:.0f}s")
+
+
+def add_verbs(sub) -> None:
+    p = sub.add_parser("train", parents=[settings_parent(variant=True)],
+                       help="train one variant (resumes after an interruption)")
+    p.add_argument("--train-shards", nargs="+", required=True)
+    p.add_argument("--valid-shards", nargs="+", required=True)
+    p.add_argument("--out-dir", required=True, help="gets model.keras and history.csv")
+    p.add_argument("--state-dir", required=True, help="per-epoch checkpoints kept across kills")
+    p.add_argument("--weights", help="VGGish checkpoint (when the settings say weights: vggish)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: the settings')")
+    p.set_defaults(func=cmd_train)

@@ -1,0 +1,26 @@
+"""Names the workflow and the stages share: split parts, shard file names, the MTT files.
+
+Light on purpose (no numpy, h5py, librosa or TensorFlow): the Snakefile imports it while it
+parses, so every `snakemake` call, a dry run included, pays only for this.
+"""
+
+from __future__ import annotations
+
+PARTS = ("train", "valid", "test")
+
+# MagnaTagATune's files and their published SHA-256 (the jukemir project's asset manifest);
+# config `mtt.sha256` overrides them by file name.
+MTT_SHA256 = {
+    "mp3.zip.001": "f857fe185968773058cc71662c2ef5d8f2d4b7338e3c122cfd52f82dcb9760b9",
+    "mp3.zip.002": "fc2e1ec441755556ed1398b1808f1b08b6034372f8bc27394510c0c58cdb52ce",
+    "mp3.zip.003": "83a689824c17e82f6eb81cdbc4e4ca239a4cfc1fb41f1a5c80b861caec90450f",
+    "annotations_final.csv": "99b94e95825d4fa576386a5367b9c96e0ec636e9f9c240aceb492f4728f68c3c",
+    "clip_info_final.csv": "cb6108a10d3a91f0bfd7d2fbec2382559d15f20c8d28093f14e12162a47a3e78",
+}
+MTT_FILES = tuple(MTT_SHA256)
+MTT_PARTS = ("mp3.zip.001", "mp3.zip.002", "mp3.zip.003")
+
+
+def shard_name(index: int) -> str:
+    """Shard number -> file stem (`007`): shards sort in order, whatever their count."""
+    return f"{index:03d}"
