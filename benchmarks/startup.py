@@ -2,9 +2,9 @@
 
     python benchmarks/startup.py [WORKDIR]   (default: /tmp/tagbench-bench/startup; ~2 min once)
 
-Times `snakemake --version` and a dry run (`snakemake -n`) of a finished workflow in WORKDIR
-(a tiny demo config is built there first unless WORKDIR already holds a finished run, e.g. the
-repository after `make demo`). Each is the median of 3 calls, under two conditions:
+Times `snakemake --version` and a dry run (`snakemake -n`) of a finished workflow in WORKDIR:
+one that holds a finished run (e.g. the repository after `make demo`), or a new folder, where
+the tests' `.test/tiny.yaml` is run first. Each is the median of 3 calls, under two conditions:
 - baseline: the plugin importable (what `make demo`'s environment held before it became the
   opt-in `slurm` extra), here through PYTHONPATH=.venv/slurm-plugin (`make slurm-plugin`);
 - tagbench: the environment `make demo` creates, without the plugin.
@@ -24,19 +24,11 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
 from common import ROOT, machine
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 PLUGIN_DIR = Path(sys.prefix) / "slurm-plugin"
-TINY = {
-    "dataset": "demo",
-    "demo": {"n_tracks": 16, "clips_per_track": 2, "clip_seconds": 1.5, "seed": 1},
-    "features": {"shards": {"train": 2, "valid": 1, "test": 1}},
-    "train": {"epochs": 1, "batch_size": 8, "n_active": 4, "finetune": False, "threads": 2,
-              "head": [8]},
-    "variants": {"small_avg": {"pooling": "avg"}, "small_autopool": {"pooling": "autopool"}},
-}
+TINY = ROOT / ".test" / "tiny.yaml"
 
 
 def snakemake(workdir: Path, *args, env=None) -> subprocess.CompletedProcess:
@@ -54,11 +46,14 @@ def median_seconds(fn, runs: int = 3) -> float:
 
 
 def finished_workdir(workdir: Path) -> Path:
-    if (workdir / "config.yaml").is_file() and "Nothing to be done" in snakemake(
-            workdir, "-n", "--cores", "1").stdout:
+    """WORKDIR when its run is finished; a new folder gets the tiny config, run to the end."""
+    config = workdir / "config.yaml"
+    if config.is_file():
+        if "Nothing to be done" not in snakemake(workdir, "-n", "--cores", "1").stdout:
+            sys.exit(f"{workdir}: its run is not finished: run snakemake there first")
         return workdir
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(TINY, sort_keys=False))
+    config.write_text(TINY.read_text())
     proc = snakemake(workdir, "--cores", "2")
     if proc.returncode != 0:
         sys.exit(f"building the tiny workflow in {workdir} failed:\n{proc.stderr[-2000:]}")
@@ -66,9 +61,9 @@ def finished_workdir(workdir: Path) -> Path:
 
 
 def main() -> None:
-    workdir = finished_workdir(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tagbench-bench/startup"))
     if not (PLUGIN_DIR / "snakemake_executor_plugin_slurm").is_dir():
         sys.exit(f"{PLUGIN_DIR}: no plugin for the baseline: run `make slurm-plugin` first")
+    workdir = finished_workdir(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tagbench-bench/startup"))
     scontrol = shutil.which("scontrol")
     controller = subprocess.run(["pgrep", "-x", "slurmctld"], capture_output=True).returncode == 0
     print(machine())

@@ -2,6 +2,7 @@ import json
 
 import h5py
 import numpy as np
+import pytest
 
 from tagbench.audio import clip_logmel
 from tagbench.config import FeatureSettings
@@ -70,3 +71,17 @@ def test_float32_storage_is_exact(tmp_path):
     extract_shard(tsv, tmp_path / "a", 0, 1, tmp_path / "s.h5", spec)
     got = FeatureStore([tmp_path / "s.h5"]).logmel(0)
     assert np.array_equal(got, clip_logmel(tmp_path / "a" / "0" / "x-0-1.wav", spec.resample))
+
+
+def test_a_shard_that_fails_while_being_finished_is_not_left_behind(tmp_path):
+    from tagbench.features import ShardWriter
+
+    out = tmp_path / "000.h5"
+    with pytest.raises(ValueError), ShardWriter(out, ["a", "b"], FeatureSettings(dtype="float16")) as w:
+        w.add("1", "0/x.mp3", [1, 0], np.zeros((96, 64), np.float32))
+        w.add("2", "0/y.mp3", [1, 0, 1], np.zeros((96, 64), np.float32))  # labels of another width
+    assert not out.exists() and not list(tmp_path.iterdir())
+    with pytest.raises(RuntimeError), ShardWriter(out, ["a"], FeatureSettings(dtype="float16")) as w:
+        w.add("1", "0/x.mp3", [1], np.zeros((96, 64), np.float32))
+        raise RuntimeError("killed mid-shard")
+    assert not list(tmp_path.iterdir())

@@ -21,7 +21,7 @@ def package(tmp_path):
 
 
 def fingerprints(package_dir):
-    fingerprint._fingerprint.cache_clear()
+    fingerprint._module.cache_clear()  # the files were edited
     return {stage: code_fingerprint(stage, package_dir) for stage in STAGES}
 
 
@@ -39,6 +39,14 @@ def test_stages_include_what_they_import_and_not_the_cli():
     assert "models" in stage_modules("report")
     assert not any(m.startswith("cli") for s in STAGES for m in stage_modules(s))
     assert "train" not in stage_modules("evaluate") and "report" not in stage_modules("train")
+    assert not {"vggish", "frontend"} & set(stage_modules("acquire"))  # MTT unzipping: no model
+    assert "runtime" in stage_modules("evaluate") and "runtime" in stage_modules("predict")
+
+
+def test_a_stage_entry_that_is_no_module_is_an_error(monkeypatch):
+    monkeypatch.setitem(STAGES, "train", ("trian",))
+    with pytest.raises(ValueError, match="no module trian"):
+        stage_modules("train")
 
 
 def test_comments_and_docstrings_change_nothing(package):

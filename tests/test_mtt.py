@@ -16,7 +16,8 @@ import pytest
 import soundfile as sf
 import yaml
 
-from tagbench.acquire import MTT_KNOWN_BAD, check_vggish, prepare_mtt_audio
+from tagbench.acquire import MTT_KNOWN_BAD, prepare_mtt_audio
+from tagbench.checkpoint import check_vggish
 from tagbench.config import MttSettings
 from tagbench.errors import DataError
 from tagbench.features import FeatureStore

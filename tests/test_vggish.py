@@ -48,7 +48,7 @@ def test_missing_or_wrong_checkpoint(tmp_path):
 
 
 def test_smoke_signal_is_the_official_one():
-    from tagbench.acquire import smoke_signal
+    from tagbench.checkpoint import smoke_signal
     from tagbench.frontend import waveform_to_examples
 
     x = smoke_signal()
@@ -61,7 +61,7 @@ def test_smoke_statistics_equal_the_official_pipelines(fake_checkpoint):
     """Same input, same (fake) checkpoint: our smoke figures are the official network's."""
     import tensorflow as tf
 
-    from tagbench.acquire import smoke_embedding_stats
+    from tagbench.checkpoint import smoke_embedding_stats
 
     tf.config.experimental.enable_tensor_float_32_execution(False)
     sine = np.load(DATA / "frontend_vectors.npz")["sine1k_waveform"]
@@ -71,7 +71,7 @@ def test_smoke_statistics_equal_the_official_pipelines(fake_checkpoint):
 
 
 def test_smoke_test_tolerance_is_the_official_ten_percent(fake_checkpoint):
-    from tagbench.acquire import check_vggish, smoke_embedding_stats
+    from tagbench.checkpoint import check_vggish, smoke_embedding_stats
 
     mean, std = smoke_embedding_stats(fake_checkpoint)
     check_vggish(fake_checkpoint, expected=(mean / 1.09, std * 1.09))

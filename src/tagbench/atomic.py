@@ -1,6 +1,6 @@
 """Atomic file writes: a reader (or a killed job's rerun) sees the old file or the whole new one.
 
-Everything tagbench writes goes to a hidden temporary sibling and is renamed into place when
+Every output file of a stage goes to a hidden temporary sibling and is renamed into place when
 complete; a failure removes the temporary file and leaves any earlier file untouched.
 """
 
@@ -11,12 +11,18 @@ import os
 from pathlib import Path
 
 
+def temporary_sibling(path: str | Path) -> Path:
+    """A hidden name next to `path` for this process (the suffix is kept: Keras needs it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path next to `path`; rename it to `path` when the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")  # keeps the suffix: Keras needs it
+    tmp = temporary_sibling(path)
     try:
         yield tmp
         tmp.replace(path)

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 from . import frontend
-from .atomic import atomic_path
+from .atomic import temporary_sibling
 from .audio import clip_logmel
 from .config import FeatureSettings
 from .errors import DataError, DecodeError
@@ -84,9 +84,8 @@ class ShardWriter:
         return self.offsets[-1]
 
     def __enter__(self) -> ShardWriter:
-        self._atomic = atomic_path(self.out_path)
-        tmp = self._atomic.__enter__()
-        self._h5 = h5py.File(tmp, "w")
+        self._tmp = temporary_sibling(self.out_path)
+        self._h5 = h5py.File(self._tmp, "w")
         self._logmel = self._h5.create_dataset(
             "logmel", (0, frontend.N_MELS), dtype=self.settings.dtype,
             maxshape=(None, frontend.N_MELS), chunks=(4096, frontend.N_MELS))
@@ -108,20 +107,25 @@ class ShardWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
-                h5 = self._h5
-                h5["clip_offsets"] = np.asarray(self.offsets, dtype=np.int64)
-                h5.create_dataset("clip_id", data=np.array(self.clip_ids, dtype=object), dtype=STR)
-                h5.create_dataset("path", data=np.array(self.paths, dtype=object), dtype=STR)
-                labels = (np.stack(self.labels) if self.labels
-                          else np.zeros((0, len(self.tags)), np.uint8))
-                h5.create_dataset("labels", data=labels)
-                h5.create_dataset("failed", data=np.array(self.failed, dtype=FAILED_DTYPE))
-                h5.attrs["tags"] = json.dumps(self.tags)
-                h5.attrs["feature_params"] = frontend.params_json(dtype=self.settings.dtype,
-                                                                  resample=self.settings.resample)
-        finally:
+                self._write_index()
             self._h5.close()
-            self._atomic.__exit__(exc_type, exc, tb)
+            if exc_type is None:
+                self._tmp.replace(self.out_path)
+        finally:
+            self._h5.close()  # (idempotent) after a failed index write
+            self._tmp.unlink(missing_ok=True)
+
+    def _write_index(self) -> None:
+        h5 = self._h5
+        h5["clip_offsets"] = np.asarray(self.offsets, dtype=np.int64)
+        h5.create_dataset("clip_id", data=np.array(self.clip_ids, dtype=object), dtype=STR)
+        h5.create_dataset("path", data=np.array(self.paths, dtype=object), dtype=STR)
+        labels = np.stack(self.labels) if self.labels else np.zeros((0, len(self.tags)), np.uint8)
+        h5.create_dataset("labels", data=labels)
+        h5.create_dataset("failed", data=np.array(self.failed, dtype=FAILED_DTYPE))
+        h5.attrs["tags"] = json.dumps(self.tags)
+        h5.attrs["feature_params"] = frontend.params_json(dtype=self.settings.dtype,
+                                                          resample=self.settings.resample)
 
 
 @dataclass

@@ -5,8 +5,9 @@ Snakemake tracks a rule's own code but not the modules its command imports. Each
 outputs stale when it changes. The fingerprint is derived, not listed by hand: the stage's
 module and every package module it imports, transitively (the static import graph, imports
 inside functions included), each hashed on its syntax tree with docstrings removed, so an edit
-to a comment, a docstring or formatting changes nothing and any edit to code does. The CLI is
-not part of any stage: it only parses arguments and calls the stage module.
+to a comment, a docstring or formatting changes nothing and any edit to code does. The CLI
+(`tagbench.cli`) is part of no stage: it parses arguments and calls the stage module, which
+does all the work, writing its outputs included.
 
 Light on purpose (ast and hashlib only): the Snakefile computes these while it parses.
 """
@@ -25,12 +26,13 @@ STAGES = {
     "demo": ("demo",),
     "import": ("custom",),
     "acquire": ("acquire",),
+    "checkpoint": ("checkpoint",),
     "split": ("split",),
     "features": ("features",),
     "train": ("train",),
-    "evaluate": ("evaluate",),
+    "evaluate": ("evaluate", "runtime"),
     "report": ("report",),
-    "predict": ("predict",),
+    "predict": ("predict", "runtime"),
 }
 
 
@@ -69,31 +71,35 @@ def _imported_modules(tree: ast.AST, package_dir: Path) -> set[str]:
     return {name for name in found if _module_file(name, package_dir)}
 
 
-def _parse(path: Path) -> ast.AST:
-    return ast.parse(path.read_text(), filename=str(path))
+@functools.cache
+def _module(path: Path) -> tuple[frozenset[str], bytes]:
+    """(package modules it imports, its code without docstrings) — each file parsed once."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    imports = frozenset(_imported_modules(tree, path.parent))
+    return imports, ast.dump(_without_docstrings(tree)).encode()
 
 
 def stage_modules(stage: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
     """The package modules a stage runs: its entry modules and their imports, transitively."""
+    package_dir = Path(package_dir).resolve()
+    missing = [m for m in STAGES[stage] if _module_file(m, package_dir) is None]
+    if missing:  # a stale entry would give a fingerprint that never changes
+        raise ValueError(f"fingerprint.STAGES[{stage!r}]: no module {', '.join(missing)}")
     todo, seen = list(STAGES[stage]), set()
     while todo:
         name = todo.pop()
-        if name in seen or _module_file(name, package_dir) is None:
+        path = _module_file(name, package_dir)
+        if name in seen or path is None:
             continue
         seen.add(name)
-        todo += _imported_modules(_parse(package_dir / f"{name}.py"), package_dir) - seen
+        todo += _module(path)[0] - seen
     return sorted(seen)
 
 
 def code_fingerprint(stage: str, package_dir: Path = PACKAGE_DIR) -> str:
     """16 hex digits naming the code a stage runs (not its comments or docstrings)."""
-    return _fingerprint(stage, Path(package_dir).resolve())
-
-
-@functools.cache
-def _fingerprint(stage: str, package_dir: Path) -> str:
+    package_dir = Path(package_dir).resolve()
     digest = hashlib.sha256()
     for name in stage_modules(stage, package_dir):
-        tree = _without_docstrings(_parse(package_dir / f"{name}.py"))
-        digest.update(name.encode() + b"\0" + ast.dump(tree).encode() + b"\0")
+        digest.update(name.encode() + b"\0" + _module(package_dir / f"{name}.py")[1] + b"\0")
     return digest.hexdigest()[:16]

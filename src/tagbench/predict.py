@@ -129,3 +129,28 @@ def as_table(tags: list[str], results: list[Tagged], top_k: int) -> str:
         top = "  ".join(f"{t} {s:.2f}" for t, s in item.top(tags, top_k))
         lines.append(f"{item.path}\t{top}")
     return "\n".join(lines)
+
+
+def write_predictions(tags: list[str], results: list[Tagged], top_k: int, fmt: str,
+                      out: str | None) -> None:
+    """The top-k tags as `table` (tab-separated, files that decoded), `csv` (`as_rows`) or
+    `json`, to the file `out` (written atomically) or to standard output."""
+    import csv
+    import io
+    import sys
+
+    buffer = io.StringIO()
+    if fmt == "json":
+        print(as_json(tags, results, top_k), file=buffer)
+    elif fmt == "csv":
+        writer = csv.DictWriter(buffer, ["path", "rank", "tag", "score", "error"])
+        writer.writeheader()
+        writer.writerows(as_rows(tags, results, top_k))
+    elif any(r.error is None for r in results):
+        print(as_table(tags, results, top_k), file=buffer)
+    if out:
+        from .atomic import write_text
+
+        write_text(out, buffer.getvalue())
+    else:
+        sys.stdout.write(buffer.getvalue())

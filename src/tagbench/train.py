@@ -89,7 +89,8 @@ class TrainingState:
 
     def commit(self, model, epoch: int) -> None:
         checkpoint = f"epoch-{epoch:03d}.keras"
-        model.save(self.dir / checkpoint)
+        with atomic_path(self.dir / checkpoint) as tmp:
+            model.save(tmp)
         old = self.data["checkpoint"]
         self.data.update(epoch=epoch, checkpoint=checkpoint)
         write_text(self.file, json.dumps(self.data, indent=1, sort_keys=True))
@@ -124,7 +125,8 @@ class EpochEnd(keras.callbacks.Callback):
         auc = m["roc_auc_macro"] if np.isfinite(m["roc_auc_macro"]) else -1.0
         if auc > state["best_auc"]:
             state.data.update(best_auc=auc, best_epoch=n)
-            self.model.save(state.dir / "best.keras")
+            with atomic_path(state.dir / "best.keras") as tmp:  # a kill mid-save keeps the last
+                self.model.save(tmp)
         patience = self.settings.early_stopping_patience
         if patience and n - state["best_epoch"] >= patience:
             state.data["stopped"] = True

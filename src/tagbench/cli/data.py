@@ -45,7 +45,7 @@ def cmd_prepare_mtt_table(args) -> None:
 
 
 def cmd_download_vggish(args) -> None:
-    from ..acquire import download_vggish
+    from ..checkpoint import download_vggish
     from ..runtime import configure_tensorflow
 
     settings = settings_from(args, VggishSettings)
@@ -56,7 +56,7 @@ def cmd_download_vggish(args) -> None:
 
 
 def cmd_check_vggish(args) -> None:
-    from ..acquire import check_vggish
+    from ..checkpoint import check_vggish
     from ..errors import DataError
     from ..runtime import configure_tensorflow
 

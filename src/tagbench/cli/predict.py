@@ -4,11 +4,10 @@ from __future__ import annotations
 
 
 def cmd_predict(args) -> int:
-    import csv
     import sys
 
     from ..errors import ConfigError
-    from ..predict import as_json, as_rows, as_table, tag_files
+    from ..predict import tag_files, write_predictions
     from ..runtime import configure_tensorflow
 
     if args.taggram and len(args.audio) != 1:
@@ -18,19 +17,8 @@ def cmd_predict(args) -> int:
     for item in results:
         if item.error:
             print(f"tagbench: error: {item.error}", file=sys.stderr)
-    out = open(args.out, "w", newline="") if args.out else sys.stdout  # noqa: SIM115
-    try:
-        if args.json:
-            print(as_json(tags, results, args.top_k), file=out)
-        elif args.csv:
-            writer = csv.DictWriter(out, ["path", "rank", "tag", "score", "error"])
-            writer.writeheader()
-            writer.writerows(as_rows(tags, results, args.top_k))
-        elif any(r.error is None for r in results):
-            print(as_table(tags, results, args.top_k), file=out)
-    finally:
-        if args.out:
-            out.close()
+    fmt = "json" if args.json else "csv" if args.csv else "table"
+    write_predictions(tags, results, args.top_k, fmt, args.out)
     if args.taggram and results[0].error is None:
         from ..report import plot_taggram
 
