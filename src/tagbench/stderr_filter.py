@@ -15,23 +15,35 @@ import tempfile
 
 
 @contextlib.contextmanager
-def held_stderr(keep=lambda line: True):
+def _stderr_to(fd: int):
+    """Point fd 2 at `fd` for the block, then back."""
     sys.stderr.flush()
     saved = os.dup(2)
+    os.dup2(fd, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def held_stderr(keep=lambda line: True):
     with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
         try:
-            yield
+            with _stderr_to(held.fileno()):
+                yield
         finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
             held.seek(0)
             for line in held.read().decode(errors="replace").splitlines():
                 if keep(line):
                     print(line, file=sys.stderr)
 
 
+@contextlib.contextmanager
 def silenced_stderr():
-    """Drop everything C code prints on fd 2 in the block (decoders: the error says it all)."""
-    return held_stderr(keep=lambda line: False)
+    """Drop everything C code prints on fd 2 in the block (decoders: the error says it all).
+    Straight to the null device: this runs once per decoded file."""
+    with open(os.devnull, "wb") as null, _stderr_to(null.fileno()):
+        yield
