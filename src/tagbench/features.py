@@ -108,11 +108,10 @@ class ShardWriter:
         try:
             if exc_type is None:
                 self._write_index()
-            self._h5.close()
-            if exc_type is None:
+                self._h5.close()
                 self._tmp.replace(self.out_path)
         finally:
-            self._h5.close()  # (idempotent) after a failed index write
+            self._h5.close()  # no-op when already closed
             self._tmp.unlink(missing_ok=True)
 
     def _write_index(self) -> None:
