@@ -1,5 +1,6 @@
 # tagbench: VGGish transfer learning for music auto-tagging, as a Snakemake DAG.
-#   audio -> split -> features -> one training job per variant -> evaluation -> report
+#   audio -> split -> features (-> frozen backbone cache) -> one training job per variant
+#   -> evaluation -> report
 # Rules are thin `tagbench <verb>` calls; all logic lives in src/tagbench.
 import os
 import re
@@ -18,7 +19,7 @@ os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 from tagbench.config import load_settings, to_json
 from tagbench.errors import ConfigError
 from tagbench.fingerprint import code_fingerprint
-from tagbench.layout import MTT_FILES, MTT_PARTS, PARTS, shard_name
+from tagbench.layout import MTT_FILES, MTT_PARTS, PARTS, backbone_name, shard_name
 
 
 configfile: "config.yaml"
@@ -53,6 +54,7 @@ wildcard_constraints:
     dataset=DATASET,
     part="|".join(PARTS),
     shard=r"\d{3}",
+    backbone=r"vggish|random\d+",
     variant="|".join(re.escape(v) for v in S.variants),
     mtt_file="|".join(re.escape(f) for f in MTT_FILES),
     mtt_table=r"annotations_final\.csv|clip_info_final\.csv",

@@ -62,7 +62,7 @@ def test_a_code_edit_changes_exactly_the_stages_that_run_it(package):
     edit(package / "inference.py", "batch_size: int = 256", "batch_size: int = 128")
     after = fingerprints(package)
     changed = {s for s in STAGES if after[s] != before[s]}
-    assert changed == {"train", "evaluate", "predict"}
+    assert changed == {"cache", "train", "evaluate", "predict"}
 
     edit(package / "report.py", "dpi=110", "dpi=111")
     changed = {s for s, fp in fingerprints(package).items() if fp != after[s]}

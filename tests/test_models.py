@@ -44,11 +44,35 @@ def test_frozen_backbone():
     assert trainable == (2 * 512 + 512 * 8 + 8) + (2 * 8 + 8 * 3 + 3)
 
 
-def test_same_seed_same_initial_weights():
-    a = build_model(TrainSettings(seed=5, head=(8,)), 3).get_layer("conv2").get_weights()[0]
-    b = build_model(TrainSettings(seed=5, head=(8,)), 3).get_layer("conv2").get_weights()[0]
-    c = build_model(TrainSettings(seed=6, head=(8,)), 3).get_layer("conv2").get_weights()[0]
-    assert np.array_equal(a, b) and not np.array_equal(a, c)
+def test_backbone_weights_follow_backbone_seed_and_head_weights_follow_seed():
+    def weights(layer, **seeds):
+        return build_model(TrainSettings(head=(8,), **seeds), 3).get_layer(layer).get_weights()[0]
+
+    assert np.array_equal(weights("conv2", backbone_seed=5), weights("conv2", backbone_seed=5))
+    assert not np.array_equal(weights("conv2", backbone_seed=5), weights("conv2", backbone_seed=6))
+    # replicates (seed) share the backbone and differ in the head
+    assert np.array_equal(weights("conv2", seed=1), weights("conv2", seed=2))
+    assert not np.array_equal(weights("head1_dense", seed=1), weights("head1_dense", seed=2))
+    assert np.array_equal(weights("head1_dense", seed=1, backbone_seed=0),
+                          weights("head1_dense", seed=1, backbone_seed=3))
+
+
+@pytest.mark.parametrize("pooling", ["avg", "max", "autopool", "embedding"])
+def test_a_trained_head_moves_into_the_whole_model_by_layer_name(pooling):
+    from tagbench.models import BACKBONE_OUTPUTS, POOLING_INPUT, build_backbone, build_head, copy_weights
+
+    spec = TrainSettings(pooling=pooling, head=(8,), finetune=False, seed=4, backbone_seed=2)
+    head = build_head(spec, 3)
+    rng = np.random.default_rng(0)
+    for w in head.weights:  # stand-in for training: weights unlike any initial ones
+        w.assign(rng.normal(size=w.shape).astype("float32"))
+    model = build_model(spec, 3)
+    copy_weights(head, model)
+    x = rng.normal(size=(4, 96, 64)).astype(np.float32)
+    cached = build_backbone(spec.backbone_seed).predict_on_batch(x)[POOLING_INPUT[pooling]]
+    assert cached.shape[1:] == BACKBONE_OUTPUTS[POOLING_INPUT[pooling]]
+    np.testing.assert_allclose(model.predict_on_batch(x), head.predict_on_batch(cached),
+                               rtol=1e-4, atol=1e-5)
 
 
 def test_saved_model_carries_its_metadata(tmp_path):

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .layout import MTT_SHA256
+from .layout import EXAMPLE_FRAMES, MTT_SHA256
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
@@ -104,6 +104,7 @@ class TrainSettings:
     output: str = "sigmoid"
     early_stopping_patience: int | None = None
     seed: int = 0
+    backbone_seed: int = 0
     gpu: int = 0
     gpu_model: str | None = None
     threads: int = 2
@@ -118,6 +119,18 @@ class TrainSettings:
         """The settings that shape the trained model (everything but resources)."""
         skip = {"gpu", "gpu_model", "threads"}
         return {k: v for k, v in asdict(self).items() if k not in skip}
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """The frozen backbone's cached outputs: patch hop in the train part (valid and test are
+    cached at the evaluation hop, 96), and the storage type (the features'). """
+
+    hop: int = 96
+    dtype: str = "float16"
+
+    def hop_for(self, part: str) -> int:
+        return self.hop if part == "train" else EXAMPLE_FRAMES
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,7 @@ class Settings:
     shards: dict[str, int]
     variants: dict[str, TrainSettings]
     evaluate: EvalSettings
+    cache: CacheSettings = CacheSettings()
     mtt: MttSettings = MttSettings()
     vggish: VggishSettings = VggishSettings()
     predict: PredictSettings = PredictSettings()
@@ -238,6 +252,7 @@ def load_settings(raw: dict) -> Settings:
         shards=dict(config["features"]["shards"]),
         variants=variants,
         evaluate=EvalSettings(**config["evaluate"]),
+        cache=CacheSettings(hop=config["cache"]["hop"], dtype=config["features"]["dtype"]),
         mtt=MttSettings(mirrors=tuple(config["mtt"]["mirrors"]), sha256=dict(config["mtt"]["sha256"]),
                         **config["download"]),
         vggish=VggishSettings(**config["vggish"], **config["download"]),

@@ -1,5 +1,8 @@
 """Clip-level test metrics of a trained model: scores every patch of every test clip
-(`inference`), pools them per clip, and writes metrics.json, per_tag.csv and predictions.h5."""
+(`inference`), pools them per clip, and writes metrics.json, per_tag.csv and predictions.h5.
+
+A frozen variant is scored from the test part's backbone cache when one is given: its head
+alone runs on the cached outputs, which equal what the whole model computes per patch."""
 
 from __future__ import annotations
 
@@ -16,16 +19,36 @@ from .inference import predict_store
 from .metrics import per_tag_metrics, tagging_metrics
 
 
-def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256) -> dict:
+def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
+    """(the model or its head, the store it reads): the cached route for a frozen variant."""
+    if not cache_paths:
+        return model, FeatureStore(shard_paths)
+    from .backbone_cache import open_cache
+    from .config import TrainSettings
+    from .models import build_head, copy_weights
+
+    spec = TrainSettings(**meta["spec"])
+    if spec.finetune:
+        raise DataError(f"{model_path}: a fine-tuned model is scored through its backbone; "
+                        "give no backbone cache")
+    store = open_cache(shard_paths, cache_paths, spec)
+    head = build_head(spec, len(meta["tags"]))
+    copy_weights(model, head)
+    return head, store
+
+
+def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
+                   cache_paths=None) -> dict:
     from .models import load_model
 
     model, meta = load_model(model_path)
-    with FeatureStore(shard_paths) as store:
+    scorer, store = _scored_store(model, meta, shard_paths, cache_paths, model_path)
+    with store:
         if store.tags != meta["tags"]:
             raise DataError(f"{model_path}: the model's tags differ from the test shards' "
                             "(retrain the variant after a new split)")
         aggregate = meta.get("aggregate", "mean")
-        scores, _ = predict_store(model, store, batch_size, aggregate)
+        scores, _ = predict_store(scorer, store, batch_size, aggregate)
     metrics = tagging_metrics(store.labels, scores)
     metrics.update({
         "n_failed_clips": len(store.failed),
@@ -35,6 +58,7 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256) -> d
         "epochs_trained": meta.get("epochs_trained"),
         "best_epoch": meta.get("best_epoch"),
         "aggregate": aggregate,
+        "scored_from": "backbone cache" if cache_paths else "log-mel features",
     })
     out = Path(out_dir)
     with atomic_path(out / "per_tag.csv") as tmp:

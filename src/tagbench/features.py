@@ -199,6 +199,21 @@ class FeatureStore:
         hi = off[ci + 1] if stop is None else off[ci] + stop
         return self._file(si)["logmel"][lo:hi].astype(np.float32)
 
+    patch_shape = (frontend.EXAMPLE_FRAMES, frontend.N_MELS)
+
+    def eval_patches(self, clip: int) -> np.ndarray:
+        """The patches evaluation scores: every non-overlapping 96-frame window, (n, 96, 64)."""
+        return frontend.frame_examples(self.logmel(clip))
+
+    def random_patches(self, clip: int, rng: np.random.Generator):
+        """Endless random 96-frame windows of one clip, at any frame (the training stream's
+        streamer body: the clip is read once per activation)."""
+        data = self.logmel(clip)
+        last = len(data) - frontend.EXAMPLE_FRAMES
+        while True:
+            start = int(rng.integers(0, last + 1))
+            yield data[start:start + frontend.EXAMPLE_FRAMES]
+
     def close(self) -> None:
         for f in self._files.values():
             f.close()

@@ -29,6 +29,7 @@ STAGES = {
     "checkpoint": ("checkpoint",),
     "split": ("split",),
     "features": ("features",),
+    "cache": ("backbone_cache", "runtime"),
     "train": ("train",),
     "evaluate": ("evaluate", "runtime"),
     "report": ("report",),

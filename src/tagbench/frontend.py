@@ -16,6 +16,8 @@ import librosa
 import numpy as np
 import scipy.fft
 
+from .layout import EXAMPLE_FRAMES  # 96 frames, 0.96 s
+
 SAMPLE_RATE = 16000
 WINDOW = 400
 HOP = 160
@@ -24,7 +26,6 @@ N_MELS = 64
 F_MIN = 125.0
 F_MAX = 7500.0
 LOG_OFFSET = 0.01
-EXAMPLE_FRAMES = 96  # 0.96 s
 # Samples that give exactly one example: 1 + (n - 400) // 160 == 96.
 EXAMPLE_SAMPLES = WINDOW + (EXAMPLE_FRAMES - 1) * HOP  # 15,600
 FRAME_BLOCK = 256  # frames per FFT block in log_mel

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import FeatureStore
-from .frontend import frame_examples
-
 POOLS = {"mean": np.mean, "max": np.max}
 
 
@@ -63,9 +60,10 @@ def predict_patches(model, patch_arrays, batch_size: int = 256):
     yield from ready()
 
 
-def predict_store(model, store: FeatureStore, batch_size: int = 256, aggregate: str = "mean",
+def predict_store(model, store, batch_size: int = 256, aggregate: str = "mean",
                   keep_patches: bool = False):
-    """(clip scores (n_clips, n_tags), per-patch score arrays or None) for every clip.
+    """(clip scores (n_clips, n_tags), per-patch score arrays or None) for every clip of a
+    store (`features.FeatureStore`, or `backbone_cache.CacheStore` with a head model).
 
     Patch scores are pooled as they arrive, so memory does not grow with the test set unless
     `keep_patches` asks for them.
@@ -73,7 +71,7 @@ def predict_store(model, store: FeatureStore, batch_size: int = 256, aggregate: 
     pool = POOLS[aggregate]
     clip_scores = np.zeros((len(store), len(store.tags)), np.float32)
     kept = [] if keep_patches else None
-    patches = (frame_examples(store.logmel(i)) for i in range(len(store)))
+    patches = (store.eval_patches(i) for i in range(len(store)))
     for i, scores in enumerate(predict_patches(model, patches, batch_size)):
         clip_scores[i] = pool(scores, axis=0)
         if kept is not None:

@@ -7,6 +7,8 @@ parses, so every `snakemake` call, a dry run included, pays only for this.
 from __future__ import annotations
 
 PARTS = ("train", "valid", "test")
+# One VGGish example: 96 frames of 10 ms (0.96 s). Evaluation scores non-overlapping examples.
+EXAMPLE_FRAMES = 96
 
 # MagnaTagATune's files and their published SHA-256 (the jukemir project's asset manifest);
 # config `mtt.sha256` overrides them by file name.
@@ -24,3 +26,10 @@ MTT_PARTS = ("mp3.zip.001", "mp3.zip.002", "mp3.zip.003")
 def shard_name(index: int) -> str:
     """Shard number -> file stem (`007`): shards sort in order, whatever their count."""
     return f"{index:03d}"
+
+
+def backbone_name(weights: str, backbone_seed: int) -> str:
+    """The folder a frozen backbone's cached outputs live in: `vggish` (the checkpoint) or
+    `random{seed}` (random weights from their own seed, not the replicate seed, so every
+    variant and replicate with that backbone shares one cache)."""
+    return "vggish" if weights == "vggish" else f"random{backbone_seed}"

@@ -27,25 +27,27 @@ from .atomic import atomic_path, write_text
 from .config import TrainSettings
 from .errors import DataError
 from .features import FeatureStore
-from .frontend import EXAMPLE_FRAMES, N_MELS
 from .inference import predict_store
 from .metrics import tagging_metrics
 from .runtime import configure_tensorflow
-from .stream import batch_stream, steps_per_epoch
+from .stream import epoch_batches, steps_per_epoch
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "roc_auc", "pr_auc", "valid_loss",
                    "valid_accuracy", "valid_roc_auc", "valid_pr_auc", "learning_rate", "seconds")
 
 
-def input_dataset(store: FeatureStore, batch_size: int, n_active: int, seed: int):
-    """The pescador batch stream as a prefetching tf.data pipeline: batches are drawn in a
-    background thread while the model trains on the previous one (benchmarks/training.py)."""
+def input_dataset(store, batch_size: int, n_active: int, seed: int, steps: int,
+                  first_epoch: int = 0):
+    """The per-epoch pescador batches (`stream.epoch_batches`) as a prefetching tf.data
+    pipeline: batches are drawn in a background thread while the model trains on the previous
+    one (benchmarks/training.py)."""
     import tensorflow as tf
 
-    signature = (tf.TensorSpec((None, EXAMPLE_FRAMES, N_MELS), tf.float32),
+    signature = (tf.TensorSpec((None, *store.patch_shape), tf.float32),
                  tf.TensorSpec((None, len(store.tags)), tf.float32))
     dataset = tf.data.Dataset.from_generator(
-        lambda: batch_stream(store, batch_size, n_active, seed), output_signature=signature)
+        lambda: epoch_batches(store, batch_size, n_active, seed, steps, first_epoch),
+        output_signature=signature)
     return dataset.prefetch(4)
 
 
@@ -102,7 +104,7 @@ class EpochEnd(keras.callbacks.Callback):
     """After each epoch: clip-level validation metrics, the history row, best-model selection by
     valid ROC-AUC, early stopping, and the resumable checkpoint (in that order)."""
 
-    def __init__(self, state: TrainingState, valid: FeatureStore, settings: TrainSettings, log):
+    def __init__(self, state: TrainingState, valid, settings: TrainSettings, log):
         super().__init__()
         self.state, self.valid, self.settings, self.log = state, valid, settings, log
 
@@ -136,14 +138,27 @@ class EpochEnd(keras.callbacks.Callback):
                  f"{m['roc_auc_macro']:.4f}, PR-AUC {m['pr_auc_macro']:.4f}, {seconds:.1f}s")
 
 
-def _state_key(settings: TrainSettings, tags, shards) -> str:
-    key = json.dumps([settings.model_key, list(tags), sorted(Path(s).name for s in shards)],
+def _state_key(settings: TrainSettings, tags, shards, cached: bool) -> str:
+    key = json.dumps([settings.model_key, list(tags), sorted(Path(s).name for s in shards), cached],
                      sort_keys=True, default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _open_parts(train_shards, valid_shards) -> tuple[FeatureStore, FeatureStore]:
-    train, valid = FeatureStore(train_shards), FeatureStore(valid_shards)
+def _open_parts(settings: TrainSettings, train_shards, valid_shards, train_cache, valid_cache):
+    """The train and valid stores: log-mel features, or a frozen variant's cached backbone
+    outputs (both caches given)."""
+    if train_cache or valid_cache:
+        from .backbone_cache import open_cache
+
+        if settings.finetune:
+            raise DataError("a fine-tuned variant (finetune: true) trains through the backbone: "
+                            "it cannot use a backbone cache")
+        if not (train_cache and valid_cache):
+            raise DataError("a cached run needs the train and the valid backbone cache")
+        train = open_cache(train_shards, train_cache, settings)
+        valid = open_cache(valid_shards, valid_cache, settings)
+    else:
+        train, valid = FeatureStore(train_shards), FeatureStore(valid_shards)
     if train.tags != valid.tags:
         raise DataError("train and valid shards disagree on the tag list: rerun the split")
     if len(train) == 0 or len(valid) == 0:
@@ -152,15 +167,16 @@ def _open_parts(train_shards, valid_shards) -> tuple[FeatureStore, FeatureStore]
     return train, valid
 
 
-def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, weights_path, log):
+def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, weights_path, log,
+                 cached: bool):
     """The model to continue from: the last committed epoch's, or a new one (VGGish weights
-    loaded when the settings ask for them)."""
-    from .models import build_model
+    loaded when the settings ask for them); the head alone when training from the cache."""
+    from .models import build_head, build_model
 
     if state.resumed:
         return keras.models.load_model(state.dir / state["checkpoint"])
-    model = build_model(settings, n_tags)
-    if settings.weights == "vggish":
+    model = build_head(settings, n_tags) if cached else build_model(settings, n_tags)
+    if settings.weights == "vggish" and not cached:
         from .vggish import load_checkpoint
 
         loaded = load_checkpoint(model, weights_path)
@@ -169,18 +185,35 @@ def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, wei
     return model
 
 
+def _whole_model(settings: TrainSettings, head, n_tags: int, weights_path):
+    """A head trained on cached outputs, put into the whole model (backbone + head), so the
+    saved model tags audio like any other."""
+    from .models import build_model, copy_weights
+
+    model = build_model(settings, n_tags)
+    if settings.weights == "vggish":
+        from .vggish import load_checkpoint
+
+        load_checkpoint(model, weights_path)
+    copy_weights(head, model)
+    return model
+
+
 def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: TrainingState,
-                   train: FeatureStore) -> dict:
+                   train, weights_path, cached: bool) -> dict:
     import pandas as pd
 
     from .models import save_with_metadata
 
     best = keras.models.load_model(state.dir / "best.keras")
+    if cached:
+        best = _whole_model(settings, best, len(train.tags), weights_path)
     metadata = {
         "variant": variant, "tags": train.tags, "feature_params": train.feature_params,
         "pooling": settings.pooling, "aggregate": settings.aggregate, "spec": asdict(settings),
         "best_epoch": state["best_epoch"], "best_valid_roc_auc": state["best_auc"],
         "epochs_trained": state["epoch"], "train_seconds": round(state["seconds"], 2),
+        "trained_on": "backbone cache" if cached else "log-mel features",
         "tagbench_version": __version__,
     }
     save_with_metadata(best, out / "model.keras", metadata)
@@ -191,26 +224,34 @@ def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: Trai
 
 
 def train_variant(settings: TrainSettings, variant: str, train_shards, valid_shards, *, out_dir,
-                  state_dir, weights_path=None, threads: int | None = None, log=print) -> dict:
-    """Train, writing out_dir/model.keras (best epoch by valid ROC-AUC) and history.csv."""
+                  state_dir, weights_path=None, threads: int | None = None, log=print,
+                  train_cache=None, valid_cache=None) -> dict:
+    """Train, writing out_dir/model.keras (best epoch by valid ROC-AUC) and history.csv.
+
+    With `train_cache` and `valid_cache` (backbone cache shards, one per feature shard), a
+    frozen variant trains its head on the cached backbone outputs; the model file saved is the
+    whole model either way."""
     gpus = configure_tensorflow(threads, settings.mixed_precision)
-    train, valid = _open_parts(train_shards, valid_shards)
+    train, valid = _open_parts(settings, train_shards, valid_shards, train_cache, valid_cache)
+    cached = not isinstance(train, FeatureStore)
     n_tags = len(train.tags)
-    state = TrainingState(Path(state_dir), _state_key(settings, train.tags, train_shards))
+    state = TrainingState(Path(state_dir), _state_key(settings, train.tags, train_shards, cached))
     if state.resumed:
         log(f"resuming {variant} after epoch {state['epoch']} of {settings.epochs}")
-    model = _start_model(settings, state, n_tags, weights_path, log)
+    model = _start_model(settings, state, n_tags, weights_path, log, cached)
     steps = steps_per_epoch(len(train), settings.batch_size, settings.patches_per_clip)
     log(f"{variant}: {len(train)} train / {len(valid)} valid clips, {n_tags} tags, "
         f"{steps} steps of {settings.batch_size} per epoch, {model.count_params():,} parameters, "
+        f"{'cached backbone outputs' if cached else 'log-mel through the backbone'}, "
         f"device {f'GPU x{len(gpus)}' if gpus else 'CPU'}")
     with train, valid:
         if state["epoch"] < settings.epochs and not state["stopped"]:
-            stream = input_dataset(train, settings.batch_size, settings.n_active,
-                                   seed=settings.seed + 1000003 * state["epoch"])
+            stream = input_dataset(train, settings.batch_size, settings.n_active, settings.seed,
+                                   steps, first_epoch=state["epoch"])
             model.fit(stream, steps_per_epoch=steps, epochs=settings.epochs, shuffle=False,
                       initial_epoch=state["epoch"], callbacks=[EpochEnd(state, valid, settings, log)],
                       verbose=1 if sys.stdout.isatty() else 0)
-    metadata = _write_outputs(Path(out_dir), variant, settings, state, train)
+    metadata = _write_outputs(Path(out_dir), variant, settings, state, train, weights_path,
+                              cached)
     shutil.rmtree(state.dir, ignore_errors=True)
     return metadata

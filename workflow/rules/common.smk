@@ -24,3 +24,25 @@ def predict_audio(wildcards):
     from tagbench.predict import collect_audio
 
     return [str(p) for p in collect_audio([S.predict.audio_dir])] if S.predict.audio_dir else []
+
+
+def backbone_cache(part):
+    """Input function: a frozen variant's backbone cache shards of `part` (none when the
+    variant fine-tunes its backbone and so trains and is scored through it)."""
+
+    def files(wildcards):
+        spec = S.variants[wildcards.variant]
+        if spec.finetune:
+            return []
+        backbone = backbone_name(spec.weights, spec.backbone_seed)
+        return [
+            f"results/{DATASET}/backbone/{backbone}/{part}/{shard_name(i)}.h5"
+            for i in range(S.shards[part])
+        ]
+
+    return files
+
+
+def cache_weights(wildcards):
+    """The VGGish checkpoint, for the cache of the vggish backbone."""
+    return VGGISH_CKPT if wildcards.backbone == "vggish" else []

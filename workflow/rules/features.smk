@@ -26,3 +26,31 @@ rule extract:
         "tagbench extract {input.split:q} --audio-root resources/{wildcards.dataset}/audio "
         "--shard {wildcards.shard} --n-shards {params.n_shards} --out {output:q} "
         "--spec {params.spec:q} > {log} 2>&1"
+
+
+# A frozen backbone's outputs, once per feature shard, shared by every frozen variant (and
+# replicate) with that backbone: vggish (the checkpoint) or random<backbone_seed>.
+rule cache_backbone:
+    input:
+        shard="results/{dataset}/features/{part}/{shard}.h5",
+        weights=cache_weights,
+    output:
+        "results/{dataset}/backbone/{backbone}/{part}/{shard}.h5",
+    params:
+        spec=to_json(S.cache),
+        weights=lambda w, input: f"--weights {input.weights}" if input.weights else "",
+        code=code_fingerprint("cache"),
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=240,
+    log:
+        "results/{dataset}/logs/cache_backbone/{backbone}/{part}-{shard}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/cache_backbone/{backbone}/{part}-{shard}.tsv"
+    conda:
+        ENV
+    shell:
+        "tagbench cache-backbone {input.shard:q} --part {wildcards.part} "
+        "--backbone {wildcards.backbone} {params.weights} --out {output:q} "
+        "--threads {threads} --spec {params.spec:q} > {log} 2>&1"

@@ -6,6 +6,8 @@ rule train:
         train=shard_files("train"),
         valid=shard_files("valid"),
         weights=weights_input,
+        train_cache=backbone_cache("train"),
+        valid_cache=backbone_cache("valid"),
     output:
         model="results/{dataset}/models/{variant}/model.keras",
         history="results/{dataset}/models/{variant}/history.csv",
@@ -15,6 +17,11 @@ rule train:
         # Outside the outputs: Snakemake does not delete it when the job fails, so a rerun resumes.
         state="results/{dataset}/train_state/{variant}",
         weights=lambda w, input: f"--weights {input.weights}" if input.weights else "",
+        cache=lambda w, input: (
+            f"--train-cache {input.train_cache} --valid-cache {input.valid_cache}"
+            if input.train_cache
+            else ""
+        ),
     threads: lambda w: S.variants[w.variant].threads
     resources:
         gpu=lambda w: S.variants[w.variant].gpu,
@@ -31,5 +38,5 @@ rule train:
     shell:
         "tagbench train --variant {wildcards.variant} --train-shards {input.train} "
         "--valid-shards {input.valid} --out-dir results/{wildcards.dataset}/models/{wildcards.variant} "
-        "--state-dir {params.state} {params.weights} --threads {threads} "
+        "--state-dir {params.state} {params.weights} {params.cache} --threads {threads} "
         "--spec {params.spec:q} > {log} 2>&1"

@@ -14,7 +14,8 @@ def cmd_evaluate(args) -> None:
 
     configure_tensorflow(args.threads)
     settings = settings_from(args, EvalSettings)
-    metrics = evaluate_model(args.model, args.shards, args.out_dir, settings.batch_size)
+    metrics = evaluate_model(args.model, args.shards, args.out_dir, settings.batch_size,
+                             cache_paths=args.cache)
     print(json.dumps({k: metrics[k] for k in ("roc_auc_macro", "pr_auc_macro", "accuracy",
                                               "all_negative_accuracy", "n_clips")}))
 
@@ -24,6 +25,7 @@ def add_verbs(sub) -> None:
                        help="clip-level test metrics of a trained model")
     p.add_argument("--model", required=True)
     p.add_argument("--shards", nargs="+", required=True, help="test shards")
+    p.add_argument("--cache", nargs="+", help="the test shards' backbone cache (frozen variants)")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_evaluate)

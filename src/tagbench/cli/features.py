@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from ..config import FeatureSettings, SplitSettings
+from ..config import CacheSettings, FeatureSettings, SplitSettings
 from ..errors import ConfigError
+from ..layout import PARTS
 from .settings import settings_from, settings_parent
 
 
@@ -31,6 +32,18 @@ def cmd_extract(args) -> None:
     print(json.dumps({"shard": args.out, **counts}))
 
 
+def cmd_cache_backbone(args) -> None:
+    from ..runtime import configure_tensorflow
+
+    configure_tensorflow(args.threads)
+    from ..backbone_cache import write_cache
+
+    settings = settings_from(args, CacheSettings)
+    counts = write_cache(args.shard, args.out, args.backbone, settings.hop_for(args.part),
+                         settings.dtype, weights_path=args.weights, progress=sys.stderr.isatty())
+    print(json.dumps({"cache": args.out, **counts}))
+
+
 def add_verbs(sub) -> None:
     settings = settings_parent()
     p = sub.add_parser("split", parents=[settings],
@@ -47,3 +60,14 @@ def add_verbs(sub) -> None:
     p.add_argument("--n-shards", type=int, required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("cache-backbone", parents=[settings],
+                       help="a frozen backbone's outputs for every patch of one feature shard")
+    p.add_argument("shard", help="feature shard (.h5)")
+    p.add_argument("--part", required=True, choices=PARTS,
+                   help="train is cached at cache.hop; valid and test at the evaluation hop")
+    p.add_argument("--backbone", required=True, help="vggish or random<seed>")
+    p.add_argument("--weights", help="the VGGish checkpoint (backbone vggish)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=cmd_cache_backbone)

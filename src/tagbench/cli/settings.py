@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import (
+    CacheSettings,
     DemoSettings,
     EvalSettings,
     FeatureSettings,
@@ -45,4 +46,5 @@ def settings_from(args, cls):
         return settings.variants[variant]
     return {DemoSettings: settings.demo, SplitSettings: settings.split,
             FeatureSettings: settings.features, EvalSettings: settings.evaluate,
-            MttSettings: settings.mtt, VggishSettings: settings.vggish}[cls]
+            MttSettings: settings.mtt, VggishSettings: settings.vggish,
+            CacheSettings: settings.cache}[cls]

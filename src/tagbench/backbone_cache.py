@@ -1,0 +1,189 @@
+"""The frozen backbone's outputs, computed once per feature shard and shared by frozen variants.
+
+A variant with `finetune: false` never changes VGGish's conv weights, so the backbone's output
+for a patch is the same in every epoch, variant and replicate that shares the backbone
+(`layout.backbone_name`). A cache shard,
+`results/{dataset}/backbone/{backbone}/{part}/{shard}.h5`, mirrors one feature shard: for each
+clip, the patches starting every `hop` frames, each run through the backbone on its own
+(`models.build_backbone`). Patches are never cut out of a whole-clip feature map: VGGish's SAME
+convolutions see zeros at a patch's borders, so only a per-patch forward pass equals what the
+whole model computes for that patch.
+
+Layout: one dataset per `models.BACKBONE_OUTPUTS` name, (patches, *shape), in the features'
+storage type; `patch_offsets` (clips + 1), `patch_start` (first frame of each patch),
+`clip_id`; attributes `backbone`, `hop`, `feature_params` and `source` (the feature shard's file
+name). `CacheStore` is the one reader: it checks all of them against what a variant asks for.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import DataError
+from .features import STR, FeatureStore
+from .frontend import EXAMPLE_FRAMES, frame_examples
+from .inference import predict_patches
+from .layout import backbone_name
+
+CHUNK_PATCHES = 64
+
+
+def backbone_model(backbone: str, weights_path=None):
+    """The backbone named `vggish` (checkpoint at weights_path) or `random{seed}`, with every
+    output of `models.BACKBONE_OUTPUTS` flattened into one row per patch (one predict call)."""
+    import keras
+
+    from .config import TrainSettings
+    from .models import BACKBONE_OUTPUTS, build_backbone
+
+    if backbone == "vggish":
+        spec = TrainSettings(weights="vggish")
+    elif backbone.startswith("random") and backbone[6:].isdigit():
+        spec = TrainSettings(weights="none", backbone_seed=int(backbone[6:]))
+    else:
+        raise DataError(f"unknown backbone {backbone!r} (vggish or random<seed>)")
+    model = build_backbone(spec.backbone_seed)
+    if spec.weights == "vggish":
+        from .vggish import load_checkpoint
+
+        load_checkpoint(model, weights_path)
+    flat = [keras.layers.Flatten(name=f"flat_{name}")(model.output[name]) if len(shape) > 1
+            else model.output[name] for name, shape in BACKBONE_OUTPUTS.items()]
+    return keras.Model(model.input, keras.layers.Concatenate(name="cache_row")(flat))
+
+
+def write_cache(feature_shard, out_path, backbone: str, hop: int, dtype: str, *,
+                weights_path=None, batch_size: int = 256, progress: bool = False) -> dict:
+    """Run the backbone over every patch (every `hop` frames) of every clip of one feature
+    shard and write the cache shard atomically. Returns counts {clips, patches}."""
+    from .models import BACKBONE_OUTPUTS
+
+    model = backbone_model(backbone, weights_path)
+    widths = [int(np.prod(shape)) for shape in BACKBONE_OUTPUTS.values()]
+    bounds = np.cumsum([0, *widths])
+    with FeatureStore([feature_shard]) as store:
+        starts = [np.arange(0, n - EXAMPLE_FRAMES + 1, hop) for n in store.n_frames]
+        offsets = np.concatenate([[0], np.cumsum([len(s) for s in starts])]).astype(np.int64)
+        clips = range(len(store))
+        if progress:
+            from tqdm import tqdm
+
+            clips = tqdm(clips, desc=Path(out_path).name, unit="clip", mininterval=2.0)
+        with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
+            outputs = {name: h5.create_dataset(
+                name, (offsets[-1], *shape), dtype=dtype,
+                chunks=(min(CHUNK_PATCHES, max(1, int(offsets[-1]))), *shape))
+                for name, shape in BACKBONE_OUTPUTS.items()}
+            patches = (frame_examples(store.logmel(i), hop) for i in clips)
+            for i, rows in enumerate(predict_patches(model, patches, batch_size)):
+                for (name, shape), lo, hi in zip(BACKBONE_OUTPUTS.items(), bounds[:-1],
+                                                 bounds[1:], strict=True):
+                    outputs[name][offsets[i]:offsets[i + 1]] = \
+                        rows[:, lo:hi].reshape(-1, *shape).astype(dtype)
+            h5["patch_offsets"] = offsets
+            h5["patch_start"] = (np.concatenate(starts) if starts else np.zeros(0)).astype(np.int32)
+            h5.create_dataset("clip_id", data=np.array(store.clip_ids, dtype=object), dtype=STR)
+            h5.attrs.update(backbone=backbone, hop=hop, source=Path(feature_shard).name,
+                            feature_params=json.dumps(store.feature_params, sort_keys=True))
+    return {"clips": len(store), "patches": int(offsets[-1])}
+
+
+class CacheStore:
+    """A part's clips as cached backbone outputs: what a frozen variant trains and is scored on.
+
+    Same interface as `features.FeatureStore` for the stream and inference (`random_patches`,
+    `eval_patches`, labels, tags): one backbone output (`output`, what the variant's pooling
+    needs) per patch. Refuses a cache made by another backbone, from other features, or for
+    other clips than the feature shards hold.
+    """
+
+    def __init__(self, feature_shards, cache_shards, backbone: str, output: str):
+        self.index = FeatureStore(feature_shards)
+        self.output = output
+        by_source = {}
+        for path in map(Path, cache_shards):
+            try:
+                with h5py.File(path, "r") as h5:
+                    attrs = dict(h5.attrs)
+                    clip_ids = [s.decode() if isinstance(s, bytes) else s for s in h5["clip_id"][()]]
+            except FileNotFoundError:
+                raise DataError(f"{path}: backbone cache not found (run the cache_backbone "
+                                "rule)") from None
+            except (OSError, KeyError) as err:
+                raise DataError(f"{path}: not a readable backbone cache ({err}); delete it and "
+                                "rerun snakemake") from None
+            by_source[attrs.get("source")] = (path, attrs, clip_ids)
+        self.paths, self.starts, self.offsets = [], [], []
+        for shard in self.index.shards:
+            path, attrs, clip_ids = by_source.get(shard.path.name, (None, None, None))
+            if path is None:
+                raise DataError(f"no backbone cache given for feature shard {shard.path}")
+            if attrs["backbone"] != backbone:
+                raise DataError(f"{path}: cached for backbone {attrs['backbone']}, the variant "
+                                f"uses {backbone}; rerun snakemake to compute its own cache")
+            if json.loads(attrs["feature_params"]) != shard.feature_params \
+                    or clip_ids != shard.clip_ids:
+                raise DataError(f"{path}: computed from other features than {shard.path} "
+                                "(delete it and rerun snakemake)")
+            with h5py.File(path, "r") as h5:
+                self.offsets.append(h5["patch_offsets"][()])
+                self.starts.append(h5["patch_start"][()])
+            self.paths.append(path)
+        self.tags, self.labels, self.clip_ids = self.index.tags, self.index.labels, self.index.clip_ids
+        self.feature_params, self.failed = self.index.feature_params, self.index.failed
+        self._files: dict[int, h5py.File] = {}
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def patch_shape(self) -> tuple[int, ...]:
+        from .models import BACKBONE_OUTPUTS
+
+        return BACKBONE_OUTPUTS[self.output]
+
+    def rows(self, clip: int) -> tuple[np.ndarray, np.ndarray]:
+        """(backbone outputs of the clip's cached patches as float32, their start frames)."""
+        si, ci = self.index.locations[clip]
+        if si not in self._files:
+            self._files[si] = h5py.File(self.paths[si], "r")
+        lo, hi = self.offsets[si][ci], self.offsets[si][ci + 1]
+        return (self._files[si][self.output][lo:hi].astype(np.float32),
+                self.starts[si][lo:hi])
+
+    def eval_patches(self, clip: int) -> np.ndarray:
+        """The patches evaluation scores: those at non-overlapping positions (0, 96, ...)."""
+        rows, starts = self.rows(clip)
+        return rows[starts % EXAMPLE_FRAMES == 0]
+
+    def random_patches(self, clip: int, rng: np.random.Generator):
+        """Endless random cached patches of one clip (the training stream's streamer body)."""
+        rows, _ = self.rows(clip)
+        while True:
+            yield rows[int(rng.integers(len(rows)))]
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files.clear()
+        self.index.close()
+
+    def __enter__(self) -> CacheStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_cache(feature_shards, cache_shards, spec) -> CacheStore:
+    """The cache a frozen variant (TrainSettings) reads: its backbone, its pooling's output."""
+    from .models import POOLING_INPUT
+
+    return CacheStore(feature_shards, cache_shards, backbone_name(spec.weights, spec.backbone_seed),
+                      POOLING_INPUT[spec.pooling])
+

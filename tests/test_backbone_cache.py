@@ -1,0 +1,152 @@
+"""The frozen backbone's cache: exactly what the live model computes per patch, shared, checked."""
+
+import h5py
+import numpy as np
+import pytest
+
+from tagbench.config import FeatureSettings, TrainSettings
+from tagbench.errors import DataError
+
+POOLINGS = ["avg", "max", "autopool", "embedding"]
+
+
+@pytest.fixture(scope="module")
+def shards32(tiny_demo, tmp_path_factory):
+    """The tiny demo's parts as float32 shards (no storage rounding between the two paths)."""
+    from tagbench.annotations import read_annotations
+    from tagbench.config import SplitSettings
+    from tagbench.features import extract_shard
+    from tagbench.split import make_split, write_split
+
+    root, _ = tiny_demo
+    out = tmp_path_factory.mktemp("f32")
+    ann = read_annotations(root / "annotations_final.csv")
+    write_split(make_split(ann, SplitSettings(valid_fraction=0.2)), ann, out / "split")
+    shards = {}
+    for part in ("train", "valid", "test"):
+        shards[part] = [out / part / "000.h5"]
+        extract_shard(out / "split" / f"{part}.tsv", root / "audio", 0, 1, shards[part][0],
+                      FeatureSettings(dtype="float32"))
+    return shards
+
+
+@pytest.fixture(scope="module")
+def cache32(shards32, tmp_path_factory):
+    """random0 caches of every part: train at hop 48, valid and test at 96."""
+    from tagbench.backbone_cache import write_cache
+
+    out = tmp_path_factory.mktemp("cache")
+    caches = {}
+    for part, hop in (("train", 48), ("valid", 96), ("test", 96)):
+        caches[part] = [out / part / "000.h5"]
+        write_cache(shards32[part][0], caches[part][0], "random0", hop, "float32")
+    return caches
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_cached_patches_equal_the_live_model_on_each_patch(shards32, cache32, pooling):
+    """Every cached patch (hop 48: overlapping ones too) gives the whole model's score for that
+    very patch, for every pooling."""
+    from tagbench.backbone_cache import open_cache
+    from tagbench.features import FeatureStore
+    from tagbench.models import build_head, build_model, copy_weights
+
+    spec = TrainSettings(pooling=pooling, head=(8,), finetune=False, seed=3)
+    features = FeatureStore(shards32["train"])
+    model = build_model(spec, len(features.tags))
+    rng = np.random.default_rng(0)
+    for layer in model.layers:  # a "trained" head: weights unlike the initial ones
+        if layer.name.startswith(("head", "out", "tags", "autopool")):
+            layer.set_weights([rng.normal(size=w.shape).astype("float32") * 0.5
+                               for w in layer.get_weights()])
+    head = build_head(spec, len(features.tags))
+    copy_weights(model, head)
+    with open_cache(shards32["train"], cache32["train"], spec) as cache:
+        for clip in range(len(features)):
+            rows, starts = cache.rows(clip)
+            mel = features.logmel(clip)
+            assert list(starts) == list(range(0, len(mel) - 96 + 1, 48))
+            live = model.predict_on_batch(np.stack([mel[s:s + 96] for s in starts]))
+            np.testing.assert_allclose(head.predict_on_batch(rows), live, rtol=1e-4, atol=1e-5)
+
+
+def test_evaluation_patches_are_the_non_overlapping_ones(shards32, cache32):
+    from tagbench.backbone_cache import open_cache
+    from tagbench.features import FeatureStore
+
+    spec = TrainSettings(pooling="max", finetune=False)
+    features = FeatureStore(shards32["train"])
+    with open_cache(shards32["train"], cache32["train"], spec) as cache:
+        for clip in range(len(features)):
+            assert len(cache.eval_patches(clip)) == len(features.eval_patches(clip))
+
+
+def test_a_cache_is_refused_for_another_backbone_or_other_features(shards32, cache32, tiny_features):
+    from tagbench.backbone_cache import open_cache
+
+    with pytest.raises(DataError, match="cached for backbone random0, the variant uses random1"):
+        open_cache(shards32["test"], cache32["test"], TrainSettings(backbone_seed=1, finetune=False))
+    with pytest.raises(DataError, match="cached for backbone random0, the variant uses vggish"):
+        open_cache(shards32["test"], cache32["test"], TrainSettings(weights="vggish", finetune=False))
+    # the float16 shard of the same clips: other features than the cache was computed from
+    with pytest.raises(DataError, match="computed from other features than"):
+        open_cache(tiny_features["test"], cache32["test"], TrainSettings(finetune=False))
+    with pytest.raises(DataError, match="not a readable backbone cache"):
+        bad = cache32["test"][0].with_name("bad.h5")
+        bad.write_bytes(b"not hdf5")
+        open_cache(shards32["test"], [bad], TrainSettings(finetune=False))
+
+
+def test_cache_rows_are_stored_in_the_features_type_with_their_provenance(shards32, tmp_path):
+    from tagbench.backbone_cache import write_cache
+    from tagbench.models import BACKBONE_OUTPUTS
+
+    counts = write_cache(shards32["valid"][0], tmp_path / "c.h5", "random2", 96, "float16")
+    with h5py.File(tmp_path / "c.h5") as h5:
+        assert h5.attrs["backbone"] == "random2" and h5.attrs["hop"] == 96
+        assert h5.attrs["source"] == "000.h5"
+        for name, shape in BACKBONE_OUTPUTS.items():
+            assert h5[name].dtype == np.float16 and h5[name].shape == (counts["patches"], *shape)
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+@pytest.mark.parametrize("pooling", ["autopool", "embedding"])
+def test_frozen_variant_trained_on_the_cache_tags_audio_as_it_was_scored(
+        shards32, cache32, tiny_demo, tmp_path, pooling):
+    """Train and evaluate from the cache; the saved whole model, run on each test clip's audio
+    by `tagbench predict`, gives the evaluation's scores."""
+    from tagbench.evaluate import evaluate_model
+    from tagbench.features import FeatureStore
+    from tagbench.predict import tag_files
+    from tagbench.train import train_variant
+
+    spec = TrainSettings(epochs=2, batch_size=8, n_active=4, head=(8,), finetune=False,
+                         pooling=pooling, patches_per_clip=3, threads=1)
+    meta = train_variant(spec, "c", shards32["train"], shards32["valid"], out_dir=tmp_path / "m",
+                         state_dir=tmp_path / "s", threads=1, log=lambda *_: None,
+                         train_cache=cache32["train"], valid_cache=cache32["valid"])
+    assert meta["trained_on"] == "backbone cache"
+    model_path = tmp_path / "m" / "model.keras"
+    metrics = evaluate_model(model_path, shards32["test"], tmp_path / "e",
+                             cache_paths=cache32["test"])
+    assert metrics["scored_from"] == "backbone cache"
+    with h5py.File(tmp_path / "e" / "predictions.h5") as h5:
+        cached_scores = h5["scores"][()]
+    store = FeatureStore(shards32["test"])
+    root, _ = tiny_demo
+    paths = [root / "audio" / p for p in store.shards[0].paths]
+    _, results = tag_files(model_path, paths)
+    np.testing.assert_allclose(np.stack([r.scores for r in results]), cached_scores, atol=1e-4)
+    # and the same model scored through its backbone gives the same metrics
+    live = evaluate_model(model_path, shards32["test"], tmp_path / "e2")
+    assert live["roc_auc_macro"] == pytest.approx(metrics["roc_auc_macro"], abs=1e-6)
+
+
+def test_a_finetuned_variant_never_reads_a_cache(shards32, cache32, tmp_path):
+    from tagbench.train import train_variant
+
+    spec = TrainSettings(epochs=1, batch_size=8, n_active=4, head=(8,), finetune=True)
+    with pytest.raises(DataError, match="fine-tuned variant .* cannot use a backbone cache"):
+        train_variant(spec, "f", shards32["train"], shards32["valid"], out_dir=tmp_path / "m",
+                      state_dir=tmp_path / "s", log=lambda *_: None,
+                      train_cache=cache32["train"], valid_cache=cache32["valid"])
