@@ -57,13 +57,13 @@ def main() -> None:
     x = rng.standard_normal((steps * spec.batch_size, 96, 64)).astype(np.float32)
     y = (rng.random((steps * spec.batch_size, n_tags)) < 0.3).astype(np.float32)
     model.fit(x[:64], y[:64], batch_size=spec.batch_size, epochs=1, verbose=0)  # build + trace
-    model.fit(input_dataset(train, spec.batch_size, spec.n_active, seed=1), steps_per_epoch=2,
+    model.fit(input_dataset(train, spec.batch_size, spec.n_active, 1, 2), steps_per_epoch=2,
               epochs=1, verbose=0)
     def fit_arrays():
         model.fit(x, y, batch_size=spec.batch_size, epochs=1, shuffle=False, verbose=0)
 
     def fit_stream(seed):
-        model.fit(input_dataset(train, spec.batch_size, spec.n_active, seed=seed),
+        model.fit(input_dataset(train, spec.batch_size, spec.n_active, seed, steps),
                   steps_per_epoch=steps, epochs=1, verbose=0)
 
     t_arrays = t_stream = float("inf")

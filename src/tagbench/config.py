@@ -123,14 +123,16 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class CacheSettings:
-    """The frozen backbone's cached outputs: patch hop in the train part (valid and test are
-    cached at the evaluation hop, 96), and the storage type (the features'). """
+    """The frozen backbone's cached outputs: frames between cached patches, and their storage
+    type (the features')."""
 
-    hop: int = 96
+    hop: int = EXAMPLE_FRAMES
     dtype: str = "float16"
 
-    def hop_for(self, part: str) -> int:
-        return self.hop if part == "train" else EXAMPLE_FRAMES
+    def for_part(self, part: str) -> CacheSettings:
+        """`hop` applies to the train part; valid and test are cached at the evaluation hop
+        (non-overlapping patches), so a new training hop leaves their caches as they are."""
+        return self if part == "train" else CacheSettings(EXAMPLE_FRAMES, self.dtype)
 
 
 @dataclass(frozen=True)

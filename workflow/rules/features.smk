@@ -37,7 +37,7 @@ rule cache_backbone:
     output:
         "results/{dataset}/backbone/{backbone}/{part}/{shard}.h5",
     params:
-        spec=to_json(S.cache),
+        spec=lambda w: to_json(S.cache.for_part(w.part)),
         weights=lambda w, input: f"--weights {input.weights}" if input.weights else "",
         code=code_fingerprint("cache"),
     threads: 2
@@ -51,6 +51,6 @@ rule cache_backbone:
     conda:
         ENV
     shell:
-        "tagbench cache-backbone {input.shard:q} --part {wildcards.part} "
+        "tagbench cache-backbone {input.shard:q} "
         "--backbone {wildcards.backbone} {params.weights} --out {output:q} "
         "--threads {threads} --spec {params.spec:q} > {log} 2>&1"

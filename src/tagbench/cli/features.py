@@ -7,7 +7,6 @@ import sys
 
 from ..config import CacheSettings, FeatureSettings, SplitSettings
 from ..errors import ConfigError
-from ..layout import PARTS
 from .settings import settings_from, settings_parent
 
 
@@ -39,8 +38,8 @@ def cmd_cache_backbone(args) -> None:
     from ..backbone_cache import write_cache
 
     settings = settings_from(args, CacheSettings)
-    counts = write_cache(args.shard, args.out, args.backbone, settings.hop_for(args.part),
-                         settings.dtype, weights_path=args.weights, progress=sys.stderr.isatty())
+    counts = write_cache(args.shard, args.out, args.backbone, settings.hop, settings.dtype,
+                         weights_path=args.weights, progress=sys.stderr.isatty())
     print(json.dumps({"cache": args.out, **counts}))
 
 
@@ -64,8 +63,6 @@ def add_verbs(sub) -> None:
     p = sub.add_parser("cache-backbone", parents=[settings],
                        help="a frozen backbone's outputs for every patch of one feature shard")
     p.add_argument("shard", help="feature shard (.h5)")
-    p.add_argument("--part", required=True, choices=PARTS,
-                   help="train is cached at cache.hop; valid and test at the evaluation hop")
     p.add_argument("--backbone", required=True, help="vggish or random<seed>")
     p.add_argument("--weights", help="the VGGish checkpoint (backbone vggish)")
     p.add_argument("--out", required=True)
