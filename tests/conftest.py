@@ -20,8 +20,8 @@ DATA = Path(__file__).parent / "data"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 # The workflow tests' config: a file, so that it runs by hand too (see its header).
 TINY = yaml.safe_load((ROOT / ".test" / "tiny.yaml").read_text())
-REPORT = ["curves.png", "comparison.csv", "comparison.md", "comparison.png", "per_tag_auc.png",
-          "overview.rst"]
+REPORT = ["curves.png", "comparison.csv", "comparison.md", "differences.csv", "comparison.png",
+          "roc_pr.png", "per_tag_auc.png", "overview.rst"]
 
 
 def snakemake(workdir, *args):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -45,10 +46,18 @@ def test_train_then_evaluate(tiny_features, tmp_path):
     assert len(pd.read_csv(tmp_path / "e" / "per_tag.csv")) == metrics["n_tags"]
 
 
-def test_killed_training_resumes_from_its_last_epoch(tiny_features, tmp_path):
+def test_killed_training_resumes_and_ends_as_an_uninterrupted_run(tiny_features, tmp_path):
+    """SIGKILL mid-epoch, rerun: the same history (timing aside), weights and test metrics as a
+    run that was never interrupted."""
+    from tagbench.evaluate import evaluate_model
+    from tagbench.models import load_model
+
     spec = TrainSettings(**{**SPEC.__dict__, "epochs": 4, "patches_per_clip": 6})
     out, state = tmp_path / "m", tmp_path / "state"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    whole = subprocess.run(train_cmd(tiny_features, tmp_path / "u", tmp_path / "us", spec),
+                           env=env, capture_output=True, text=True)
+    assert whole.returncode == 0, whole.stderr
     proc = subprocess.Popen(train_cmd(tiny_features, out, state, spec), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 240
@@ -70,3 +79,14 @@ def test_killed_training_resumes_from_its_last_epoch(tiny_features, tmp_path):
     assert f"resuming t after epoch {done}" in rerun.stdout
     history = pd.read_csv(out / "history.csv")
     assert history["epoch"].tolist() == [1, 2, 3, 4]
+    uninterrupted = pd.read_csv(tmp_path / "u" / "history.csv")
+    pd.testing.assert_frame_equal(history.drop(columns="seconds"),
+                                  uninterrupted.drop(columns="seconds"), check_exact=True)
+    resumed_model, _ = load_model(out / "model.keras")
+    whole_model, _ = load_model(tmp_path / "u" / "model.keras")
+    for a, b in zip(resumed_model.get_weights(), whole_model.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+    ma = evaluate_model(out / "model.keras", tiny_features["test"], tmp_path / "ea")
+    mb = evaluate_model(tmp_path / "u" / "model.keras", tiny_features["test"], tmp_path / "eb")
+    ma.pop("train_seconds"), mb.pop("train_seconds")  # timing: the only field allowed to differ
+    assert ma == mb

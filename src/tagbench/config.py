@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +103,7 @@ class TrainSettings:
     dropout: float = 0.3
     output: str = "sigmoid"
     early_stopping_patience: int | None = None
-    seed: int = 0
+    seeds: tuple[int, ...] = (0,)
     backbone_seed: int = 0
     gpu: int = 0
     gpu_model: str | None = None
@@ -113,6 +113,19 @@ class TrainSettings:
 
     def __post_init__(self):
         object.__setattr__(self, "head", tuple(int(h) for h in self.head))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+
+    @property
+    def seed(self) -> int:
+        """The seed of one training job (settings made by `for_seed`)."""
+        if len(self.seeds) != 1:
+            raise ValueError(f"settings of {len(self.seeds)} replicates: pick one with for_seed")
+        return self.seeds[0]
+
+    def for_seed(self, seed: int) -> TrainSettings:
+        """One replicate's settings: what its training job gets (so adding a seed to the list
+        leaves the other replicates' jobs as they are)."""
+        return replace(self, seeds=(seed,))
 
     @property
     def model_key(self) -> dict[str, Any]:
@@ -141,6 +154,14 @@ class EvalSettings:
 
 
 @dataclass(frozen=True)
+class BootstrapSettings:
+    """Test-clip resamples behind every interval and paired difference (config `evaluate`)."""
+
+    resamples: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class PredictSettings:
     audio_dir: str | None = None
     variant: str | None = None
@@ -156,6 +177,7 @@ class Settings:
     shards: dict[str, int]
     variants: dict[str, TrainSettings]
     evaluate: EvalSettings
+    bootstrap: BootstrapSettings = BootstrapSettings()
     cache: CacheSettings = CacheSettings()
     mtt: MttSettings = MttSettings()
     vggish: VggishSettings = VggishSettings()
@@ -253,7 +275,9 @@ def load_settings(raw: dict) -> Settings:
                                  resample=config["features"]["resample"]),
         shards=dict(config["features"]["shards"]),
         variants=variants,
-        evaluate=EvalSettings(**config["evaluate"]),
+        evaluate=EvalSettings(batch_size=config["evaluate"]["batch_size"]),
+        bootstrap=BootstrapSettings(resamples=config["evaluate"]["bootstrap"],
+                                    seed=config["evaluate"]["bootstrap_seed"]),
         cache=CacheSettings(hop=config["cache"]["hop"], dtype=config["features"]["dtype"]),
         mtt=MttSettings(mirrors=tuple(config["mtt"]["mirrors"]), sha256=dict(config["mtt"]["sha256"]),
                         **config["download"]),

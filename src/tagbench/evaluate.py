@@ -1,22 +1,18 @@
 """Clip-level test metrics of a trained model: scores every patch of every test clip
-(`inference`), pools them per clip, and writes metrics.json, per_tag.csv and predictions.h5.
+(`inference`), pools them per clip, and writes metrics.json, per_tag.csv and predictions.h5
+(`scoring`) for one training seed.
 
 A frozen variant is scored from the test part's backbone cache when one is given: its head
 alone runs on the cached outputs, which equal what the whole model computes per patch."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import h5py
 import numpy as np
 
-from .atomic import atomic_path, write_text
 from .errors import DataError
 from .features import FeatureStore
 from .inference import predict_store
-from .metrics import per_tag_metrics, tagging_metrics
+from .scoring import write_scored
 
 
 def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
@@ -49,8 +45,7 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
                             "(retrain the variant after a new split)")
         aggregate = meta.get("aggregate", "mean")
         scores, _ = predict_store(scorer, store, batch_size, aggregate)
-    metrics = tagging_metrics(store.labels, scores)
-    metrics.update({
+    extra = {
         "n_failed_clips": len(store.failed),
         "n_params": int(model.count_params()),
         "n_trainable_params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
@@ -59,16 +54,7 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
         "best_epoch": meta.get("best_epoch"),
         "aggregate": aggregate,
         "scored_from": "backbone cache" if cache_paths else "log-mel features",
-    })
-    out = Path(out_dir)
-    with atomic_path(out / "per_tag.csv") as tmp:
-        per_tag_metrics(store.labels, scores, store.tags).to_csv(tmp, index=False,
-                                                                 float_format="%.6f")
-    with atomic_path(out / "predictions.h5") as tmp, h5py.File(tmp, "w") as h5:
-        h5["clip_id"] = np.array(store.clip_ids, dtype=object).astype(h5py.string_dtype())
-        h5["scores"] = scores.astype(np.float32)
-        h5["labels"] = store.labels
-        h5.attrs["tags"] = json.dumps(store.tags)
-        h5.attrs["aggregate"] = aggregate
-    write_text(out / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    }
+    metrics = write_scored(out_dir, store.clip_ids, store.labels, scores, store.tags, extra,
+                           aggregate)
     return metrics

@@ -32,6 +32,8 @@ STAGES = {
     "cache": ("backbone_cache", "runtime"),
     "train": ("train",),
     "evaluate": ("evaluate", "runtime"),
+    "summarize": ("replicates",),
+    "baseline": ("baseline",),
     "report": ("report",),
     "predict": ("predict", "runtime"),
 }

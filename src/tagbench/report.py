@@ -15,10 +15,16 @@ import pandas as pd  # noqa: E402
 
 from .atomic import atomic_path, write_text  # noqa: E402
 from .errors import DataError  # noqa: E402
+from .stats import KEYS, paired_differences  # noqa: E402
 
-COLUMNS = ("variant", "pooling", "head", "finetune", "epochs", "best_epoch", "roc_auc_macro",
-           "roc_auc_micro", "pr_auc_macro", "pr_auc_micro", "accuracy", "all_negative_accuracy",
-           "n_clips", "n_tags_scored", "n_params", "n_trainable_params", "train_seconds")
+BASELINE = "baseline (floor)"
+COLUMNS = ("variant", "pooling", "head", "finetune", "epochs", "best_epoch", "seeds",
+           "roc_auc_macro", "roc_auc_macro_std", "roc_auc_macro_ci95_low", "roc_auc_macro_ci95_high",
+           "pr_auc_macro", "pr_auc_macro_std", "pr_auc_macro_ci95_low", "pr_auc_macro_ci95_high",
+           "roc_auc_micro", "roc_auc_micro_std", "roc_auc_micro_ci95_low", "roc_auc_micro_ci95_high",
+           "pr_auc_micro", "pr_auc_micro_std", "pr_auc_micro_ci95_low", "pr_auc_micro_ci95_high",
+           "accuracy", "all_negative_accuracy", "n_clips", "n_tags_scored", "n_params",
+           "n_trainable_params", "train_seconds", "bootstrap_resamples")
 PANELS = (("loss", "Binary cross-entropy"), ("accuracy", "Element-wise accuracy"),
           ("roc_auc", "ROC-AUC (macro)"), ("pr_auc", "PR-AUC (macro)"))
 
@@ -30,22 +36,32 @@ def _read_csv(path) -> pd.DataFrame:
         raise DataError(f"{path}: not found (train or evaluate that variant first)") from None
 
 
-def plot_curves(histories: dict[str, str], out: str | Path) -> None:
-    """Loss, accuracy, ROC-AUC and PR-AUC by epoch: train solid, valid dashed, a colour each."""
+def plot_curves(histories: list[tuple[str, str]], out: str | Path) -> None:
+    """Loss, accuracy, ROC-AUC and PR-AUC by epoch, a colour per variant: train solid, valid
+    dashed, the mean over the variant's seeds (each seed's valid curve faint behind it)."""
+    by_variant: dict[str, list[pd.DataFrame]] = {}
+    for variant, path in histories:
+        by_variant.setdefault(variant, []).append(_read_csv(path))
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (variant, path) in enumerate(histories.items()):
-        h = _read_csv(path)
+    for i, (variant, runs) in enumerate(by_variant.items()):
         c = colours[i % len(colours)]
+        mean = pd.concat(runs).groupby("epoch").mean(numeric_only=True).reset_index()
+        n = f" ({len(runs)} seeds)" if len(runs) > 1 else ""
         for ax, (key, title) in zip(axes.flat, PANELS, strict=True):
-            ax.plot(h["epoch"], h[key], "-o", color=c, ms=3, label=f"{variant} train")
-            ax.plot(h["epoch"], h[f"valid_{key}"], "--s", color=c, ms=3, label=f"{variant} valid")
+            if len(runs) > 1:
+                for h in runs:
+                    ax.plot(h["epoch"], h[f"valid_{key}"], "--", color=c, lw=0.7, alpha=0.35)
+            ax.plot(mean["epoch"], mean[key], "-o", color=c, ms=3, label=f"{variant} train{n}")
+            ax.plot(mean["epoch"], mean[f"valid_{key}"], "--s", color=c, ms=3,
+                    label=f"{variant} valid{n}")
             ax.set_title(title)
             ax.grid(alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("epoch")
-    axes[0, 0].legend(fontsize=8, ncol=1 if len(histories) < 3 else 2)
-    fig.suptitle("Training curves (train: streamed patches; valid: clip level, every patch)")
+    axes[0, 0].legend(fontsize=8, ncol=1 if len(by_variant) < 3 else 2)
+    fig.suptitle("Training curves (train: streamed patches; valid: clip level, every patch); "
+                 "mean over seeds")
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=110)
@@ -53,56 +69,112 @@ def plot_curves(histories: dict[str, str], out: str | Path) -> None:
 
 
 def _markdown(frame: pd.DataFrame) -> str:
-    def cell(v):
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
+    """The comparison for people: each ranking figure as mean +- std [95 % interval]."""
+    def figure(row, key):
+        if pd.isna(row[key]):
+            return "n/a"
+        std = f" ± {row[f'{key}_std']:.3f}" if row["seeds"] not in ("-", "1") else ""
+        return (f"{row[key]:.3f}{std} [{row[f'{key}_ci95_low']:.3f}, "
+                f"{row[f'{key}_ci95_high']:.3f}]")
 
-    lines = ["| " + " | ".join(frame.columns) + " |",
-             "|" + "|".join("---" for _ in frame.columns) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    header = ["variant", "pooling", "head", "finetune", "seeds", "ROC-AUC macro", "PR-AUC macro",
+              "ROC-AUC micro", "PR-AUC micro", "accuracy", "all-negative accuracy",
+              "train s (mean)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for _, row in frame.iterrows():
+        cells = [row["variant"], row["pooling"], row["head"], str(row["finetune"]), row["seeds"],
+                 *(figure(row, k) for k in KEYS), f"{row['accuracy']:.3f}",
+                 f"{row['all_negative_accuracy']:.3f}",
+                 "-" if pd.isna(row["train_seconds"]) else f"{row['train_seconds']:.0f}"]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines) + "\n"
 
 
-def compare(variants, eval_dirs, model_files, out_dir) -> pd.DataFrame:
-    """comparison.csv/.md (one row per variant), comparison.png and per_tag_auc.png."""
+def _row(name: str, metrics: dict, spec: dict) -> dict:
+    head = spec.get("head", [])
+    row = {**metrics, "variant": name, "pooling": spec.get("pooling", "-"),
+           "head": head if isinstance(head, str) else "-".join(map(str, head)) or "-",
+           "finetune": spec.get("finetune", "-"), "epochs": metrics.get("epochs_trained"),
+           "seeds": " ".join(map(str, metrics["seeds"])) if metrics.get("seeds") else "-"}
+    for key in KEYS:
+        row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = metrics[f"{key}_ci95"]
+    return row
+
+
+def _read_summary(folder: Path, what: str) -> tuple[dict, pd.DataFrame]:
+    path = folder / "metrics.json"
+    if not path.is_file():
+        raise DataError(f"{path}: not found (summarize {what} first)")
+    metrics = json.loads(path.read_text())
+    if f"{KEYS[0]}_ci95" not in metrics:
+        raise DataError(f"{path}: has no intervals: it is one seed's file, not a summary")
+    return metrics, _read_csv(folder / "bootstrap.csv")
+
+
+def compare(variants, eval_dirs, model_files, out_dir, baseline_dir=None):
+    """comparison.csv/.md (a row per variant, the baseline floor last), differences.csv (paired
+    bootstrap), comparison.png, per_tag_auc.png and roc_pr.png. Returns (table, differences)."""
     from .models import read_metadata
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows, per_tag = [], {}
+    rows, per_tag, resamples, point, folders = [], {}, {}, {}, {}
     for i, (variant, edir) in enumerate(zip(variants, eval_dirs, strict=True)):
-        path = Path(edir) / "metrics.json"
-        if not path.is_file():
-            raise DataError(f"{path}: not found (evaluate variant {variant} first)")
-        m = json.loads(path.read_text())
+        metrics, resamples[variant] = _read_summary(Path(edir), f"variant {variant}")
         spec = read_metadata(model_files[i])["spec"] if i < len(model_files) else {}
-        rows.append({**m, "variant": variant, "pooling": spec.get("pooling"),
-                     "head": "-".join(map(str, spec.get("head", []))) or "-",
-                     "finetune": spec.get("finetune"), "epochs": m.get("epochs_trained")})
-        per_tag[variant] = _read_csv(Path(edir) / "per_tag.csv")
+        rows.append(_row(variant, metrics, spec))
+        per_tag[variant], point[variant], folders[variant] = (
+            _read_csv(Path(edir) / "per_tag.csv"), metrics, Path(edir))
+    if baseline_dir:
+        metrics, resamples[BASELINE] = _read_summary(Path(baseline_dir), "the baseline")
+        rows.append(_row(BASELINE, metrics, {"pooling": "log-mel mean+std",
+                                             "head": "logistic regression"}))
+        point[BASELINE], folders[BASELINE] = metrics, Path(baseline_dir)
+    same = {(m["n_clips"], m["bootstrap_resamples"], m["bootstrap_seed"]) for m in point.values()}
+    if len(same) != 1:
+        raise DataError("the summaries were bootstrapped on different test clips or resamples: "
+                        "rerun snakemake so that they share one test part and evaluate settings")
     table = pd.DataFrame(rows)[list(COLUMNS)]
     with atomic_path(out / "comparison.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     write_text(out / "comparison.md", _markdown(table))
+    differences = paired_differences(resamples, point)
+    with atomic_path(out / "differences.csv") as tmp:
+        differences.to_csv(tmp, index=False, float_format="%.4f")
+    _plot_comparison(table, variants, per_tag, out / "comparison.png")
+    _plot_per_tag(variants, per_tag, out / "per_tag_auc.png")
+    _plot_roc_pr(folders, out / "roc_pr.png")
+    return table, differences
 
+
+def _plot_comparison(table: pd.DataFrame, variants, per_tag, out: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    names = list(table["variant"])
     for ax, key, title in ((axes[0], "roc_auc", "ROC-AUC"), (axes[1], "pr_auc", "PR-AUC")):
         data = [per_tag[v][key].dropna().to_numpy() for v in variants]
-        ax.boxplot(data, showfliers=False)
+        ax.boxplot(data, positions=range(1, len(variants) + 1), showfliers=False)
         for j, d in enumerate(data, start=1):
-            ax.scatter(np.full(len(d), j) + np.linspace(-0.15, 0.15, len(d)), d, s=8, alpha=0.5)
-        ax.plot(range(1, len(variants) + 1), table[f"{key}_macro"], "D", color="black",
-                label="macro average")
-        ax.set_xticks(range(1, len(variants) + 1), variants, rotation=15)
+            ax.scatter(np.full(len(d), j) + np.linspace(-0.15, 0.15, len(d)), d, s=8, alpha=0.4)
+        mean, low, high = (table[f"{key}_macro{s}"].to_numpy()
+                           for s in ("", "_ci95_low", "_ci95_high"))
+        x = np.arange(1, len(names) + 1)
+        ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="D", color="black", capsize=4,
+                    label="macro: mean over seeds, 95 % interval")
+        if BASELINE in names:
+            ax.axhline(mean[-1], color="grey", ls=":", lw=1, label="baseline floor")
+        ax.set_xticks(x, names, rotation=15)
         ax.set_title(f"{title} per tag (box: spread over tags)")
         ax.set_ylabel(title)
         ax.set_ylim(min(0.4, *(d.min() for d in data if len(d))) - 0.02, 1.01)
         ax.grid(alpha=0.3, axis="y")
         ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    with atomic_path(out / "comparison.png") as tmp:
+    with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
+
+def _plot_per_tag(variants, per_tag, out: Path) -> None:
     tags = per_tag[variants[0]].sort_values("positives", ascending=False)["tag"].tolist()
     grid = np.array([[per_tag[v].set_index("tag").loc[t, "roc_auc"] for v in variants] for t in tags])
     fig, ax = plt.subplots(figsize=(2.2 + 1.3 * len(variants), 1.2 + 0.22 * len(tags)))
@@ -113,13 +185,41 @@ def compare(variants, eval_dirs, model_files, out_dir) -> pd.DataFrame:
         for (r, c), v in np.ndenumerate(grid):
             ax.text(c, r, "n/a" if np.isnan(v) else f"{v:.2f}", ha="center", va="center",
                     fontsize=7, color="white" if v < 0.8 else "black")
-    fig.colorbar(im, ax=ax, label="test ROC-AUC")
+    fig.colorbar(im, ax=ax, label="test ROC-AUC (mean over seeds)")
     ax.set_title("Per-tag test ROC-AUC (tags by frequency)")
     fig.tight_layout()
-    with atomic_path(out / "per_tag_auc.png") as tmp:
+    with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    return table
+
+
+def _plot_roc_pr(folders: dict[str, Path], out: Path) -> None:
+    """Micro-averaged ROC and PR curves (every clip x tag pair), seed-averaged scores."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    from .scoring import read_predictions
+
+    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(11, 4.8))
+    for name, folder in folders.items():
+        labels, scores = read_predictions(folder / "predictions.h5")
+        y, s = labels.ravel(), scores.ravel()
+        style = {"ls": ":", "color": "grey"} if name == BASELINE else {}
+        fpr, tpr, _ = roc_curve(y, s)
+        precision, recall, _ = precision_recall_curve(y, s)
+        roc_ax.plot(fpr, tpr, label=name, **style)
+        pr_ax.step(recall, precision, where="post", label=name, **style)
+    roc_ax.plot([0, 1], [0, 1], color="black", lw=0.5)
+    pr_ax.axhline(float(y.mean()), color="black", lw=0.5, label="chance (positive rate)")
+    roc_ax.set(xlabel="false positive rate", ylabel="true positive rate",
+               title="ROC, micro-averaged over clip x tag pairs")
+    pr_ax.set(xlabel="recall", ylabel="precision", title="Precision-recall, micro-averaged")
+    for ax in (roc_ax, pr_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right" if ax is roc_ax else "upper right")
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
 
 
 def plot_taggram(tags: list[str], patch_scores: np.ndarray, title: str, out: str | Path,
@@ -150,8 +250,47 @@ def _rst_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_overview(dataset: str, split_dir, table: pd.DataFrame, out: str | Path) -> None:
-    """The HTML report's landing text (reStructuredText): dataset, split, tags, headline metrics."""
+def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_macro") -> str:
+    """One sentence a reviewer can accept: a best variant only when its paired 95 % interval
+    against every other row (the baseline included) excludes 0; variants below the floor named."""
+    variants = table[table["variant"] != BASELINE]
+    rows = differences[differences["metric"] == key]
+
+    def diff(a, b):  # a - b: (difference, low, high)
+        r = rows[(rows["a"] == a) & (rows["b"] == b)]
+        if len(r):
+            r = r.iloc[0]
+            return r["difference"], r["ci95_low"], r["ci95_high"]
+        r = rows[(rows["a"] == b) & (rows["b"] == a)].iloc[0]
+        return -r["difference"], -r["ci95_high"], -r["ci95_low"]
+
+    best = variants.loc[variants[key].idxmax(), "variant"]
+    others = [v for v in table["variant"] if v != best]
+    gaps = {o: diff(best, o) for o in others}
+    label = key.replace("_", " ").replace("roc auc", "ROC-AUC").replace("pr auc", "PR-AUC")
+    if others and all(low > 0 for _, low, _ in gaps.values()):
+        text = (f"Best by {label}: **{best}**; its paired 95 % interval excludes 0 against every "
+                f"other row: " + ", ".join(f"{o} +{d:.3f} [{lo:+.3f}, {hi:+.3f}]"
+                                            for o, (d, lo, hi) in gaps.items()) + ".")
+    else:
+        close = [o for o, (_, low, high) in gaps.items() if low <= 0 <= high]
+        text = f"No variant is significantly better than all others by {label}."
+        if close:
+            text += (f" The highest mean among the variants, {best}, is not separable (paired "
+                     f"95 % interval of the difference includes 0) from "
+                     + ", ".join(f"{o} ({gaps[o][0]:+.3f} [{gaps[o][1]:+.3f}, {gaps[o][2]:+.3f}])"
+                                 for o in close) + ".")
+    if BASELINE in set(table["variant"]):
+        below = [v for v in variants["variant"] if diff(v, BASELINE)[2] < 0]
+        if below:
+            text += f" Significantly below the baseline floor: {', '.join(below)}."
+    return text
+
+
+def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd.DataFrame,
+                   out: str | Path) -> None:
+    """The HTML report's landing text (reStructuredText): dataset, split, tags, headline
+    metrics with their intervals, and the verdict."""
     from .split import read_part, track_of
 
     parts = {p: read_part(Path(split_dir) / f"{p}.tsv") for p in ("train", "valid", "test")}
@@ -159,11 +298,17 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, out: str | Path
     sizes = ", ".join(f"{p} {len(t.clip_ids):,} clips / {len({track_of(x) for x in t.paths}):,} "
                       f"tracks" for p, t in parts.items())
     shown = ", ".join(tags[:30]) + (f", ... ({len(tags) - 30} more)" if len(tags) > 30 else "")
-    best = table.loc[table["roc_auc_macro"].idxmax()]
-    rows = [[f"{r.variant} ({r.pooling}, {r.head})", f"{r.roc_auc_macro:.3f}",
-             f"{r.pr_auc_macro:.3f}", f"{r.accuracy:.3f} / {r.all_negative_accuracy:.3f}",
+
+    def figure(r, key):
+        std = f" ± {getattr(r, key + '_std'):.3f}" if r.seeds not in ("-", "1") else ""
+        return (f"{getattr(r, key):.3f}{std} [{getattr(r, key + '_ci95_low'):.3f}, "
+                f"{getattr(r, key + '_ci95_high'):.3f}]")
+
+    rows = [[f"{r.variant} ({r.pooling}, {r.head})", r.seeds, figure(r, "roc_auc_macro"),
+             figure(r, "pr_auc_macro"), f"{r.accuracy:.3f} / {r.all_negative_accuracy:.3f}",
              f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
             for r in table.itertuples(index=False)]
+    resamples = int(table["bootstrap_resamples"].iloc[0])
     text = f"""**tagbench**: VGGish transfer learning for music auto-tagging on ``{dataset}``.
 
 **Data.** {sizes}. Clips of one track never straddle train and test.
@@ -171,15 +316,20 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, out: str | Path
 **{len(tags)} tags**: {shown}.
 
 **Test results** (clip level: every 0.96 s patch scored, scores averaged per clip). ROC-AUC and
-PR-AUC are macro averages over tags with positives and negatives in the test part; accuracy is
-element-wise at 0.5 and only means something next to the accuracy of predicting no tag at all.
+PR-AUC are macro averages over tags with positives and negatives in the test part, shown as
+mean ± std over the training seeds and [95 % interval] from a bootstrap over test clips
+({resamples:,} resamples) of the mean over seeds; within a resample,
+tags without both classes are skipped. Accuracy is element-wise at 0.5 and only means something
+next to the accuracy of predicting no tag at all. The baseline floor is log-mel statistics per
+clip with logistic regression: a variant should clear it.
 
-{_rst_table(["variant (pooling, head)", "ROC-AUC", "PR-AUC", "accuracy / all-negative",
-             "train min"], rows)}
-Best by ROC-AUC: **{best['variant']}** ({best['roc_auc_macro']:.3f}).
+{_rst_table(["model (pooling, head)", "seeds", "ROC-AUC", "PR-AUC", "accuracy / all-negative",
+             "train min (mean)"], rows)}
+{verdict(table, differences)} Every pair's paired difference is in ``differences.csv``.
 
 **Figures** (left menu): *Training* holds the loss and metric curves of every variant by epoch
-(train stream solid, validation dashed); *Comparison* holds the table above as CSV, the spread of
-per-tag ROC-AUC / PR-AUC across variants, and the per-tag ROC-AUC of every variant.
+(mean over seeds; train stream solid, validation dashed); *Comparison* holds the table above as
+CSV, the paired differences, the spread of per-tag ROC-AUC / PR-AUC, the per-tag ROC-AUC of
+every variant, and micro-averaged ROC and PR curves beside the baseline's.
 """
     write_text(out, text)

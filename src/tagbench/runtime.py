@@ -1,4 +1,5 @@
-"""TensorFlow start-up for every verb that runs a model: threads, precision, quiet start-up."""
+"""TensorFlow start-up for every verb that runs a model: threads, precision, determinism, quiet
+start-up."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ _STARTUP_NOISE = re.compile(r"^(WARNING: All log messages before absl::Initializ
 
 
 def configure_tensorflow(threads: int | None, mixed_precision: bool = False) -> list:
-    """Thread pools and precision; must run before TensorFlow builds anything. Returns GPUs."""
+    """Thread pools, precision and op determinism; must run before TensorFlow builds anything.
+    Returns the GPUs.
+
+    Op determinism makes a run repeat bit for bit on the same machine and library versions
+    (README, "What reproduces"); its cost on CPU is in benchmarks/README.md."""
     with held_stderr(keep=lambda line: not _STARTUP_NOISE.match(line)):
         import keras
         import tensorflow as tf
@@ -30,5 +35,6 @@ def configure_tensorflow(threads: int | None, mixed_precision: bool = False) -> 
             pass
     for gpu in gpus:
         tf.config.experimental.set_memory_growth(gpu, True)
+    tf.config.experimental.enable_op_determinism()
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
     return gpus

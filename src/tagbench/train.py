@@ -94,10 +94,25 @@ class TrainingState:
         with atomic_path(self.dir / checkpoint) as tmp:
             model.save(tmp)
         old = self.data["checkpoint"]
-        self.data.update(epoch=epoch, checkpoint=checkpoint)
+        self.data.update(epoch=epoch, checkpoint=checkpoint,
+                         rng_states=[v.numpy().tolist() for v in _rng_states(model)])
         write_text(self.file, json.dumps(self.data, indent=1, sort_keys=True))
         if old and old != checkpoint:
             (self.dir / old).unlink(missing_ok=True)
+
+
+def _rng_states(model) -> list:
+    """The state of every random generator in the model (dropout's): `model.save` does not keep
+    them, and a resumed run must continue their sequences, not restart them."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def _resume_model(state: TrainingState):
+    """The model of the last committed epoch, its random generators where they were."""
+    model = keras.models.load_model(state.dir / state["checkpoint"])
+    for variable, value in zip(_rng_states(model), state["rng_states"], strict=True):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+    return model
 
 
 class EpochEnd(keras.callbacks.Callback):
@@ -174,7 +189,7 @@ def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, wei
     from .models import build_head, build_model
 
     if state.resumed:
-        return keras.models.load_model(state.dir / state["checkpoint"])
+        return _resume_model(state)
     model = build_head(settings, n_tags) if cached else build_model(settings, n_tags)
     if settings.weights == "vggish" and not cached:
         from .vggish import load_checkpoint

@@ -46,3 +46,17 @@ def backbone_cache(part):
 def cache_weights(wildcards):
     """The VGGish checkpoint, for the cache of the vggish backbone."""
     return VGGISH_CKPT if wildcards.backbone == "vggish" else []
+
+
+def seed_runs(wildcards):
+    """A variant's per-seed metrics files, in the order of its seeds."""
+    return [
+        f"results/{DATASET}/eval/{wildcards.variant}/seed{seed}/metrics.json"
+        for seed in S.variants[wildcards.variant].seeds
+    ]
+
+
+def first_seed_model(wildcards):
+    """The model that tags new audio: the variant's first seed."""
+    seed = S.variants[wildcards.variant].seeds[0]
+    return f"results/{DATASET}/models/{wildcards.variant}/seed{seed}/model.keras"

@@ -1,15 +1,15 @@
-# Clip-level test metrics per variant.
+# Clip-level test metrics per variant and seed, the summary over seeds, and the baseline floor.
 
 
 rule evaluate:
     input:
-        model="results/{dataset}/models/{variant}/model.keras",
+        model="results/{dataset}/models/{variant}/seed{seed}/model.keras",
         test=shard_files("test"),
         cache=backbone_cache("test"),
     output:
-        metrics="results/{dataset}/eval/{variant}/metrics.json",
-        per_tag="results/{dataset}/eval/{variant}/per_tag.csv",
-        predictions="results/{dataset}/eval/{variant}/predictions.h5",
+        metrics="results/{dataset}/eval/{variant}/seed{seed}/metrics.json",
+        per_tag="results/{dataset}/eval/{variant}/seed{seed}/per_tag.csv",
+        predictions="results/{dataset}/eval/{variant}/seed{seed}/predictions.h5",
     params:
         spec=to_json(S.evaluate),
         code=code_fingerprint("evaluate"),
@@ -19,12 +19,67 @@ rule evaluate:
         mem_mb=4000,
         runtime=120,
     log:
-        "results/{dataset}/logs/evaluate/{variant}.log",
+        "results/{dataset}/logs/evaluate/{variant}/seed{seed}.log",
     benchmark:
-        "results/{dataset}/benchmarks/evaluate/{variant}.tsv"
+        "results/{dataset}/benchmarks/evaluate/{variant}/seed{seed}.tsv"
     conda:
         ENV
     shell:
         "tagbench evaluate --model {input.model:q} --shards {input.test} {params.cache} "
-        "--out-dir results/{wildcards.dataset}/eval/{wildcards.variant} --threads {threads} "
+        "--out-dir results/{wildcards.dataset}/eval/{wildcards.variant}/seed{wildcards.seed} "
+        "--threads {threads} --spec {params.spec:q} > {log} 2>&1"
+
+
+rule summarize:
+    input:
+        seed_runs,
+    output:
+        metrics="results/{dataset}/eval/{variant}/metrics.json",
+        per_tag="results/{dataset}/eval/{variant}/per_tag.csv",
+        predictions="results/{dataset}/eval/{variant}/predictions.h5",
+        bootstrap="results/{dataset}/eval/{variant}/bootstrap.csv",
+    params:
+        runs=lambda w, input: [str(Path(f).parent) for f in input],
+        seeds=lambda w: S.variants[w.variant].seeds,
+        spec=to_json(S.bootstrap),
+        code=code_fingerprint("summarize"),
+    localrule: True
+    log:
+        "results/{dataset}/logs/summarize/{variant}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/summarize/{variant}.tsv"
+    conda:
+        ENV
+    shell:
+        "tagbench summarize --runs {params.runs} --seeds {params.seeds} "
+        "--out-dir results/{wildcards.dataset}/eval/{wildcards.variant} "
+        "--spec {params.spec:q} > {log} 2>&1"
+
+
+rule baseline:
+    input:
+        train=shard_files("train"),
+        valid=shard_files("valid"),
+        test=shard_files("test"),
+    output:
+        metrics="results/{dataset}/baseline/metrics.json",
+        per_tag="results/{dataset}/baseline/per_tag.csv",
+        predictions="results/{dataset}/baseline/predictions.h5",
+        bootstrap="results/{dataset}/baseline/bootstrap.csv",
+    params:
+        spec=to_json(S.bootstrap),
+        code=code_fingerprint("baseline"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    log:
+        "results/{dataset}/logs/baseline.log",
+    benchmark:
+        "results/{dataset}/benchmarks/baseline.tsv"
+    conda:
+        ENV
+    shell:
+        "tagbench baseline --train-shards {input.train} --valid-shards {input.valid} "
+        "--test-shards {input.test} --out-dir results/{wildcards.dataset}/baseline "
         "--spec {params.spec:q} > {log} 2>&1"

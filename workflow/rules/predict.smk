@@ -3,7 +3,7 @@
 
 rule predict:
     input:
-        model="results/{dataset}/models/{variant}/model.keras",
+        model=first_seed_model,
         audio=predict_audio,
     output:
         "results/{dataset}/predict/{variant}.csv",

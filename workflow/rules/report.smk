@@ -1,10 +1,11 @@
-# Curves and the comparison across variants, tagged for `snakemake --report`.
+# Curves and the comparison across variants and the baseline, tagged for `snakemake --report`.
 VARIANTS = list(S.variants)
+RUNS = [(v, seed) for v in VARIANTS for seed in S.variants[v].seeds]
 
 
 rule report_curves:
     input:
-        expand("results/{{dataset}}/models/{variant}/history.csv", variant=VARIANTS),
+        [f"results/{{dataset}}/models/{v}/seed{seed}/history.csv" for v, seed in RUNS],
     output:
         report(
             "results/{dataset}/report/curves.png",
@@ -12,7 +13,7 @@ rule report_curves:
             category="Training",
         ),
     params:
-        variants=VARIANTS,
+        variants=[v for v, _ in RUNS],
         code=code_fingerprint("report"),
     localrule: True
     log:
@@ -29,8 +30,12 @@ rule report_curves:
 rule report_compare:
     input:
         metrics=expand("results/{{dataset}}/eval/{variant}/metrics.json", variant=VARIANTS),
-        per_tag=expand("results/{{dataset}}/eval/{variant}/per_tag.csv", variant=VARIANTS),
-        models=expand("results/{{dataset}}/models/{variant}/model.keras", variant=VARIANTS),
+        bootstrap=expand("results/{{dataset}}/eval/{variant}/bootstrap.csv", variant=VARIANTS),
+        baseline="results/{dataset}/baseline/metrics.json",
+        models=[
+            f"results/{{dataset}}/models/{v}/seed{S.variants[v].seeds[0]}/model.keras"
+            for v in VARIANTS
+        ],
         split=expand("results/{{dataset}}/split/{part}.tsv", part=PARTS),
     output:
         csv=report(
@@ -39,6 +44,11 @@ rule report_compare:
             category="Comparison",
         ),
         md="results/{dataset}/report/comparison.md",
+        differences=report(
+            "results/{dataset}/report/differences.csv",
+            caption="../report/differences.rst",
+            category="Comparison",
+        ),
         # the HTML report's landing page (Snakefile: report directive)
         overview="results/{dataset}/report/overview.rst",
         chart=report(
@@ -49,6 +59,11 @@ rule report_compare:
         per_tag=report(
             "results/{dataset}/report/per_tag_auc.png",
             caption="../report/per_tag_auc.rst",
+            category="Comparison",
+        ),
+        roc_pr=report(
+            "results/{dataset}/report/roc_pr.png",
+            caption="../report/roc_pr.rst",
             category="Comparison",
         ),
     params:
@@ -63,6 +78,7 @@ rule report_compare:
     conda:
         ENV
     shell:
-        "tagbench compare --variants {params.variants} --eval-dirs {params.eval_dirs} "
-        "--model-metadata {input.models} --out-dir results/{wildcards.dataset}/report "
+        "tagbench report --variants {params.variants} --eval-dirs {params.eval_dirs} "
+        "--baseline-dir results/{wildcards.dataset}/baseline --model-metadata {input.models} "
+        "--out-dir results/{wildcards.dataset}/report "
         "--split-dir results/{wildcards.dataset}/split --dataset {wildcards.dataset} > {log} 2>&1"

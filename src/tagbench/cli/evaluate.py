@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..config import EvalSettings
+from ..config import BootstrapSettings, EvalSettings
 from .settings import settings_from, settings_parent
 
 
@@ -20,6 +20,24 @@ def cmd_evaluate(args) -> None:
                                               "all_negative_accuracy", "n_clips")}))
 
 
+def cmd_summarize(args) -> None:
+    from ..replicates import summarize_seeds
+
+    metrics = summarize_seeds(args.runs, args.seeds, settings_from(args, BootstrapSettings),
+                              args.out_dir)
+    print(json.dumps({k: metrics[k] for k in ("roc_auc_macro", "roc_auc_macro_std",
+                                              "roc_auc_macro_ci95", "seeds")}))
+
+
+def cmd_baseline(args) -> None:
+    from ..baseline import run_baseline
+
+    metrics = run_baseline(args.train_shards, args.valid_shards, args.test_shards, args.out_dir,
+                           settings_from(args, BootstrapSettings))
+    print(json.dumps({k: metrics[k] for k in ("roc_auc_macro", "roc_auc_macro_ci95",
+                                              "pr_auc_macro", "C")}))
+
+
 def add_verbs(sub) -> None:
     p = sub.add_parser("evaluate", parents=[settings_parent()],
                        help="clip-level test metrics of a trained model")
@@ -29,3 +47,18 @@ def add_verbs(sub) -> None:
     p.add_argument("--out-dir", required=True)
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("summarize", parents=[settings_parent()],
+                       help="a variant's figures over its seeds, with bootstrap 95 %% intervals")
+    p.add_argument("--runs", nargs="+", required=True, help="evaluation folders, one per seed")
+    p.add_argument("--seeds", nargs="+", type=int, required=True)
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_summarize)
+
+    p = sub.add_parser("baseline", parents=[settings_parent()],
+                       help="the floor: log-mel statistics + logistic regression, scored on test")
+    p.add_argument("--train-shards", nargs="+", required=True)
+    p.add_argument("--valid-shards", nargs="+", required=True)
+    p.add_argument("--test-shards", nargs="+", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_baseline)

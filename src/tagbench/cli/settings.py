@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import (
+    BootstrapSettings,
     CacheSettings,
     DemoSettings,
     EvalSettings,
@@ -30,6 +31,8 @@ def settings_parent(variant: bool = False) -> argparse.ArgumentParser:
                        help="read settings from this config file instead (default: config.yaml)")
     if variant:
         parent.add_argument("--variant", help="variant name in the config (with --config)")
+        parent.add_argument("--seed", type=int,
+                            help="which of the variant's seeds (with --config; default: its first)")
     return parent
 
 
@@ -43,8 +46,13 @@ def settings_from(args, cls):
         if variant not in settings.variants:
             known = ", ".join(settings.variants)
             raise ConfigError(f"{args.config}: no variant {variant!r} (variants: {known})")
-        return settings.variants[variant]
+        spec = settings.variants[variant]
+        seed = spec.seeds[0] if args.seed is None else args.seed
+        if seed not in spec.seeds:
+            raise ConfigError(f"{args.config}: variant {variant} has no seed {seed} "
+                              f"(seeds: {', '.join(map(str, spec.seeds))})")
+        return spec.for_seed(seed)
     return {DemoSettings: settings.demo, SplitSettings: settings.split,
             FeatureSettings: settings.features, EvalSettings: settings.evaluate,
             MttSettings: settings.mtt, VggishSettings: settings.vggish,
-            CacheSettings: settings.cache}[cls]
+            CacheSettings: settings.cache, BootstrapSettings: settings.bootstrap}[cls]

@@ -1,0 +1,80 @@
+"""One format for a scored test part, written by evaluation (a variant's seed) and the baseline,
+read by the summary over seeds and the report: `metrics.json`, `per_tag.csv`, `predictions.h5`
+(clip_id, scores, labels; attributes tags and aggregate)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .atomic import atomic_path, write_text
+from .errors import DataError
+from .metrics import per_tag_metrics, tagging_metrics
+
+
+@dataclass
+class Scored:
+    """A scored test part: what one run (a seed, or the baseline) predicted and scored."""
+
+    metrics: dict
+    clip_ids: list[str]
+    labels: np.ndarray
+    scores: np.ndarray
+    tags: list[str]
+    per_tag: pd.DataFrame
+
+
+def write_predictions(path, clip_ids, scores, labels, tags, aggregate: str = "mean") -> None:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        h5["clip_id"] = np.array(clip_ids, dtype=object).astype(h5py.string_dtype())
+        h5["scores"] = np.asarray(scores, np.float32)
+        h5["labels"] = np.asarray(labels, np.uint8)
+        h5.attrs["tags"] = json.dumps(list(tags))
+        h5.attrs["aggregate"] = aggregate
+
+
+def write_metrics(path, metrics: dict) -> None:
+    write_text(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+
+
+def write_scored(out_dir, clip_ids, labels, scores, tags, extra: dict,
+                 aggregate: str = "mean") -> dict:
+    """Score predictions against labels and write the three files; returns the metrics."""
+    out = Path(out_dir)
+    metrics = {**tagging_metrics(labels, scores), **extra}
+    with atomic_path(out / "per_tag.csv") as tmp:
+        per_tag_metrics(labels, scores, tags).to_csv(tmp, index=False, float_format="%.6f")
+    write_predictions(out / "predictions.h5", clip_ids, scores, labels, tags, aggregate)
+    write_metrics(out / "metrics.json", metrics)
+    return metrics
+
+
+def read_scored(run_dir) -> Scored:
+    run = Path(run_dir)
+    try:
+        metrics = json.loads((run / "metrics.json").read_text())
+        per_tag = pd.read_csv(run / "per_tag.csv")
+        with h5py.File(run / "predictions.h5", "r") as h5:
+            clip_ids = [c.decode() if isinstance(c, bytes) else c for c in h5["clip_id"][()]]
+            scores, labels = h5["scores"][()], h5["labels"][()]
+            tags = json.loads(h5.attrs["tags"])
+    except FileNotFoundError as err:
+        raise DataError(f"{err.filename}: not found (evaluate that run first)") from None
+    except (OSError, KeyError, ValueError) as err:
+        raise DataError(f"{run}: unreadable scored run ({type(err).__name__}: {err}); delete "
+                        "it and rerun snakemake") from None
+    return Scored(metrics, clip_ids, labels, scores, tags, per_tag)
+
+
+def read_predictions(path) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, scores) of a predictions.h5."""
+    try:
+        with h5py.File(path, "r") as h5:
+            return h5["labels"][()], h5["scores"][()]
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found (evaluate first)") from None
