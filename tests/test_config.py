@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from tagbench.config import TrainSettings, from_json, load_settings, to_json, validate
@@ -27,10 +29,24 @@ def test_variant_overrides_train_keys():
     ({"variants": {"v": {"colour": 1}}}, "variants.v.colour"),
     ({"split": {"test_fraction": 1.5}}, "split.test_fraction"),
     ({"dataset": "custom"}, "custom.annotations"),
+    ({"train": {"seeds": []}}, "train.seeds': [] should be non-empty"),
+    ({"train": {"seeds": [0, 1, 0]}}, "train.seeds': [0, 1, 0] has non-unique elements"),
+    ({"variants": {"v": {"seeds": 3}}}, "variants.v.seeds': 3 is not of type 'array'"),
+    ({"evaluate": {"bootstrap": 0}}, "evaluate.bootstrap': 0 is less than the minimum of 1"),
+    ({"cache": {"hop": 50}}, "cache.hop"),
 ])
 def test_bad_config_names_the_key(raw, message):
-    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(raw)
+
+
+def test_each_replicate_gets_settings_of_its_own_seed():
+    s = load_settings({"train": {"seeds": [3, 1]}, "variants": {"a": {}, "b": {"seeds": [7]}}})
+    assert s.variants["a"].seeds == (3, 1) and s.variants["b"].seeds == (7,)
+    one = s.variants["a"].for_seed(1)
+    assert one.seed == 1 and one.seeds == (1,) and one.head == s.variants["a"].head
+    with pytest.raises(ValueError, match="pick one with for_seed"):
+        s.variants["a"].seed  # noqa: B018 - a variant of two seeds has no single seed
 
 
 def test_spec_json_round_trip():

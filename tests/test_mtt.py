@@ -185,8 +185,9 @@ def test_shipped_mtt_configs_plan_the_reports_experiment(tmp_path):
         proc = snakemake(tmp_path, "-n", "--configfile", *files)
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert planned(proc) == {"download_mtt": 5, "download_vggish": 1, "mtt_audio": 1,
-                                 "mtt_table": 2, "split": 1, "extract": 78, "train": 3,
-                                 "evaluate": 3, "report_curves": 1, "report_compare": 1, "all": 1}
+                                 "mtt_table": 2, "split": 1, "extract": 78, "train": 9,
+                                 "evaluate": 9, "summarize": 3, "baseline": 1,
+                                 "report_curves": 1, "report_compare": 1, "all": 1}
     from tagbench.config import load_settings, read_config_file
 
     settings = load_settings({**read_config_file(ROOT / "config.yaml"),

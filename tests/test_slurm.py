@@ -72,6 +72,7 @@ def test_start_script_is_idempotent(cluster):
 def test_demo_dag_runs_through_sbatch_with_a_fake_gpu(cluster, tmp_path):
     config = copy.deepcopy(TINY)
     config["train"]["epochs"] = 1
+    config["train"]["seeds"] = [0]
     config["variants"] = {"on_any_gpu": {"pooling": "avg", "gpu": 1},
                           "on_testgpu": {"pooling": "autopool", "gpu": 1, "gpu_model": "testgpu"}}
     write_config(tmp_path, config)
@@ -88,8 +89,10 @@ def test_demo_dag_runs_through_sbatch_with_a_fake_gpu(cluster, tmp_path):
         assert (tmp_path / "results/demo/report" / name).stat().st_size > 0
 
     sbatch = [line for line in out.splitlines() if "sbatch call:" in line]
-    by_rule = {rule: [s for s in sbatch if f"rule_{rule}" in s] for rule in ("extract", "train", "evaluate")}
+    by_rule = {rule: [s for s in sbatch if f"rule_{rule}" in s]
+               for rule in ("extract", "cache_backbone", "train", "evaluate", "baseline")}
     assert len(by_rule["extract"]) == 4 and len(by_rule["evaluate"]) == 2, sbatch
+    assert len(by_rule["cache_backbone"]) == 4 and len(by_rule["baseline"]) == 1, sbatch
     train = sorted(by_rule["train"])
     assert len(train) == 2
     assert any("--gpus=1" in s for s in train) and any("--gpus=testgpu:1" in s for s in train)
@@ -100,8 +103,9 @@ def test_demo_dag_runs_through_sbatch_with_a_fake_gpu(cluster, tmp_path):
     logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert {p.parent.parent.name for p in logs} >= {"rule_extract", "rule_train", "rule_evaluate"}
     ids = re.findall(r"SLURM jobid (\d+)", out)
-    assert len(ids) == len(sbatch) == 8
+    assert len(ids) == len(sbatch) == 13
     shown = subprocess.run(["scontrol", "show", "job", "-o", ids[-1]], capture_output=True, text=True)
     assert "JobState=COMPLETED" in shown.stdout, shown.stdout + shown.stderr
     # local rules (demo, split, report) did not go to the cluster
-    assert not any(f"rule_{r}" in s for s in sbatch for r in ("make_demo", "split", "report_compare"))
+    assert not any(f"rule_{r}" in s for s in sbatch
+                   for r in ("make_demo", "split", "summarize", "report_compare"))

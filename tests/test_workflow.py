@@ -1,6 +1,7 @@
 """The real snakemake on a tiny config: the whole DAG through the report, reruns, targeting."""
 
 import copy
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,18 +29,37 @@ def test_whole_dag_builds_the_report(built):
     for name in REPORT:
         assert (report / name).stat().st_size > 0, name
     table = pd.read_csv(report / "comparison.csv")
-    assert table["variant"].tolist() == ["small_avg", "small_autopool"]
+    assert table["variant"].tolist() == ["small_avg", "small_autopool", "baseline (floor)"]
     assert table["roc_auc_macro"].between(0, 1).all()
+    assert (table["roc_auc_macro_ci95_low"] <= table["roc_auc_macro_ci95_high"]).all()
     assert (table["all_negative_accuracy"] > 0).all()
     overview = (report / "overview.rst").read_text()
     n_test = len((built / "results/demo/split/test.tsv").read_text().splitlines()) - 1
-    assert f"test {n_test} clips" in overview and "Best by ROC-AUC: **small_" in overview
+    assert f"test {n_test} clips" in overview
+    assert ("Best by ROC-AUC macro: **small_" in overview) != (
+        "No variant is significantly better than all others by ROC-AUC macro." in overview)
     best = table.loc[table["roc_auc_macro"].idxmax()]
     assert f"{best['roc_auc_macro']:.3f}" in overview
+    differences = pd.read_csv(report / "differences.csv")
+    assert len(differences) == 3 * 4  # 3 pairs of rows x 4 figures
+    assert set(differences["b"]) == {"small_autopool", "baseline (floor)"}
+    seeds = TINY["train"]["seeds"]
     for variant in TINY["variants"]:
-        assert (built / f"results/demo/eval/{variant}/predictions.h5").is_file()
-        assert (built / f"results/demo/logs/train/{variant}.log").is_file()
-        assert (built / f"results/demo/benchmarks/train/{variant}.tsv").is_file()
+        summary = json.loads((built / f"results/demo/eval/{variant}/metrics.json").read_text())
+        runs = [json.loads((built / f"results/demo/eval/{variant}/seed{s}/metrics.json")
+                           .read_text()) for s in seeds]
+        assert summary["seeds"] == seeds
+        assert summary["roc_auc_macro"] == pytest.approx(
+            sum(r["roc_auc_macro"] for r in runs) / len(runs))
+        low, high = summary["pr_auc_micro_ci95"]
+        assert low <= high and summary["pr_auc_micro_std"] >= 0
+        for s in seeds:
+            assert (built / f"results/demo/models/{variant}/seed{s}/model.keras").is_file()
+            assert (built / f"results/demo/logs/train/{variant}/seed{s}.log").is_file()
+    baseline = json.loads((built / "results/demo/baseline/metrics.json").read_text())
+    assert set(summary) - set(baseline) <= {"n_params", "n_trainable_params", "train_seconds",
+                                            "epochs_trained", "best_epoch", "scored_from"}
+    assert baseline["C"] in (0.01, 0.1, 1.0, 10.0)
 
 
 def test_second_run_has_nothing_to_do(built):
@@ -54,11 +74,50 @@ def test_changing_one_variant_reruns_only_that_variant(built):
     write_config(built, config)
     try:
         proc = snakemake(built, "-n")
-        assert planned(proc) == {"train": 1, "evaluate": 1, "report_curves": 1,
+        assert planned(proc) == {"train": 2, "evaluate": 2, "summarize": 1, "report_curves": 1,
                                  "report_compare": 1, "all": 1}, proc.stdout[-2000:]
         assert "variant=small_avg" in proc.stdout and "variant=small_autopool" not in proc.stdout
     finally:
         write_config(built, TINY)
+
+
+def test_adding_a_seed_runs_only_that_replicate(built):
+    config = copy.deepcopy(TINY)
+    config["variants"]["small_avg"]["seeds"] = [*TINY["train"]["seeds"], 9]
+    write_config(built, config)
+    try:
+        proc = snakemake(built, "-n")
+        assert planned(proc) == {"train": 1, "evaluate": 1, "summarize": 1, "report_curves": 1,
+                                 "report_compare": 1, "all": 1}, proc.stdout[-2000:]
+        assert "seed=9" in proc.stdout
+    finally:
+        write_config(built, TINY)
+
+
+def test_a_run_from_scratch_reproduces_every_figure_byte_for_byte(built, tmp_path):
+    """Same machine, same lock file: a second run gives identical metrics and histories,
+    timing fields aside."""
+    write_config(tmp_path, TINY)
+    proc = snakemake(tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = sorted(p.relative_to(built) for p in (built / "results/demo").rglob("*")
+                   if p.name in ("metrics.json", "history.csv", "differences.csv", "bootstrap.csv"))
+    assert len(files) >= 2 * 2 * 2 + 2 * 2 + 2
+
+    def without_timing(path):
+        if path.suffix == ".json":
+            data = json.loads(path.read_text())
+            data.pop("train_seconds", None)
+            return data
+        frame = pd.read_csv(path)
+        return frame.drop(columns=[c for c in ("seconds",) if c in frame]).to_csv(index=False)
+
+    for name in files:
+        first, second = built / name, tmp_path / name
+        if name.name in ("differences.csv", "bootstrap.csv"):
+            assert first.read_bytes() == second.read_bytes(), name
+        else:
+            assert without_timing(first) == without_timing(second), name
 
 
 def test_code_edits_rerun_exactly_the_stages_that_run_that_code(built, tmp_path):
@@ -82,8 +141,9 @@ def test_code_edits_rerun_exactly_the_stages_that_run_that_code(built, tmp_path)
     assert planned(dry_run()) == {}, "a docstring or comment edit made something stale"
 
     inference.write_text(pristine[inference].replace("batch_size: int = 256", "batch_size: int = 128"))
-    assert planned(dry_run()) == {"train": 2, "evaluate": 2, "report_curves": 1,
-                                  "report_compare": 1, "all": 1}
+    assert planned(dry_run()) == {"cache_backbone": 4, "train": 4, "evaluate": 4,
+                                  "summarize": 2, "report_curves": 1, "report_compare": 1,
+                                  "all": 1}
     # (not `--list-changes params`: in Snakemake 9.27 it lists outputs of unchanged rules too)
     inference.write_text(pristine[inference])
     report.write_text(pristine[report].replace("dpi=110", "dpi=120"))
@@ -97,7 +157,8 @@ def test_targeting_one_variant_builds_only_it(built, tmp_path):
     proc = snakemake(tmp_path, "-n", "results/demo/eval/small_autopool/metrics.json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = planned(proc)
-    assert jobs["train"] == 1 and jobs["evaluate"] == 1 and "report_compare" not in jobs
+    assert jobs["train"] == 2 and jobs["evaluate"] == 2 and jobs["summarize"] == 1
+    assert "report_compare" not in jobs and "baseline" not in jobs
     assert "variant=small_avg" not in proc.stdout
 
 
