@@ -36,6 +36,9 @@ except ConfigError as err:
     sys.exit(f"tagbench: config error: {err}")
 
 DATASET = S.dataset
+# Everything a run derives lives under results/{EXPERIMENT}/ (config `experiment`, default: the
+# dataset's name); downloads and audio stay in resources/{DATASET}/, shared by experiments.
+EXPERIMENT = S.experiment
 if S.predict.audio_dir and not Path(S.predict.audio_dir).is_dir():
     sys.exit(f"tagbench: config error: config key 'predict.audio_dir': {S.predict.audio_dir}: "
              "folder not found")
@@ -44,14 +47,14 @@ VGGISH_CKPT = "resources/vggish/vggish_model.ckpt"
 
 # `snakemake --report` opens on an overview written by the report rules (dataset, split, tags,
 # headline metrics); before they have run, on the static description.
-OVERVIEW = Path(f"results/{DATASET}/report/overview.rst").resolve()
+OVERVIEW = Path(f"results/{EXPERIMENT}/report/overview.rst").resolve()
 
 
 report: str(OVERVIEW) if OVERVIEW.is_file() else "workflow/report/workflow.rst"
 
 
 wildcard_constraints:
-    dataset=DATASET,
+    experiment=re.escape(EXPERIMENT),
     part="|".join(PARTS),
     shard=r"\d{3}",
     backbone=r"vggish|random\d+",
@@ -74,8 +77,8 @@ rule all:
     default_target: True
     input:
         expand(
-            "results/{dataset}/report/{name}",
-            dataset=DATASET,
+            "results/{experiment}/report/{name}",
+            experiment=EXPERIMENT,
             name=[
                 "curves.png",
                 "comparison.csv",
@@ -87,11 +90,13 @@ rule all:
                 "overview.rst",
             ],
         ),
+        # every experiment under results/, beside published numbers
+        expand("results/leaderboard.{ext}", ext=["csv", "md", "png"]),
         # MTT's clip metadata is part of the dataset download (not read by any stage)
         ["resources/mtt/clip_info_final.csv"] if DATASET == "mtt" else [],
         # your own audio tagged by one variant, when predict.audio_dir is set
         (
-            f"results/{DATASET}/predict/{S.predict.variant}.csv"
+            f"results/{EXPERIMENT}/predict/{S.predict.variant}.csv"
             if S.predict.audio_dir
             else []
         ),

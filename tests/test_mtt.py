@@ -16,11 +16,12 @@ import pytest
 import soundfile as sf
 import yaml
 
-from tagbench.acquire import MTT_KNOWN_BAD, prepare_mtt_audio
+from tagbench.acquire import prepare_mtt_audio
 from tagbench.checkpoint import check_vggish
 from tagbench.config import MttSettings
 from tagbench.errors import DataError
 from tagbench.features import FeatureStore
+from tagbench.layout import MTT_KNOWN_BAD
 
 from .conftest import DATA, TINY, closed_port_url, planned, run_cli, snakemake
 

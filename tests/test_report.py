@@ -35,3 +35,13 @@ def test_variants_below_the_floor_are_named():
     text = verdict(t, rows)
     assert text.startswith("No variant is significantly better")
     assert text.endswith("Significantly below the baseline floor: v0, v1.")
+
+
+def test_leaderboard_of_nothing_is_one_clear_line(tmp_path):
+    from .conftest import run_cli
+
+    (tmp_path / "results").mkdir()
+    proc = run_cli("leaderboard", "--results", tmp_path / "results", "--out", tmp_path / "b",
+                   check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "no experiment found" in proc.stderr and "run snakemake first" in proc.stderr

@@ -78,3 +78,78 @@ def test_part_file_round_trip(tmp_path):
 def test_folder_method_on_flat_layout_explains_the_fix():
     with pytest.raises(DataError, match="split.method: group"):
         make_split(fake_annotations(folders=False), SplitSettings(method="folder"))
+
+
+def test_standard_split_is_the_probing_literatures_folders_without_the_bad_clips():
+    from tagbench.layout import MTT_KNOWN_BAD
+
+    ann = fake_annotations(n_tracks=64)
+    # give three clips the known-bad ids (they are in train, valid and test folders)
+    ids = list(ann.clip_ids)
+    for bad, folder in zip(MTT_KNOWN_BAD, "6cd", strict=True):
+        ids[next(i for i, p in enumerate(ann.paths) if p.startswith(folder + "/"))] = bad
+    ann = Annotations(tuple(ids), ann.paths, ann.tags, ann.labels)
+    split = make_split(ann, SplitSettings(method="standard"))
+    folders = {part: {ann.paths[i][0] for i in idx} for part, idx in split.parts.items()}
+    assert folders == {"train": set("0123456789ab"), "valid": {"c"}, "test": set("def")}
+    kept = {ann.clip_ids[i] for idx in split.parts.values() for i in idx}
+    assert kept.isdisjoint(MTT_KNOWN_BAD) and len(kept) == len(ann) - 3
+    assert split.provenance["method"] == "standard"
+    assert split.provenance["excluded"] == sorted(MTT_KNOWN_BAD)
+    assert split.provenance["sizes"] == {p: len(v) for p, v in split.parts.items()}
+
+
+def write_lists(tmp_path, ann, parts, by="id"):
+    files = {}
+    for part, rows in parts.items():
+        entries = [ann.clip_ids[r] if by == "id" else ann.paths[r] for r in rows]
+        files[part] = tmp_path / f"{part}.txt"
+        files[part].write_text("\n".join(entries) + "\n")
+    return {p: str(f) for p, f in files.items()}
+
+
+@pytest.mark.parametrize("by", ["id", "path"])
+def test_list_split_takes_the_parts_from_files_and_records_their_checksums(tmp_path, by):
+    ann = fake_annotations(n_tracks=32)
+    reference = make_split(ann, SplitSettings(method="group", seed=1))
+    lists = write_lists(tmp_path, ann, reference.parts, by)
+    split = make_split(ann, SplitSettings(method="lists", lists=lists))
+    for part in ("train", "valid", "test"):
+        assert list(split.parts[part]) == list(reference.parts[part])
+    from tagbench.split import sha256_of
+
+    assert split.provenance["lists"]["test"] == {"path": lists["test"],
+                                                 "sha256": sha256_of(lists["test"])}
+
+
+def test_list_split_errors_name_the_file_and_line(tmp_path):
+    ann = fake_annotations(n_tracks=32)
+    parts = make_split(ann, SplitSettings(method="group", seed=1)).parts
+    lists = write_lists(tmp_path, ann, parts)
+    with open(lists["valid"], "a") as fh:
+        fh.write("no-such-clip\n")
+    with pytest.raises(DataError, match=r"valid.txt: line \d+: 'no-such-clip' is neither a "
+                                        "clip_id nor an mp3_path"):
+        make_split(ann, SplitSettings(method="lists", lists=lists))
+    lists = write_lists(tmp_path, ann, {**parts, "test": np.concatenate(
+        [parts["test"], parts["train"][:1]])})
+    with pytest.raises(DataError, match=r"test.txt: line \d+: clip \S+ is already in the train "
+                                        "list"):
+        make_split(ann, SplitSettings(method="lists", lists=lists))
+    # one clip of a train track moved to test: the track would straddle the parts
+    moved = parts["train"][0]
+    lists = write_lists(tmp_path, ann, {"train": parts["train"][1:], "valid": parts["valid"],
+                                        "test": np.concatenate([parts["test"], [moved]])})
+    with pytest.raises(DataError, match="is in both train and test: clips of one track"):
+        make_split(ann, SplitSettings(method="lists", lists=lists))
+
+
+def test_split_json_travels_into_the_shards(tmp_path):
+    import json
+
+    ann = fake_annotations(n_tracks=16)
+    split = make_split(ann, SplitSettings(method="standard"), "resources/mtt/annotations_final.csv")
+    write_split(split, ann, tmp_path)
+    saved = json.loads((tmp_path / "split.json").read_text())
+    assert saved["method"] == "standard" and saved["dataset"] == "mtt"
+    assert saved["n_tags"] == len(split.tags)

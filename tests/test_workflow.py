@@ -58,7 +58,7 @@ def test_whole_dag_builds_the_report(built):
             assert (built / f"results/demo/logs/train/{variant}/seed{s}.log").is_file()
     baseline = json.loads((built / "results/demo/baseline/metrics.json").read_text())
     assert set(summary) - set(baseline) <= {"n_params", "n_trainable_params", "train_seconds",
-                                            "epochs_trained", "best_epoch", "scored_from"}
+                                            "epochs_trained", "best_epoch", "scored_from", "aggregate"}
     assert baseline["C"] in (0.01, 0.1, 1.0, 10.0)
 
 
@@ -75,7 +75,7 @@ def test_changing_one_variant_reruns_only_that_variant(built):
     try:
         proc = snakemake(built, "-n")
         assert planned(proc) == {"train": 2, "evaluate": 2, "summarize": 1, "report_curves": 1,
-                                 "report_compare": 1, "all": 1}, proc.stdout[-2000:]
+                                 "report_compare": 1, "leaderboard": 1, "all": 1}, proc.stdout[-2000:]
         assert "variant=small_avg" in proc.stdout and "variant=small_autopool" not in proc.stdout
     finally:
         write_config(built, TINY)
@@ -88,7 +88,7 @@ def test_adding_a_seed_runs_only_that_replicate(built):
     try:
         proc = snakemake(built, "-n")
         assert planned(proc) == {"train": 1, "evaluate": 1, "summarize": 1, "report_curves": 1,
-                                 "report_compare": 1, "all": 1}, proc.stdout[-2000:]
+                                 "report_compare": 1, "leaderboard": 1, "all": 1}, proc.stdout[-2000:]
         assert "seed=9" in proc.stdout
     finally:
         write_config(built, TINY)
@@ -143,11 +143,11 @@ def test_code_edits_rerun_exactly_the_stages_that_run_that_code(built, tmp_path)
     inference.write_text(pristine[inference].replace("batch_size: int = 256", "batch_size: int = 128"))
     assert planned(dry_run()) == {"cache_backbone": 4, "train": 4, "evaluate": 4,
                                   "summarize": 2, "report_curves": 1, "report_compare": 1,
-                                  "all": 1}
+                                  "leaderboard": 1, "all": 1}
     # (not `--list-changes params`: in Snakemake 9.27 it lists outputs of unchanged rules too)
     inference.write_text(pristine[inference])
     report.write_text(pristine[report].replace("dpi=110", "dpi=120"))
-    assert planned(dry_run()) == {"report_curves": 1, "report_compare": 1, "all": 1}
+    assert planned(dry_run()) == {"report_curves": 1, "report_compare": 1, "leaderboard": 1, "all": 1}
 
 
 def test_targeting_one_variant_builds_only_it(built, tmp_path):
@@ -202,3 +202,55 @@ def test_predict_rule_tags_a_folder_and_reruns_when_a_file_is_added(built, tmp_p
         assert planned(snakemake(built, "-n")) == {"predict": 1, "all": 1}
     finally:
         write_config(built, TINY)
+
+
+def test_experiments_coexist_and_meet_on_the_leaderboard(built, tmp_path):
+    """A second experiment (standard split, one seed) beside the first: its own results folder,
+    the first untouched, both on results/leaderboard.*, and `tagbench compare` between them."""
+    from .conftest import run_cli
+
+    before = (built / "results/demo/eval/small_avg/metrics.json").read_bytes()
+    config = copy.deepcopy(TINY)
+    config.update(experiment="tiny-standard", split={"method": "standard"})
+    config["train"]["seeds"] = [0]
+    write_config(built, config)
+    try:
+        plan = planned(snakemake(built, "-n"))
+        assert "make_demo" not in plan and plan["split"] == 1  # audio shared, split its own
+        proc = snakemake(built)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    finally:
+        write_config(built, TINY)
+    assert (built / "results/demo/eval/small_avg/metrics.json").read_bytes() == before
+    standard = json.loads((built / "results/tiny-standard/eval/small_avg/metrics.json").read_text())
+    assert standard["split"]["method"] == "standard" and standard["seeds"] == [0]
+    board = pd.read_csv(built / "results/leaderboard.csv")
+    ours = board[board["kind"] == "experiment"]
+    assert set(zip(ours["experiment"], ours["split"], strict=True)) == {
+        ("demo", "folder"), ("tiny-standard", "standard")}
+    assert (board["kind"] == "baseline").sum() == 2
+    assert "## split `standard`" in (built / "results/leaderboard.md").read_text()
+
+    # published rows appear beside experiments of the same split and tag count only
+    n_tags = int(ours.loc[ours["experiment"] == "tiny-standard", "n_tags"].iloc[0])
+    published = tmp_path / "published.csv"
+    published.write_text("model,roc_auc,pr_auc,split,n_tags,frozen,source,year\n"
+                         f"Paper model,0.91,0.40,standard,{n_tags},true,Someone et al.,2020\n"
+                         "Other split,0.90,0.38,standard,50,true,Someone et al.,2021\n")
+    run_cli("leaderboard", "--results", built / "results", "--out", tmp_path / "board",
+            "--published", published)
+    board = pd.read_csv(tmp_path / "board.csv")
+    assert board.loc[board["kind"] == "published", "model"].tolist() == ["Paper model"]
+    assert "**published** | Someone et al. (2020) | Paper model" in (tmp_path / "board.md").read_text()
+
+    paired = run_cli("compare", "demo/small_avg", "demo/small_autopool", "--results",
+                     built / "results").stdout
+    assert "demo/small_avg  ->  demo/small_autopool" in paired
+    assert "roc_auc_macro" in paired and "[" in paired and "not scored on the same" not in paired
+    across = run_cli("compare", "demo", "tiny-standard", "--results", built / "results").stdout
+    assert "demo/small_avg  ->  tiny-standard/small_avg" in across
+    assert "demo/baseline  ->  tiny-standard/baseline" in across
+    assert "not scored on the same test clips" in across
+    bad = run_cli("compare", "demo", "nope", "--results", built / "results", check=False)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "no experiment 'nope' under" in bad.stderr and "(experiments: demo, tiny-standard)" in bad.stderr

@@ -15,14 +15,6 @@ from .download import download, verify_sha256
 from .errors import DataError
 from .layout import MTT_FILES, MTT_SHA256
 
-# Empty (0-byte) or undecodable in the official archive; extraction records them as failed.
-MTT_KNOWN_BAD = {
-    "35644": "6/norine_braun-now_and_zen-08-gently-117-146.mp3",
-    "55753": "8/jacob_heringman-josquin_des_prez_lute_settings-19-gintzler__pater_noster-204-233.mp3",
-    "57881": "9/american_baroque-dances_and_suites_of_rameau_and_couperin-25-le_petit_rien_"
-             "xiveme_ordre_couperin-88-117.mp3",
-}
-
 
 def _source(settings: MttSettings, name: str) -> str:
     return " (config mtt.sha256)" if name in settings.sha256 else " (published MTT checksum)"
@@ -64,4 +56,4 @@ def prepare_mtt_table(src: str | Path, dest: str | Path, settings: MttSettings) 
         shutil.copyfile(src, tmp)
 
 
-__all__ = ["MTT_KNOWN_BAD", "download_mtt_file", "prepare_mtt_audio", "prepare_mtt_table"]
+__all__ = ["download_mtt_file", "prepare_mtt_audio", "prepare_mtt_table"]

@@ -136,6 +136,7 @@ class CacheStore:
             self.paths.append(path)
         self.tags, self.labels, self.clip_ids = self.index.tags, self.index.labels, self.index.clip_ids
         self.feature_params, self.failed = self.index.feature_params, self.index.failed
+        self.split = self.index.split
         self._files: dict[int, h5py.File] = {}
 
     def __len__(self) -> int:

@@ -68,7 +68,8 @@ def run_baseline(train_shards, valid_shards, test_shards, out_dir,
             valid_auc[c] = tagging_metrics(valid.labels, scores)["roc_auc_macro"]
         best = max(GRID, key=lambda c: (np.nan_to_num(valid_auc[c], nan=-1.0), -c))
         scores = _fit(x_train, train.labels, best).predict_proba(x_test)
-        extra = {"model": DESCRIPTION, "C": best, "n_failed_clips": len(test.failed),
+        extra = {"model": {"description": DESCRIPTION}, "C": best, "split": test.split,
+                 "n_failed_clips": len(test.failed),
                  "valid_roc_auc_by_C": {str(c): valid_auc[c] for c in GRID}}
         run_dir = Path(out_dir) / "run"
         write_scored(run_dir, test.clip_ids, test.labels, scores, test.tags, extra)

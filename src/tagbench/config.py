@@ -38,6 +38,7 @@ class SplitSettings:
     valid_fraction: float = 0.1
     seed: int = 0
     top_n: int | None = None
+    lists: dict[str, str | None] = field(default_factory=dict)  # method lists: part -> file
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ class PredictSettings:
 @dataclass(frozen=True)
 class Settings:
     dataset: str
+    experiment: str
     demo: DemoSettings
     split: SplitSettings
     features: FeatureSettings
@@ -266,11 +268,18 @@ def load_settings(raw: dict) -> Settings:
                           f"(variants: {', '.join(variants)})")
     if predict.variant is None:
         predict = PredictSettings(predict.audio_dir, next(iter(variants)), predict.top_k)
+    split = SplitSettings(**config["split"], top_n=config["tags"]["top_n"])
+    if split.method == "lists":
+        missing = [p for p in ("train", "valid", "test") if not split.lists.get(p)]
+        if missing:
+            raise ConfigError(f"config key 'split.lists.{missing[0]}' is required when "
+                              "split.method is lists")
     return Settings(
         dataset=config["dataset"],
+        experiment=config["experiment"] or config["dataset"],
         predict=predict,
         demo=DemoSettings(**config["demo"]),
-        split=SplitSettings(**config["split"], top_n=config["tags"]["top_n"]),
+        split=split,
         features=FeatureSettings(dtype=config["features"]["dtype"],
                                  resample=config["features"]["resample"]),
         shards=dict(config["features"]["shards"]),

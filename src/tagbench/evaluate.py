@@ -35,7 +35,7 @@ def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
 
 def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
                    cache_paths=None) -> dict:
-    from .models import load_model
+    from .models import load_model, model_description
 
     model, meta = load_model(model_path)
     scorer, store = _scored_store(model, meta, shard_paths, cache_paths, model_path)
@@ -54,6 +54,8 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
         "best_epoch": meta.get("best_epoch"),
         "aggregate": aggregate,
         "scored_from": "backbone cache" if cache_paths else "log-mel features",
+        "split": store.split,
+        "model": model_description(meta.get("spec", {})),
     }
     metrics = write_scored(out_dir, store.clip_ids, store.labels, scores, store.tags, extra,
                            aggregate)

@@ -2,7 +2,7 @@
 
 A shard (`results/{dataset}/features/{part}/{shard}.h5`) holds the full log-mel of each of its
 clips, concatenated: `logmel` (frames, 64), `clip_offsets` (n+1), `clip_id`, `path`, `labels`
-(n, n_tags) uint8, attributes `tags` and `feature_params` (JSON), and a `failed` table
+(n, n_tags) uint8, attributes `tags`, `feature_params` and `split` (JSON), and a `failed` table
 (clip_id, path, error) of files that could not be decoded. It is written under a temporary
 name and renamed when whole (`ShardWriter`), so a killed job never leaves a plausible-looking
 shard.
@@ -24,7 +24,7 @@ from .audio import clip_logmel
 from .config import FeatureSettings
 from .errors import DataError, DecodeError
 from .layout import shard_name
-from .split import read_part
+from .split import read_part, read_provenance
 
 STR = h5py.string_dtype()
 FAILED_DTYPE = np.dtype([("clip_id", STR), ("path", STR), ("error", STR)])
@@ -50,7 +50,8 @@ def extract_shard(split_tsv: str | Path, audio_root: str | Path, shard: int, n_s
         from tqdm import tqdm
 
         rows = tqdm(rows, desc=f"shard {shard_name(shard)}", unit="clip", mininterval=2.0)
-    with ShardWriter(out_path, part.tags, settings) as writer:
+    with ShardWriter(out_path, part.tags, settings,
+                     split=read_provenance(Path(split_tsv).parent)) as writer:
         for i in rows:
             try:
                 mel = clip_logmel(audio_root / part.paths[i], settings.resample)
@@ -67,8 +68,10 @@ class ShardWriter:
     the index tables are written and the file renamed into place when the block ends without
     an error. An error leaves no shard behind."""
 
-    def __init__(self, out_path: str | Path, tags, settings: FeatureSettings):
+    def __init__(self, out_path: str | Path, tags, settings: FeatureSettings,
+                 split: dict | None = None):
         self.out_path, self.tags, self.settings = Path(out_path), list(tags), settings
+        self.split = split or {}
         self.clip_ids: list[str] = []
         self.paths: list[str] = []
         self.labels: list[np.ndarray] = []
@@ -125,6 +128,7 @@ class ShardWriter:
         h5.attrs["tags"] = json.dumps(self.tags)
         h5.attrs["feature_params"] = frontend.params_json(dtype=self.settings.dtype,
                                                           resample=self.settings.resample)
+        h5.attrs["split"] = json.dumps(self.split, sort_keys=True)
 
 
 @dataclass
@@ -139,6 +143,7 @@ class ShardIndex:
     tags: list[str]
     failed: list[tuple[str, str, str]]
     feature_params: dict
+    split: dict  # split.json of the split the shard was extracted from
 
 
 def read_index(path: str | Path) -> ShardIndex:
@@ -151,7 +156,7 @@ def read_index(path: str | Path) -> ShardIndex:
                 h5["clip_offsets"][()], h5["labels"][()], json.loads(h5.attrs["tags"]),
                 [tuple(v.decode() if isinstance(v, bytes) else v for v in row)
                  for row in h5["failed"][()]],
-                json.loads(h5.attrs["feature_params"]))
+                json.loads(h5.attrs["feature_params"]), json.loads(h5.attrs.get("split", "{}")))
     except FileNotFoundError:
         raise DataError(f"{path}: feature shard not found (run the extract rule)") from None
     except (OSError, KeyError) as err:
@@ -171,6 +176,7 @@ class FeatureStore:
             raise DataError(f"shards disagree on the tag list: {[s.path.name for s in self.shards]}")
         self.tags = list(tags.pop())
         self.feature_params = self.shards[0].feature_params
+        self.split = self.shards[0].split
         self.locations = [(si, ci) for si, s in enumerate(self.shards) for ci in range(len(s.clip_ids))]
         self.labels = (np.concatenate([s.labels for s in self.shards])
                        if self.locations else np.zeros((0, len(self.tags)), np.uint8))

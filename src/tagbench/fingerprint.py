@@ -35,6 +35,7 @@ STAGES = {
     "summarize": ("replicates",),
     "baseline": ("baseline",),
     "report": ("report",),
+    "leaderboard": ("leaderboard",),
     "predict": ("predict", "runtime"),
 }
 

@@ -170,6 +170,12 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
             layer.set_weights(source.get_layer(layer.name).get_weights())
 
 
+def model_description(spec: dict) -> dict:
+    """What a metrics file says about the model that made it (the leaderboard's columns)."""
+    keys = ("pooling", "head", "weights", "finetune", "backbone_seed", "epochs", "patches_per_clip")
+    return {k: spec[k] for k in keys if k in spec}
+
+
 def save_with_metadata(model: keras.Model, path: str | Path, metadata: dict) -> None:
     """model.save + a `tagbench.json` member in the .keras zip: tags, feature params, pooling,
     aggregation - everything `tagbench predict` needs, so the model file stands alone."""

@@ -111,7 +111,7 @@ def _read_summary(folder: Path, what: str) -> tuple[dict, pd.DataFrame]:
     return metrics, _read_csv(folder / "bootstrap.csv")
 
 
-def compare(variants, eval_dirs, model_files, out_dir, baseline_dir=None):
+def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=None):
     """comparison.csv/.md (a row per variant, the baseline floor last), differences.csv (paired
     bootstrap), comparison.png, per_tag_auc.png and roc_pr.png. Returns (table, differences)."""
     from .models import read_metadata
@@ -288,12 +288,14 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_
 
 
 def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd.DataFrame,
-                   out: str | Path) -> None:
+                   out: str | Path, experiment: str = "") -> None:
     """The HTML report's landing text (reStructuredText): dataset, split, tags, headline
     metrics with their intervals, and the verdict."""
-    from .split import read_part, track_of
+    from .split import read_part, read_provenance, track_of
 
     parts = {p: read_part(Path(split_dir) / f"{p}.tsv") for p in ("train", "valid", "test")}
+    method = read_provenance(split_dir).get("method", "?")
+    named = f" (experiment ``{experiment}``)" if experiment and experiment != dataset else ""
     tags = parts["train"].tags
     sizes = ", ".join(f"{p} {len(t.clip_ids):,} clips / {len({track_of(x) for x in t.paths}):,} "
                       f"tracks" for p, t in parts.items())
@@ -309,9 +311,10 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
              f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
             for r in table.itertuples(index=False)]
     resamples = int(table["bootstrap_resamples"].iloc[0])
-    text = f"""**tagbench**: VGGish transfer learning for music auto-tagging on ``{dataset}``.
+    text = f"""**tagbench**: VGGish transfer learning for music auto-tagging on ``{dataset}``{named}.
 
-**Data.** {sizes}. Clips of one track never straddle train and test.
+**Data.** Split ``{method}`` (README, "Split"): {sizes}. Clips of one track never straddle
+the parts.
 
 **{len(tags)} tags**: {shown}.
 

@@ -1,14 +1,25 @@
-"""The 3/4-1/4 train/test split, a validation part carved from train, and the tag set.
+"""The train/valid/test split and the tag set, by one of four methods (`split.method`):
+
+- `folder`: the report's 3/4-1/4: MTT's hex folders 0-b train, c-f test, a validation part
+  carved out of train by track (`valid_fraction`);
+- `standard`: the probing literature's folder split (musicnn, JukeMIR, MARBLE, CLMR): 0-b train,
+  c valid, d-f test, the three known-bad clips (`layout.MTT_KNOWN_BAD`) left out;
+- `lists`: the parts given as files of clip ids or audio paths (a published list-based split);
+- `group`: a seeded random 3/4-1/4 by track, valid carved out of train.
 
 Clips of one track (MTT: same folder and file name before the final `-start-end`) always stay
 on one side; `check_no_track_leak` proves it for every split written. Output TSVs keep the
-annotations' clip order and are byte-identical for the same input and seed.
+annotations' clip order and are byte-identical for the same input and seed; `split.json`
+records the method and its inputs (for `lists`, each file's sha256), and travels on with the
+features into every model and metrics file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -17,9 +28,11 @@ from .annotations import Annotations
 from .atomic import write_text
 from .config import SplitSettings
 from .errors import DataError
+from .layout import MTT_KNOWN_BAD
 
 TRAIN_FOLDERS = set("0123456789ab")
 TEST_FOLDERS = set("cdef")
+STANDARD_FOLDERS = {"train": set("0123456789ab"), "valid": {"c"}, "test": set("def")}
 _SEGMENT = re.compile(r"^(?P<track>.+)-\d+-\d+$")
 
 
@@ -36,6 +49,7 @@ class Split:
     tags: tuple[str, ...]
     tag_columns: np.ndarray  # column indices into annotations.labels, in `tags` order
     tracks: tuple[str, ...]
+    provenance: dict = field(default_factory=dict)  # written as split.json
 
 
 def _group_fraction(tracks: np.ndarray, candidates: np.ndarray, fraction: float,
@@ -56,30 +70,97 @@ def _group_fraction(tracks: np.ndarray, candidates: np.ndarray, fraction: float,
     return candidates[np.isin(tracks[candidates], list(chosen))]
 
 
+def _folders(ann: Annotations, method: str, annotations_path: str) -> np.ndarray:
+    folders = np.array([PurePosixPath(p).parts[0].lower() if "/" in p else "" for p in ann.paths])
+    unknown = sorted(set(folders) - TRAIN_FOLDERS - TEST_FOLDERS)
+    if unknown:
+        raise DataError(
+            f"{annotations_path}: split.method '{method}' needs MTT's hex folders 0-f as the "
+            f"first path component, found {unknown[0]!r}; set split.method: group")
+    return folders
+
+
+def sha256_of(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _list_parts(ann: Annotations, lists: dict[str, str]) -> dict[str, np.ndarray]:
+    """Rows of each part named by its list file: one clip id or mp3_path per line (a line of
+    tab-separated fields counts by its first field that is one). Unknown entries and clips in
+    two parts are errors naming the file and line."""
+    by_id = {cid: i for i, cid in enumerate(ann.clip_ids)}
+    by_path = {p: i for i, p in enumerate(ann.paths)}
+    owner: dict[int, tuple[str, int]] = {}
+    parts = {}
+    for part in ("train", "valid", "test"):
+        path = Path(lists[part])
+        if not path.is_file():
+            raise DataError(f"{path}: split list not found (config split.lists.{part})")
+        rows = []
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            fields = [f.strip() for f in line.split("\t") if f.strip()]
+            if not fields or fields[0].startswith("#"):
+                continue
+            row = next((by_id.get(f, by_path.get(f)) for f in fields
+                        if f in by_id or f in by_path), None)
+            if row is None:
+                raise DataError(f"{path}: line {n}: {fields[0]!r} is neither a clip_id nor an "
+                                "mp3_path of the annotations (is the list for this dataset?)")
+            if row in owner:
+                other, other_line = owner[row]
+                raise DataError(f"{path}: line {n}: clip {ann.clip_ids[row]} is already in the "
+                                f"{other} list ({lists[other]} line {other_line})")
+            owner[row] = (part, n)
+            rows.append(row)
+        if not rows:
+            raise DataError(f"{path}: the {part} list names no clip")
+        parts[part] = np.array(sorted(rows), dtype=int)
+    return parts
+
+
 def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str = "") -> Split:
     tracks = np.array([track_of(p) for p in ann.paths], dtype=object)
     rows = np.arange(len(ann))
     rng = np.random.default_rng(settings.seed)
-    if settings.method == "folder":
-        folders = np.array([PurePosixPath(p).parts[0].lower() if "/" in p else "" for p in ann.paths])
-        unknown = sorted(set(folders) - TRAIN_FOLDERS - TEST_FOLDERS)
-        if unknown:
-            raise DataError(
-                f"{annotations_path}: split.method 'folder' needs MTT's hex folders 0-f as the "
-                f"first path component, found {unknown[0]!r}; set split.method: group")
-        test = rows[np.isin(folders, list(TEST_FOLDERS))]
-    else:
-        test = _group_fraction(tracks, rows, settings.test_fraction, rng)
-    train_all = np.setdiff1d(rows, test)
-    if len(train_all) == 0 or len(test) == 0:
-        raise DataError(f"{annotations_path}: the split leaves no clips in "
-                        f"{'train' if len(train_all) == 0 else 'test'}; add clips or use another method")
-    valid = _group_fraction(tracks, train_all, settings.valid_fraction, rng)
-    train = np.setdiff1d(train_all, valid)
-    if len(train) == 0:
-        raise DataError(f"{annotations_path}: split.valid_fraction leaves no training clips")
-    parts = {"train": train, "valid": np.sort(valid), "test": np.sort(test)}
+    # resources/{dataset}/annotations_final.csv
+    provenance: dict = {"method": settings.method,
+                        "dataset": Path(annotations_path).parent.name if annotations_path else ""}
+    if settings.method in ("folder", "group"):
+        if settings.method == "folder":
+            folders = _folders(ann, "folder", annotations_path)
+            test = rows[np.isin(folders, list(TEST_FOLDERS))]
+            provenance["test_folders"] = "".join(sorted(TEST_FOLDERS))
+        else:
+            test = _group_fraction(tracks, rows, settings.test_fraction, rng)
+            provenance.update(test_fraction=settings.test_fraction)
+        train_all = np.setdiff1d(rows, test)
+        if len(train_all) == 0 or len(test) == 0:
+            raise DataError(f"{annotations_path}: the split leaves no clips in "
+                            f"{'train' if len(train_all) == 0 else 'test'}; add clips or use "
+                            "another method")
+        valid = _group_fraction(tracks, train_all, settings.valid_fraction, rng)
+        train = np.setdiff1d(train_all, valid)
+        provenance.update(valid_fraction=settings.valid_fraction, seed=settings.seed)
+        parts = {"train": train, "valid": np.sort(valid), "test": np.sort(test)}
+    elif settings.method == "standard":
+        folders = _folders(ann, "standard", annotations_path)
+        kept = ~np.isin(np.array(ann.clip_ids, dtype=object), list(MTT_KNOWN_BAD))
+        parts = {part: rows[np.isin(folders, list(names)) & kept]
+                 for part, names in STANDARD_FOLDERS.items()}
+        provenance.update(folders={p: "".join(sorted(f)) for p, f in STANDARD_FOLDERS.items()},
+                          excluded=sorted(set(MTT_KNOWN_BAD) & set(ann.clip_ids)))
+    elif settings.method == "lists":
+        parts = _list_parts(ann, settings.lists)
+        provenance["lists"] = {p: {"path": str(settings.lists[p]),
+                                   "sha256": sha256_of(settings.lists[p])} for p in parts}
+    else:  # the schema refuses this; settings built by hand may not
+        raise DataError(f"unknown split.method {settings.method!r}")
+    empty = [p for p, idx in parts.items() if len(idx) == 0]
+    if empty:
+        raise DataError(f"{annotations_path}: split.method {settings.method} leaves no clips in "
+                        f"{empty[0]}")
     check_no_track_leak(tracks, parts)
+    train = parts["train"]
 
     positives = ann.labels[train].sum(axis=0, dtype=np.int64)  # signed: ranked by -count below
     present = np.flatnonzero(positives > 0)
@@ -91,19 +172,24 @@ def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str 
         columns = np.array(sorted(ranked[: settings.top_n]), dtype=int)
     if len(columns) == 0:
         raise DataError(f"{annotations_path}: no tag has a positive clip in the train part")
-    return Split(parts, tuple(ann.tags[c] for c in columns), np.asarray(columns), tuple(tracks))
+    provenance.update(top_n=settings.top_n, n_tags=len(columns),
+                      sizes={p: int(len(idx)) for p, idx in parts.items()})
+    return Split(parts, tuple(ann.tags[c] for c in columns), np.asarray(columns), tuple(tracks),
+                 provenance)
 
 
 def check_no_track_leak(tracks: np.ndarray, parts: dict[str, np.ndarray]) -> None:
     seen: dict[str, str] = {}
     for part, idx in parts.items():
-        for t in set(tracks[idx]):
+        for t in sorted(set(tracks[idx])):
             if seen.setdefault(t, part) != part:
-                raise DataError(f"track {t!r} is in both {seen[t]} and {part}: the split leaks")
+                raise DataError(f"track {t!r} is in both {seen[t]} and {part}: clips of one track "
+                                "must stay in one part (the split leaks)")
 
 
 def write_split(split: Split, ann: Annotations, out_dir: str | Path) -> None:
-    """`{part}.tsv` (clip_id, track, mp3_path, one 0/1 column per selected tag) + tags.txt."""
+    """`{part}.tsv` (clip_id, track, mp3_path, one 0/1 column per selected tag), tags.txt and
+    split.json (the method and its inputs)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     header = "\t".join(["clip_id", "track", "mp3_path", *split.tags]) + "\n"
@@ -115,6 +201,13 @@ def write_split(split: Split, ann: Annotations, out_dir: str | Path) -> None:
             lines.append("\t".join(cells) + "\n")
         write_text(out / f"{part}.tsv", "".join(lines))
     write_text(out / "tags.txt", "".join(t + "\n" for t in split.tags))
+    write_text(out / "split.json", json.dumps(split.provenance, indent=1, sort_keys=True) + "\n")
+
+
+def read_provenance(split_dir: str | Path) -> dict:
+    """split.json of a split folder ({} for a split written before it existed)."""
+    path = Path(split_dir) / "split.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 @dataclass(frozen=True)

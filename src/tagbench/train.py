@@ -139,8 +139,9 @@ class EpochEnd(keras.callbacks.Callback):
                "seconds": seconds}
         state.data["history"].append(row)
         state.data["seconds"] += seconds
+        # a valid part with no scorable tag has no ROC-AUC: then the latest epoch counts as best
         auc = m["roc_auc_macro"] if np.isfinite(m["roc_auc_macro"]) else -1.0
-        if auc > state["best_auc"]:
+        if auc > state["best_auc"] or auc == state["best_auc"] == -1.0:
             state.data.update(best_auc=auc, best_epoch=n)
             with atomic_path(state.dir / "best.keras") as tmp:  # a kill mid-save keeps the last
                 self.model.save(tmp)
@@ -225,6 +226,7 @@ def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: Trai
         best = _whole_model(settings, best, len(train.tags), weights_path)
     metadata = {
         "variant": variant, "tags": train.tags, "feature_params": train.feature_params,
+        "split": train.split,
         "pooling": settings.pooling, "aggregate": settings.aggregate, "spec": asdict(settings),
         "best_epoch": state["best_epoch"], "best_valid_roc_auc": state["best_auc"],
         "epochs_trained": state["epoch"], "train_seconds": round(state["seconds"], 2),

@@ -4,7 +4,7 @@
 def shard_files(part):
     """Every shard of a split part, as configured in features.shards."""
     return [
-        f"results/{DATASET}/features/{part}/{shard_name(i)}.h5"
+        f"results/{EXPERIMENT}/features/{part}/{shard_name(i)}.h5"
         for i in range(S.shards[part])
     ]
 
@@ -36,7 +36,7 @@ def backbone_cache(part):
             return []
         backbone = backbone_name(spec.weights, spec.backbone_seed)
         return [
-            f"results/{DATASET}/backbone/{backbone}/{part}/{shard_name(i)}.h5"
+            f"results/{EXPERIMENT}/backbone/{backbone}/{part}/{shard_name(i)}.h5"
             for i in range(S.shards[part])
         ]
 
@@ -51,7 +51,7 @@ def cache_weights(wildcards):
 def seed_runs(wildcards):
     """A variant's per-seed metrics files, in the order of its seeds."""
     return [
-        f"results/{DATASET}/eval/{wildcards.variant}/seed{seed}/metrics.json"
+        f"results/{EXPERIMENT}/eval/{wildcards.variant}/seed{seed}/metrics.json"
         for seed in S.variants[wildcards.variant].seeds
     ]
 
@@ -59,4 +59,13 @@ def seed_runs(wildcards):
 def first_seed_model(wildcards):
     """The model that tags new audio: the variant's first seed."""
     seed = S.variants[wildcards.variant].seeds[0]
-    return f"results/{DATASET}/models/{wildcards.variant}/seed{seed}/model.keras"
+    return f"results/{EXPERIMENT}/models/{wildcards.variant}/seed{seed}/model.keras"
+
+def other_experiments(wildcards):
+    """Every other experiment's summaries already on disk: a newer one updates the leaderboard."""
+    return sorted(
+        str(p)
+        for pattern in ("*/eval/*/metrics.json", "*/baseline/metrics.json")
+        for p in Path("results").glob(pattern)
+        if p.parts[1] != EXPERIMENT
+    )

@@ -1,4 +1,4 @@
-# Datasets land in resources/{dataset}/ in MTT layout; the split writes results/{dataset}/split/.
+# Datasets land in resources/{dataset}/ in MTT layout; the split writes results/{experiment}/split/.
 
 
 rule make_demo:
@@ -10,9 +10,9 @@ rule make_demo:
         code=code_fingerprint("demo"),
     localrule: True
     log:
-        "results/demo/logs/make_demo.log",
+        "resources/demo/logs/make_demo.log",
     benchmark:
-        "results/demo/benchmarks/make_demo.tsv"
+        "resources/demo/logs/make_demo.benchmark.tsv"
     conda:
         ENV
     shell:
@@ -29,9 +29,9 @@ rule import_custom:
         code=code_fingerprint("import"),
     localrule: True
     log:
-        "results/custom/logs/import_custom.log",
+        "resources/custom/logs/import_custom.log",
     benchmark:
-        "results/custom/benchmarks/import_custom.tsv"
+        "resources/custom/logs/import_custom.benchmark.tsv"
     conda:
         ENV
     shell:
@@ -41,22 +41,25 @@ rule import_custom:
 
 rule split:
     input:
-        "resources/{dataset}/annotations_final.csv",
+        annotations=f"resources/{DATASET}/annotations_final.csv",
+        # split.method lists: a changed list file makes the split stale
+        lists=[S.split.lists[p] for p in PARTS] if S.split.method == "lists" else [],
     output:
-        parts=expand("results/{{dataset}}/split/{part}.tsv", part=PARTS),
-        tags="results/{dataset}/split/tags.txt",
+        parts=expand("results/{{experiment}}/split/{part}.tsv", part=PARTS),
+        tags="results/{experiment}/split/tags.txt",
+        provenance="results/{experiment}/split/split.json",
     params:
         spec=to_json(S.split),
         code=code_fingerprint("split"),
     localrule: True
     log:
-        "results/{dataset}/logs/split.log",
+        "results/{experiment}/logs/split.log",
     benchmark:
-        "results/{dataset}/benchmarks/split.tsv"
+        "results/{experiment}/benchmarks/split.tsv"
     conda:
         ENV
     shell:
-        "tagbench split {input:q} --out-dir results/{wildcards.dataset}/split "
+        "tagbench split {input.annotations:q} --out-dir results/{wildcards.experiment}/split "
         "--spec {params.spec:q} > {log} 2>&1"
 
 
@@ -70,7 +73,7 @@ rule download_mtt:
         spec=to_json(S.mtt),
     localrule: True
     log:
-        "results/mtt/logs/download/{mtt_file}.log",
+        "resources/mtt/logs/download/{mtt_file}.log",
     conda:
         ENV
     shell:
@@ -86,9 +89,9 @@ rule mtt_audio:
         spec=to_json(S.mtt),
         code=code_fingerprint("acquire"),
     log:
-        "results/mtt/logs/mtt_audio.log",
+        "resources/mtt/logs/mtt_audio.log",
     benchmark:
-        "results/mtt/benchmarks/mtt_audio.tsv"
+        "resources/mtt/logs/mtt_audio.benchmark.tsv"
     conda:
         ENV
     shell:
@@ -105,7 +108,7 @@ rule mtt_table:
         code=code_fingerprint("acquire"),
     localrule: True
     log:
-        "results/mtt/logs/mtt_table/{mtt_table}.log",
+        "resources/mtt/logs/mtt_table/{mtt_table}.log",
     conda:
         ENV
     shell:
@@ -119,7 +122,7 @@ rule download_vggish:
         spec=to_json(S.vggish),
     localrule: True
     log:
-        "results/vggish/download_vggish.log",
+        "resources/vggish/download_vggish.log",
     conda:
         ENV
     shell:

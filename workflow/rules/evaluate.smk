@@ -3,13 +3,13 @@
 
 rule evaluate:
     input:
-        model="results/{dataset}/models/{variant}/seed{seed}/model.keras",
+        model="results/{experiment}/models/{variant}/seed{seed}/model.keras",
         test=shard_files("test"),
         cache=backbone_cache("test"),
     output:
-        metrics="results/{dataset}/eval/{variant}/seed{seed}/metrics.json",
-        per_tag="results/{dataset}/eval/{variant}/seed{seed}/per_tag.csv",
-        predictions="results/{dataset}/eval/{variant}/seed{seed}/predictions.h5",
+        metrics="results/{experiment}/eval/{variant}/seed{seed}/metrics.json",
+        per_tag="results/{experiment}/eval/{variant}/seed{seed}/per_tag.csv",
+        predictions="results/{experiment}/eval/{variant}/seed{seed}/predictions.h5",
     params:
         spec=to_json(S.evaluate),
         code=code_fingerprint("evaluate"),
@@ -19,14 +19,14 @@ rule evaluate:
         mem_mb=4000,
         runtime=120,
     log:
-        "results/{dataset}/logs/evaluate/{variant}/seed{seed}.log",
+        "results/{experiment}/logs/evaluate/{variant}/seed{seed}.log",
     benchmark:
-        "results/{dataset}/benchmarks/evaluate/{variant}/seed{seed}.tsv"
+        "results/{experiment}/benchmarks/evaluate/{variant}/seed{seed}.tsv"
     conda:
         ENV
     shell:
         "tagbench evaluate --model {input.model:q} --shards {input.test} {params.cache} "
-        "--out-dir results/{wildcards.dataset}/eval/{wildcards.variant}/seed{wildcards.seed} "
+        "--out-dir results/{wildcards.experiment}/eval/{wildcards.variant}/seed{wildcards.seed} "
         "--threads {threads} --spec {params.spec:q} > {log} 2>&1"
 
 
@@ -34,10 +34,10 @@ rule summarize:
     input:
         seed_runs,
     output:
-        metrics="results/{dataset}/eval/{variant}/metrics.json",
-        per_tag="results/{dataset}/eval/{variant}/per_tag.csv",
-        predictions="results/{dataset}/eval/{variant}/predictions.h5",
-        bootstrap="results/{dataset}/eval/{variant}/bootstrap.csv",
+        metrics="results/{experiment}/eval/{variant}/metrics.json",
+        per_tag="results/{experiment}/eval/{variant}/per_tag.csv",
+        predictions="results/{experiment}/eval/{variant}/predictions.h5",
+        bootstrap="results/{experiment}/eval/{variant}/bootstrap.csv",
     params:
         runs=lambda w, input: [str(Path(f).parent) for f in input],
         seeds=lambda w: S.variants[w.variant].seeds,
@@ -45,14 +45,14 @@ rule summarize:
         code=code_fingerprint("summarize"),
     localrule: True
     log:
-        "results/{dataset}/logs/summarize/{variant}.log",
+        "results/{experiment}/logs/summarize/{variant}.log",
     benchmark:
-        "results/{dataset}/benchmarks/summarize/{variant}.tsv"
+        "results/{experiment}/benchmarks/summarize/{variant}.tsv"
     conda:
         ENV
     shell:
         "tagbench summarize --runs {params.runs} --seeds {params.seeds} "
-        "--out-dir results/{wildcards.dataset}/eval/{wildcards.variant} "
+        "--out-dir results/{wildcards.experiment}/eval/{wildcards.variant} "
         "--spec {params.spec:q} > {log} 2>&1"
 
 
@@ -62,10 +62,10 @@ rule baseline:
         valid=shard_files("valid"),
         test=shard_files("test"),
     output:
-        metrics="results/{dataset}/baseline/metrics.json",
-        per_tag="results/{dataset}/baseline/per_tag.csv",
-        predictions="results/{dataset}/baseline/predictions.h5",
-        bootstrap="results/{dataset}/baseline/bootstrap.csv",
+        metrics="results/{experiment}/baseline/metrics.json",
+        per_tag="results/{experiment}/baseline/per_tag.csv",
+        predictions="results/{experiment}/baseline/predictions.h5",
+        bootstrap="results/{experiment}/baseline/bootstrap.csv",
     params:
         spec=to_json(S.bootstrap),
         code=code_fingerprint("baseline"),
@@ -74,12 +74,12 @@ rule baseline:
         mem_mb=4000,
         runtime=120,
     log:
-        "results/{dataset}/logs/baseline.log",
+        "results/{experiment}/logs/baseline.log",
     benchmark:
-        "results/{dataset}/benchmarks/baseline.tsv"
+        "results/{experiment}/benchmarks/baseline.tsv"
     conda:
         ENV
     shell:
         "tagbench baseline --train-shards {input.train} --valid-shards {input.valid} "
-        "--test-shards {input.test} --out-dir results/{wildcards.dataset}/baseline "
+        "--test-shards {input.test} --out-dir results/{wildcards.experiment}/baseline "
         "--spec {params.spec:q} > {log} 2>&1"

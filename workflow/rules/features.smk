@@ -3,13 +3,15 @@
 
 rule extract:
     input:
-        split="results/{dataset}/split/{part}.tsv",
-        annotations="resources/{dataset}/annotations_final.csv",
+        split="results/{experiment}/split/{part}.tsv",
+        provenance="results/{experiment}/split/split.json",
+        annotations=f"resources/{DATASET}/annotations_final.csv",
         audio=audio_input,
     output:
-        "results/{dataset}/features/{part}/{shard}.h5",
+        "results/{experiment}/features/{part}/{shard}.h5",
     params:
         n_shards=lambda w: S.shards[w.part],
+        dataset=DATASET,
         spec=to_json(S.features),
         code=code_fingerprint("features"),
     threads: 1
@@ -17,13 +19,13 @@ rule extract:
         mem_mb=2000,
         runtime=120,
     log:
-        "results/{dataset}/logs/extract/{part}-{shard}.log",
+        "results/{experiment}/logs/extract/{part}-{shard}.log",
     benchmark:
-        "results/{dataset}/benchmarks/extract/{part}-{shard}.tsv"
+        "results/{experiment}/benchmarks/extract/{part}-{shard}.tsv"
     conda:
         ENV
     shell:
-        "tagbench extract {input.split:q} --audio-root resources/{wildcards.dataset}/audio "
+        "tagbench extract {input.split:q} --audio-root resources/{params.dataset}/audio "
         "--shard {wildcards.shard} --n-shards {params.n_shards} --out {output:q} "
         "--spec {params.spec:q} > {log} 2>&1"
 
@@ -32,10 +34,10 @@ rule extract:
 # replicate) with that backbone: vggish (the checkpoint) or random<backbone_seed>.
 rule cache_backbone:
     input:
-        shard="results/{dataset}/features/{part}/{shard}.h5",
+        shard="results/{experiment}/features/{part}/{shard}.h5",
         weights=cache_weights,
     output:
-        "results/{dataset}/backbone/{backbone}/{part}/{shard}.h5",
+        "results/{experiment}/backbone/{backbone}/{part}/{shard}.h5",
     params:
         spec=lambda w: to_json(S.cache.for_part(w.part)),
         weights=lambda w, input: f"--weights {input.weights}" if input.weights else "",
@@ -45,9 +47,9 @@ rule cache_backbone:
         mem_mb=4000,
         runtime=240,
     log:
-        "results/{dataset}/logs/cache_backbone/{backbone}/{part}-{shard}.log",
+        "results/{experiment}/logs/cache_backbone/{backbone}/{part}-{shard}.log",
     benchmark:
-        "results/{dataset}/benchmarks/cache_backbone/{backbone}/{part}-{shard}.tsv"
+        "results/{experiment}/benchmarks/cache_backbone/{backbone}/{part}-{shard}.tsv"
     conda:
         ENV
     shell:

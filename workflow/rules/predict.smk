@@ -6,16 +6,16 @@ rule predict:
         model=first_seed_model,
         audio=predict_audio,
     output:
-        "results/{dataset}/predict/{variant}.csv",
+        "results/{experiment}/predict/{variant}.csv",
     params:
         audio_dir=S.predict.audio_dir or "",
         top_k=S.predict.top_k,
         code=code_fingerprint("predict"),
     threads: 2
     log:
-        "results/{dataset}/logs/predict/{variant}.log",
+        "results/{experiment}/logs/predict/{variant}.log",
     benchmark:
-        "results/{dataset}/benchmarks/predict/{variant}.tsv"
+        "results/{experiment}/benchmarks/predict/{variant}.tsv"
     conda:
         ENV
     # exit status 1 = some files could not be decoded: they are listed in the table's error column

@@ -5,10 +5,10 @@ RUNS = [(v, seed) for v in VARIANTS for seed in S.variants[v].seeds]
 
 rule report_curves:
     input:
-        [f"results/{{dataset}}/models/{v}/seed{seed}/history.csv" for v, seed in RUNS],
+        [f"results/{{experiment}}/models/{v}/seed{seed}/history.csv" for v, seed in RUNS],
     output:
         report(
-            "results/{dataset}/report/curves.png",
+            "results/{experiment}/report/curves.png",
             caption="../report/curves.rst",
             category="Training",
         ),
@@ -17,9 +17,9 @@ rule report_curves:
         code=code_fingerprint("report"),
     localrule: True
     log:
-        "results/{dataset}/logs/report_curves.log",
+        "results/{experiment}/logs/report_curves.log",
     benchmark:
-        "results/{dataset}/benchmarks/report_curves.tsv"
+        "results/{experiment}/benchmarks/report_curves.tsv"
     conda:
         ENV
     shell:
@@ -29,56 +29,81 @@ rule report_curves:
 
 rule report_compare:
     input:
-        metrics=expand("results/{{dataset}}/eval/{variant}/metrics.json", variant=VARIANTS),
-        bootstrap=expand("results/{{dataset}}/eval/{variant}/bootstrap.csv", variant=VARIANTS),
-        baseline="results/{dataset}/baseline/metrics.json",
+        metrics=expand("results/{{experiment}}/eval/{variant}/metrics.json", variant=VARIANTS),
+        bootstrap=expand("results/{{experiment}}/eval/{variant}/bootstrap.csv", variant=VARIANTS),
+        baseline="results/{experiment}/baseline/metrics.json",
         models=[
-            f"results/{{dataset}}/models/{v}/seed{S.variants[v].seeds[0]}/model.keras"
+            f"results/{{experiment}}/models/{v}/seed{S.variants[v].seeds[0]}/model.keras"
             for v in VARIANTS
         ],
-        split=expand("results/{{dataset}}/split/{part}.tsv", part=PARTS),
+        split=expand("results/{{experiment}}/split/{part}.tsv", part=PARTS),
     output:
         csv=report(
-            "results/{dataset}/report/comparison.csv",
+            "results/{experiment}/report/comparison.csv",
             caption="../report/comparison_table.rst",
             category="Comparison",
         ),
-        md="results/{dataset}/report/comparison.md",
+        md="results/{experiment}/report/comparison.md",
         differences=report(
-            "results/{dataset}/report/differences.csv",
+            "results/{experiment}/report/differences.csv",
             caption="../report/differences.rst",
             category="Comparison",
         ),
         # the HTML report's landing page (Snakefile: report directive)
-        overview="results/{dataset}/report/overview.rst",
+        overview="results/{experiment}/report/overview.rst",
         chart=report(
-            "results/{dataset}/report/comparison.png",
+            "results/{experiment}/report/comparison.png",
             caption="../report/comparison.rst",
             category="Comparison",
         ),
         per_tag=report(
-            "results/{dataset}/report/per_tag_auc.png",
+            "results/{experiment}/report/per_tag_auc.png",
             caption="../report/per_tag_auc.rst",
             category="Comparison",
         ),
         roc_pr=report(
-            "results/{dataset}/report/roc_pr.png",
+            "results/{experiment}/report/roc_pr.png",
             caption="../report/roc_pr.rst",
             category="Comparison",
         ),
     params:
         variants=VARIANTS,
-        eval_dirs=expand("results/{{dataset}}/eval/{variant}", variant=VARIANTS),
+        dataset=DATASET,
+        eval_dirs=expand("results/{{experiment}}/eval/{variant}", variant=VARIANTS),
         code=code_fingerprint("report"),
     localrule: True
     log:
-        "results/{dataset}/logs/report_compare.log",
+        "results/{experiment}/logs/report_compare.log",
     benchmark:
-        "results/{dataset}/benchmarks/report_compare.tsv"
+        "results/{experiment}/benchmarks/report_compare.tsv"
     conda:
         ENV
     shell:
         "tagbench report --variants {params.variants} --eval-dirs {params.eval_dirs} "
-        "--baseline-dir results/{wildcards.dataset}/baseline --model-metadata {input.models} "
-        "--out-dir results/{wildcards.dataset}/report "
-        "--split-dir results/{wildcards.dataset}/split --dataset {wildcards.dataset} > {log} 2>&1"
+        "--baseline-dir results/{wildcards.experiment}/baseline --model-metadata {input.models} "
+        "--out-dir results/{wildcards.experiment}/report "
+        "--split-dir results/{wildcards.experiment}/split --dataset {params.dataset} --experiment {wildcards.experiment} > {log} 2>&1"
+
+
+# Every experiment under results/ side by side, beside published numbers (same split and tags).
+rule leaderboard:
+    input:
+        this=f"results/{EXPERIMENT}/report/comparison.csv",
+        others=other_experiments,
+    output:
+        csv="results/leaderboard.csv",
+        md="results/leaderboard.md",
+        png=report(
+            "results/leaderboard.png",
+            caption="../report/leaderboard.rst",
+            category="Leaderboard",
+        ),
+    params:
+        code=code_fingerprint("leaderboard"),
+    localrule: True
+    log:
+        "results/leaderboard.log",
+    conda:
+        ENV
+    shell:
+        "tagbench leaderboard --results results --out results/leaderboard > {log} 2>&1"

@@ -9,13 +9,13 @@ rule train:
         train_cache=backbone_cache("train"),
         valid_cache=backbone_cache("valid"),
     output:
-        model="results/{dataset}/models/{variant}/seed{seed}/model.keras",
-        history="results/{dataset}/models/{variant}/seed{seed}/history.csv",
+        model="results/{experiment}/models/{variant}/seed{seed}/model.keras",
+        history="results/{experiment}/models/{variant}/seed{seed}/history.csv",
     params:
         spec=lambda w: to_json(S.variants[w.variant].for_seed(int(w.seed))),
         code=code_fingerprint("train"),
         # Outside the outputs: Snakemake does not delete it when the job fails, so a rerun resumes.
-        state="results/{dataset}/train_state/{variant}/seed{seed}",
+        state="results/{experiment}/train_state/{variant}/seed{seed}",
         weights=lambda w, input: f"--weights {input.weights}" if input.weights else "",
         cache=lambda w, input: (
             f"--train-cache {input.train_cache} --valid-cache {input.valid_cache}"
@@ -30,13 +30,13 @@ rule train:
         mem_mb=8000,
         runtime=24 * 60,
     log:
-        "results/{dataset}/logs/train/{variant}/seed{seed}.log",
+        "results/{experiment}/logs/train/{variant}/seed{seed}.log",
     benchmark:
-        "results/{dataset}/benchmarks/train/{variant}/seed{seed}.tsv"
+        "results/{experiment}/benchmarks/train/{variant}/seed{seed}.tsv"
     conda:
         ENV
     shell:
         "tagbench train --variant {wildcards.variant} --train-shards {input.train} "
-        "--valid-shards {input.valid} --out-dir results/{wildcards.dataset}/models/{wildcards.variant}/seed{wildcards.seed} "
+        "--valid-shards {input.valid} --out-dir results/{wildcards.experiment}/models/{wildcards.variant}/seed{wildcards.seed} "
         "--state-dir {params.state} {params.weights} {params.cache} --threads {threads} "
         "--spec {params.spec:q} > {log} 2>&1"

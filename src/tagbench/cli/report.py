@@ -1,4 +1,5 @@
-"""Report verbs: training curves and the comparison across variants."""
+"""Report verbs: training curves, the comparison across variants, and across experiments (the
+leaderboard, two runs compared)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,28 @@ def cmd_curves(args) -> None:
 def cmd_report(args) -> None:
     from pathlib import Path
 
-    from ..report import compare, write_overview
+    from ..report import write_comparison, write_overview
 
-    table, differences = compare(args.variants, args.eval_dirs, args.model_metadata,
+    table, differences = write_comparison(args.variants, args.eval_dirs, args.model_metadata,
                                  args.out_dir, args.baseline_dir)
     if args.split_dir:
         write_overview(args.dataset, args.split_dir, table, differences,
-                       Path(args.out_dir) / "overview.rst")
+                       Path(args.out_dir) / "overview.rst", experiment=args.experiment)
+
+
+def cmd_leaderboard(args) -> None:
+    from ..leaderboard import PUBLISHED, leaderboard
+
+    table = leaderboard(args.results, args.out, args.published or PUBLISHED)
+    ours = table[table["kind"] == "experiment"]
+    print(f"{len(ours)} variants of {ours['experiment'].nunique()} experiments, "
+          f"{(table['kind'] == 'published').sum()} published rows -> {args.out}.{{csv,md,png}}")
+
+
+def cmd_compare(args) -> None:
+    from ..leaderboard import compare_runs, format_comparison
+
+    print(format_comparison(compare_runs(args.results, args.a, args.b)))
 
 
 def add_verbs(sub) -> None:
@@ -44,4 +60,21 @@ def add_verbs(sub) -> None:
     p.add_argument("--out-dir", required=True)
     p.add_argument("--split-dir", help="results/{dataset}/split: also write overview.rst for the HTML report")
     p.add_argument("--dataset", default="", help="dataset name shown in the overview")
+    p.add_argument("--experiment", default="", help="experiment name shown in the overview")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("leaderboard", help="every experiment under results/ beside published "
+                                           "numbers on the same split and tag set")
+    p.add_argument("--results", default="results", help="folder of experiments (default: results)")
+    p.add_argument("--out", default="results/leaderboard",
+                   help="output prefix: gets .csv, .md and .png (default: results/leaderboard)")
+    p.add_argument("--published", help="published rows (default: the CSV shipped with tagbench)")
+    p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("compare", help="two experiments (variant by variant) or two "
+                                       "EXPERIMENT/VARIANT runs: each figure's change, with the "
+                                       "paired bootstrap interval when both saw the same test clips")
+    p.add_argument("a", help="EXPERIMENT or EXPERIMENT/VARIANT (VARIANT may be baseline)")
+    p.add_argument("b", help="the same, for the other side")
+    p.add_argument("--results", default="results", help="folder of experiments (default: results)")
+    p.set_defaults(func=cmd_compare)

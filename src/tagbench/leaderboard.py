@@ -1,0 +1,265 @@
+"""Across experiments: the leaderboard of everything under results/, and two runs compared.
+
+An experiment is a folder `results/{experiment}/` with variant summaries
+(`eval/{variant}/metrics.json`, written by the summarize rule) and a baseline. Its metrics files
+say which split, tag set and model made them, so every row carries them. Published rows come
+from `published.csv` (beside this module) and are shown only beside experiments on the same
+split method and number of tags, marked as published.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import atomic_path, write_text
+from .errors import DataError
+from .scoring import read_scored
+from .stats import KEYS, interval
+
+PUBLISHED = Path(__file__).with_name("published.csv")
+BASELINE = "baseline"
+COLUMNS = ["kind", "experiment", "dataset", "split", "n_tags", "variant", "model", "weights",
+           "finetune", "seeds", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low",
+           "pr_auc_high", "baseline_roc_auc", "baseline_pr_auc", "train_minutes", "source"]
+
+
+def _load(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise DataError(f"{path}: unreadable metrics file ({type(err).__name__}); rerun "
+                        "snakemake for that experiment") from None
+
+
+def experiments(results_dir) -> list[str]:
+    """Experiment names under results_dir: folders with at least one variant summary."""
+    root = Path(results_dir)
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and any((p / "eval").glob("*/metrics.json"))) \
+        if root.is_dir() else []
+
+
+def _row(experiment: str, variant: str, m: dict, baseline: dict | None) -> dict:
+    model, split = m.get("model", {}), m.get("split", {})
+    head = model.get("head", [])
+    described = model.get("description") or (
+        f"{model.get('pooling', '?')} + {'-'.join(map(str, head)) or 'linear'} head")
+    return {
+        "kind": "experiment", "experiment": experiment, "dataset": split.get("dataset", ""),
+        "split": split.get("method", "?"), "n_tags": m.get("n_tags"), "variant": variant,
+        "model": described, "weights": model.get("weights", "-"),
+        "finetune": model.get("finetune", "-"),
+        "seeds": " ".join(map(str, m["seeds"])) if m.get("seeds") else "-",
+        "roc_auc": m["roc_auc_macro"], "roc_auc_low": m["roc_auc_macro_ci95"][0],
+        "roc_auc_high": m["roc_auc_macro_ci95"][1], "pr_auc": m["pr_auc_macro"],
+        "pr_auc_low": m["pr_auc_macro_ci95"][0], "pr_auc_high": m["pr_auc_macro_ci95"][1],
+        "baseline_roc_auc": baseline["roc_auc_macro"] if baseline else np.nan,
+        "baseline_pr_auc": baseline["pr_auc_macro"] if baseline else np.nan,
+        "train_minutes": (m["train_seconds"] / 60) if m.get("train_seconds") else np.nan,
+        "source": f"results/{experiment}",
+    }
+
+
+def collect(results_dir) -> pd.DataFrame:
+    """One row per variant of every experiment (and its baseline floor as a row of its own)."""
+    root = Path(results_dir)
+    rows = []
+    for name in experiments(root):
+        exp = root / name
+        base_file = exp / "baseline" / "metrics.json"
+        baseline = _load(base_file) if base_file.is_file() else None
+        for path in sorted((exp / "eval").glob("*/metrics.json")):
+            m = _load(path)
+            if "roc_auc_macro_ci95" in m:  # a variant summary (not an older single-run file)
+                rows.append(_row(name, path.parent.name, m, baseline))
+        if baseline:
+            rows.append({**_row(name, BASELINE, baseline, None), "kind": "baseline"})
+    if not rows:
+        raise DataError(f"{root}: no experiment found (no {root}/*/eval/*/metrics.json with "
+                        "intervals): run snakemake first")
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def published(path=PUBLISHED) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path, comment="#")
+    except FileNotFoundError:
+        raise DataError(f"{path}: published results file not found") from None
+    need = {"model", "roc_auc", "pr_auc", "split", "n_tags", "frozen", "source", "year"}
+    if need - set(table.columns):
+        raise DataError(f"{path}: missing columns {', '.join(sorted(need - set(table.columns)))}")
+    return pd.DataFrame({
+        "kind": "published", "experiment": "", "dataset": "mtt", "split": table["split"],
+        "n_tags": table["n_tags"], "variant": "", "model": table["model"], "weights": "-",
+        "finetune": np.where(table["frozen"].astype(str).str.lower() == "true", False, True),
+        "seeds": "-", "roc_auc": table["roc_auc"], "roc_auc_low": np.nan, "roc_auc_high": np.nan,
+        "pr_auc": table["pr_auc"], "pr_auc_low": np.nan, "pr_auc_high": np.nan,
+        "baseline_roc_auc": np.nan, "baseline_pr_auc": np.nan, "train_minutes": np.nan,
+        "source": table["source"] + " (" + table["year"].astype(str) + ")"}, columns=COLUMNS)
+
+
+def leaderboard(results_dir, out_prefix, published_path=PUBLISHED) -> pd.DataFrame:
+    """results/leaderboard.{csv,md,png}: experiments grouped by (split, tags), best first, with
+    the published rows of the same split and tag set."""
+    ours = collect(results_dir)
+    theirs = published(published_path)
+    groups = set(zip(ours["split"], ours["n_tags"], strict=True))
+    theirs = theirs[[(s, n) in groups for s, n in zip(theirs["split"], theirs["n_tags"],
+                                                      strict=True)]]
+    table = pd.concat([ours, theirs], ignore_index=True)
+    numeric = [c for c in COLUMNS if c.startswith(("roc_auc", "pr_auc", "baseline_"))]
+    table[numeric + ["train_minutes"]] = table[numeric + ["train_minutes"]].astype(float)
+    table = table.sort_values(["split", "n_tags", "roc_auc"], ascending=[True, True, False],
+                              kind="stable").reset_index(drop=True)
+    out = Path(out_prefix)
+    with atomic_path(out.with_suffix(".csv")) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4f")
+    write_text(out.with_suffix(".md"), _markdown(table))
+    _plot(table, out.with_suffix(".png"))
+    return table
+
+
+def _figure(value, low, high) -> str:
+    if pd.isna(value):
+        return "n/a"
+    return f"{value:.3f}" if pd.isna(low) else f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    lines = ["# tagbench leaderboard", "",
+             "Test ROC-AUC and PR-AUC, macro over tags: mean over seeds [95 % bootstrap interval "
+             "over test clips]. **published** rows are numbers from papers on the same split "
+             "method and tag count, not rerun here; `lists` rows match only if the list files "
+             "are the paper's.", ""]
+    for (split, n_tags), group in table.groupby(["split", "n_tags"], sort=True):
+        lines += [f"## split `{split}`, {n_tags} tags", "",
+                  "| | experiment / source | variant / model | weights, finetune | seeds | "
+                  "ROC-AUC | PR-AUC | floor ROC / PR | train min |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in group.itertuples(index=False):
+            kind = {"published": "**published**", "baseline": "floor"}.get(r.kind, "")
+            who = r.source if r.kind == "published" else r.experiment
+            what = r.model if r.kind == "published" else f"{r.variant}: {r.model}"
+            floor = ("" if pd.isna(r.baseline_roc_auc)
+                     else f"{r.baseline_roc_auc:.3f} / {r.baseline_pr_auc:.3f}")
+            frozen = "frozen" if r.finetune is False or r.finetune == "False" else "trained"
+            how = f"{r.weights}, {frozen}" if r.kind != "baseline" else "-"
+            minutes = "" if pd.isna(r.train_minutes) else f"{r.train_minutes:.1f}"
+            lines.append(f"| {kind} | {who} | {what} | {how} | {r.seeds} | "
+                         f"{_figure(r.roc_auc, r.roc_auc_low, r.roc_auc_high)} | "
+                         f"{_figure(r.pr_auc, r.pr_auc_low, r.pr_auc_high)} | {floor} | {minutes} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _plot(table: pd.DataFrame, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [(f"[published] {r.model}" if r.kind == "published" else
+               f"{r.experiment} / {r.variant}") + f"  ({r.split}, {r.n_tags} tags)"
+              for r in table.itertuples(index=False)]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 1.5 + 0.35 * len(table)), sharey=True)
+    y = np.arange(len(table))[::-1]
+    colours = {"experiment": "tab:blue", "baseline": "tab:grey", "published": "tab:orange"}
+    for ax, key, title in ((axes[0], "roc_auc", "ROC-AUC (macro)"),
+                           (axes[1], "pr_auc", "PR-AUC (macro)")):
+        value = table[key].to_numpy(float)
+        low = np.where(np.isnan(table[f"{key}_low"]), value, table[f"{key}_low"])
+        high = np.where(np.isnan(table[f"{key}_high"]), value, table[f"{key}_high"])
+        ax.barh(y, value, color=[colours[k] for k in table["kind"]],
+                hatch=None, alpha=0.85)
+        ax.errorbar(value, y, xerr=[value - low, high - value], fmt="none", color="black",
+                    capsize=3)
+        ax.set_title(title)
+        ax.set_xlim(max(0.0, np.nanmin(low) - 0.05), min(1.0, np.nanmax(high) + 0.02))
+        ax.grid(alpha=0.3, axis="x")
+    axes[0].set_yticks(y, labels, fontsize=8)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+    axes[1].legend(handles, ["tagbench experiment", "baseline floor", "published (paper)"],
+                   fontsize=8, loc="lower right")
+    fig.suptitle("tagbench leaderboard: mean over seeds, 95 % bootstrap interval")
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+
+
+def _resolve(results_dir: Path, spec: str) -> dict[str, Path]:
+    """`EXPERIMENT` -> {variant: folder} of its summaries and baseline; `EXPERIMENT/VARIANT`
+    (or `EXPERIMENT/baseline`) -> that one."""
+    name, _, variant = spec.partition("/")
+    exp = results_dir / name
+    known = experiments(results_dir)
+    if name not in known:
+        raise DataError(f"no experiment {name!r} under {results_dir}/ (experiments: "
+                        f"{', '.join(known) or 'none yet'})")
+    folders = {p.parent.name: p.parent for p in sorted((exp / "eval").glob("*/metrics.json"))}
+    if (exp / "baseline" / "metrics.json").is_file():
+        folders[BASELINE] = exp / "baseline"
+    if not variant:
+        return folders
+    if variant not in folders:
+        raise DataError(f"experiment {name} has no variant {variant!r} (has: "
+                        f"{', '.join(folders)})")
+    return {variant: folders[variant]}
+
+
+def compare_runs(results_dir, a: str, b: str) -> pd.DataFrame:
+    """Each figure of A and B, B - A, and where both were scored on the same test clips with
+    the same resamples, the paired 95 % interval of B - A. Two experiments are compared variant
+    by variant (the variants they share); two `EXPERIMENT/VARIANT` names directly."""
+    root = Path(results_dir)
+    left, right = _resolve(root, a), _resolve(root, b)
+    if "/" in a or "/" in b:
+        if len(left) != 1 or len(right) != 1:
+            raise DataError("compare two experiments, or two EXPERIMENT/VARIANT names")
+        pairs = [(next(iter(left)), next(iter(right)))]
+    else:
+        pairs = [(v, v) for v in left if v in right]
+        if not pairs:
+            raise DataError(f"experiments {a} and {b} share no variant name: compare "
+                            "EXPERIMENT/VARIANT names instead")
+    rows = []
+    for va, vb in pairs:
+        fa, fb = left[va], right[vb]
+        ma, mb = _load(fa / "metrics.json"), _load(fb / "metrics.json")
+        sa, sb = read_scored(fa), read_scored(fb)
+        paired = (sa.clip_ids == sb.clip_ids and np.array_equal(sa.labels, sb.labels)
+                  and sa.tags == sb.tags
+                  and ma.get("bootstrap_resamples") == mb.get("bootstrap_resamples")
+                  and ma.get("bootstrap_seed") == mb.get("bootstrap_seed"))
+        boot = ((pd.read_csv(fa / "bootstrap.csv"), pd.read_csv(fb / "bootstrap.csv"))
+                if paired else None)
+        for key in (*KEYS, "accuracy"):
+            low = high = np.nan
+            if boot is not None and key in KEYS:
+                low, high = interval(boot[1][key] - boot[0][key])
+            rows.append({"a": f"{a.split('/')[0]}/{va}", "b": f"{b.split('/')[0]}/{vb}",
+                         "metric": key, "a_value": ma.get(key), "b_value": mb.get(key),
+                         "change": mb.get(key) - ma.get(key), "ci95_low": low, "ci95_high": high,
+                         "paired": paired})
+    return pd.DataFrame(rows)
+
+
+def format_comparison(table: pd.DataFrame) -> str:
+    """The comparison as a text table, with a line saying whether intervals could be paired."""
+    lines = []
+    for (a, b), group in table.groupby(["a", "b"], sort=False):
+        lines.append(f"{a}  ->  {b}")
+        for r in group.itertuples(index=False):
+            ci = ("" if pd.isna(r.ci95_low) else
+                  f"  [{r.ci95_low:+.4f}, {r.ci95_high:+.4f}]"
+                  + ("  significant" if r.ci95_low > 0 or r.ci95_high < 0 else ""))
+            lines.append(f"  {r.metric:15s} {r.a_value:.4f} -> {r.b_value:.4f}  "
+                         f"change {r.change:+.4f}{ci}")
+        if not group["paired"].iloc[0]:
+            lines.append("  (not scored on the same test clips and resamples: no paired "
+                         "interval; the change alone says little)")
+    return "\n".join(lines)
