@@ -51,7 +51,7 @@ def test_cached_patches_equal_the_live_model_on_each_patch(shards32, cache32, po
     from tagbench.features import FeatureStore
     from tagbench.models import build_head, build_model, copy_weights
 
-    spec = TrainSettings(pooling=pooling, head=(8,), finetune=False, seed=3)
+    spec = TrainSettings(pooling=pooling, head=(8,), finetune=False, seeds=(3,))
     features = FeatureStore(shards32["train"])
     model = build_model(spec, len(features.tags))
     rng = np.random.default_rng(0)

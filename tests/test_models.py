@@ -45,8 +45,9 @@ def test_frozen_backbone():
 
 
 def test_backbone_weights_follow_backbone_seed_and_head_weights_follow_seed():
-    def weights(layer, **seeds):
-        return build_model(TrainSettings(head=(8,), **seeds), 3).get_layer(layer).get_weights()[0]
+    def weights(layer, seed=0, backbone_seed=0):
+        spec = TrainSettings(head=(8,), seeds=(seed,), backbone_seed=backbone_seed)
+        return build_model(spec, 3).get_layer(layer).get_weights()[0]
 
     assert np.array_equal(weights("conv2", backbone_seed=5), weights("conv2", backbone_seed=5))
     assert not np.array_equal(weights("conv2", backbone_seed=5), weights("conv2", backbone_seed=6))
@@ -61,7 +62,7 @@ def test_backbone_weights_follow_backbone_seed_and_head_weights_follow_seed():
 def test_a_trained_head_moves_into_the_whole_model_by_layer_name(pooling):
     from tagbench.models import BACKBONE_OUTPUTS, POOLING_INPUT, build_backbone, build_head, copy_weights
 
-    spec = TrainSettings(pooling=pooling, head=(8,), finetune=False, seed=4, backbone_seed=2)
+    spec = TrainSettings(pooling=pooling, head=(8,), finetune=False, seeds=(4,), backbone_seed=2)
     head = build_head(spec, 3)
     rng = np.random.default_rng(0)
     for w in head.weights:  # stand-in for training: weights unlike any initial ones

@@ -124,7 +124,7 @@ def test_mtt_offline_fails_fast_naming_the_file_to_place(mtt_files, tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     proc = snakemake(tmp_path, "resources/mtt/download/mp3.zip.001")
     assert proc.returncode != 0
-    log = (tmp_path / "results/mtt/logs/download/mp3.zip.001.log").read_text()
+    log = (tmp_path / "resources/mtt/logs/download/mp3.zip.001.log").read_text()
     assert "copy the file to resources/mtt/download/mp3.zip.001 by hand" in log
     assert len(log.strip().splitlines()) == 1
 
@@ -145,16 +145,18 @@ def test_hand_placed_part_with_wrong_checksum_is_kept(mtt_files, tmp_path):
 def test_vggish_weights_are_downloaded_and_used(file_server, fake_checkpoint, tmp_path):
     file_server.files["/audioset/vggish_model.ckpt"] = fake_checkpoint.read_bytes()
     config = yaml.safe_load(yaml.safe_dump(TINY))
-    config["variants"] = {"pretrained": {"weights": "vggish", "epochs": 1}}
+    config["train"]["seeds"] = [0]
+    config["variants"] = {"pretrained": {"weights": "vggish", "epochs": 1}}  # frozen: cached
     config["vggish"] = {"url": file_server.url + "/audioset/vggish_model.ckpt", "smoke_test": False}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    proc = snakemake(tmp_path, "results/demo/models/pretrained/model.keras")
+    proc = snakemake(tmp_path, "results/demo/models/pretrained/seed0/model.keras")
     assert proc.returncode == 0, proc.stderr[-3000:]
     ckpt = tmp_path / "resources/vggish/vggish_model.ckpt"
     sha = hashlib.sha256(ckpt.read_bytes()).hexdigest()
     assert (tmp_path / "resources/vggish/vggish_model.ckpt.sha256").read_text().split()[0] == sha
-    log = (tmp_path / "results/demo/logs/train/pretrained.log").read_text()
-    assert "vggish_model.ckpt" in log
+    log = (tmp_path / "results/demo/logs/train/pretrained/seed0.log").read_text()
+    assert "cached backbone outputs" in log and "vggish_model.ckpt" in log
+    assert (tmp_path / "results/demo/backbone/vggish/train/000.h5").is_file()
 
 
 def test_smoke_test_tells_a_wrong_checkpoint_apart(fake_checkpoint):
@@ -188,7 +190,8 @@ def test_shipped_mtt_configs_plan_the_reports_experiment(tmp_path):
         assert planned(proc) == {"download_mtt": 5, "download_vggish": 1, "mtt_audio": 1,
                                  "mtt_table": 2, "split": 1, "extract": 78, "train": 9,
                                  "evaluate": 9, "summarize": 3, "baseline": 1,
-                                 "report_curves": 1, "report_compare": 1, "all": 1}
+                                 "report_curves": 1, "report_compare": 1, "leaderboard": 1,
+                                 "all": 1}
     from tagbench.config import load_settings, read_config_file
 
     settings = load_settings({**read_config_file(ROOT / "config.yaml"),

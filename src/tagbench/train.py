@@ -201,7 +201,7 @@ def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, wei
     return model
 
 
-def _whole_model(settings: TrainSettings, head, n_tags: int, weights_path):
+def _whole_model(settings: TrainSettings, head, n_tags: int, weights_path, log):
     """A head trained on cached outputs, put into the whole model (backbone + head), so the
     saved model tags audio like any other."""
     from .models import build_model, copy_weights
@@ -210,20 +210,21 @@ def _whole_model(settings: TrainSettings, head, n_tags: int, weights_path):
     if settings.weights == "vggish":
         from .vggish import load_checkpoint
 
-        load_checkpoint(model, weights_path)
+        loaded = load_checkpoint(model, weights_path)
+        log(f"VGGish weights loaded into {len(loaded)} layers of the saved model from {weights_path}")
     copy_weights(head, model)
     return model
 
 
 def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: TrainingState,
-                   train, weights_path, cached: bool) -> dict:
+                   train, weights_path, cached: bool, log) -> dict:
     import pandas as pd
 
     from .models import save_with_metadata
 
     best = keras.models.load_model(state.dir / "best.keras")
     if cached:
-        best = _whole_model(settings, best, len(train.tags), weights_path)
+        best = _whole_model(settings, best, len(train.tags), weights_path, log)
     metadata = {
         "variant": variant, "tags": train.tags, "feature_params": train.feature_params,
         "split": train.split,
@@ -269,6 +270,6 @@ def train_variant(settings: TrainSettings, variant: str, train_shards, valid_sha
                       initial_epoch=state["epoch"], callbacks=[EpochEnd(state, valid, settings, log)],
                       verbose=1 if sys.stdout.isatty() else 0)
     metadata = _write_outputs(Path(out_dir), variant, settings, state, train, weights_path,
-                              cached)
+                              cached, log)
     shutil.rmtree(state.dir, ignore_errors=True)
     return metadata
