@@ -19,7 +19,14 @@ os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 from tagbench.config import load_settings, to_json
 from tagbench.errors import ConfigError
 from tagbench.fingerprint import code_fingerprint
-from tagbench.layout import MTT_FILES, MTT_PARTS, PARTS, backbone_name, shard_name
+from tagbench.layout import (
+    BACKBONE_PATTERN,
+    MTT_FILES,
+    MTT_PARTS,
+    PARTS,
+    backbone_name,
+    shard_name,
+)
 
 
 configfile: "config.yaml"
@@ -57,7 +64,7 @@ wildcard_constraints:
     experiment=re.escape(EXPERIMENT),
     part="|".join(PARTS),
     shard=r"\d{3}",
-    backbone=r"vggish|random\d+",
+    backbone=BACKBONE_PATTERN,
     seed=r"\d+",
     variant="|".join(re.escape(v) for v in S.variants),
     mtt_file="|".join(re.escape(f) for f in MTT_FILES),

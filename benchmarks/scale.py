@@ -35,7 +35,8 @@ def config(n_tracks: int) -> dict:
         "demo": {"n_tracks": n_tracks, "clips_per_track": 3, "clip_seconds": 4.0, "seed": 0},
         "split": {"valid_fraction": 0.15},
         "features": {"shards": SHARDS},
-        "train": {"epochs": 1, "patches_per_clip": 2, "finetune": False, "threads": 2},
+        "train": {"seeds": [0], "epochs": 1, "patches_per_clip": 2, "finetune": False,
+                  "threads": 2},
         "variants": {"vggish_2fc": {"pooling": "avg", "head": [256]}},
     }
 
@@ -71,7 +72,7 @@ def main() -> None:
                 shutil.rmtree(work / "results/demo/features", ignore_errors=True)
                 runs[cores] = snakemake(work, "--cores", cores, *feature_targets())
         snakemake(work, "--cores", "2")
-        rows[3 * n_tracks] = {job: max_rss(work, f"{job}/*.tsv") for job in JOBS}
+        rows[3 * n_tracks] = {job: max_rss(work, f"{job}/**/*.tsv") for job in JOBS}
         if n_tracks == 667:
             noop = snakemake(work, "--cores", "2")
             big = work
@@ -92,7 +93,7 @@ def main() -> None:
                         str(SHARDS["test"]), "--out", str(out32 / f"{i:03d}.h5"), "--spec", spec32],
                        check=True, capture_output=True)
     size32 = sum(p.stat().st_size for p in out32.glob("*.h5"))
-    model = big / "results/demo/models/vggish_2fc/model.keras"
+    model = big / "results/demo/models/vggish_2fc/seed0/model.keras"
     auc = {}
     for name, shards in (("float16", sorted((big / "results/demo/features/test").glob("*.h5"))),
                          ("float32", sorted(out32.glob("*.h5")))):

@@ -150,3 +150,34 @@ def test_a_finetuned_variant_never_reads_a_cache(shards32, cache32, tmp_path):
         train_variant(spec, "f", shards32["train"], shards32["valid"], out_dir=tmp_path / "m",
                       state_dir=tmp_path / "s", log=lambda *_: None,
                       train_cache=cache32["train"], valid_cache=cache32["valid"])
+
+
+def test_an_empty_shard_gets_an_empty_cache(tmp_path):
+    from tagbench.backbone_cache import write_cache
+    from tagbench.features import ShardWriter
+
+    shard = tmp_path / "000.h5"
+    with ShardWriter(shard, ["a"], FeatureSettings()) as w:
+        w.add_failed("1", "1.mp3", "empty file (0 bytes)")
+    assert write_cache(shard, tmp_path / "c.h5", "random0", 96, "float16") == {"clips": 0,
+                                                                              "patches": 0}
+
+
+def test_float16_cache_scores_within_storage_rounding_of_the_live_model(tiny_features, tmp_path):
+    """The default storage: the cached route and the whole model agree to float16 rounding."""
+    from tagbench.backbone_cache import open_cache, write_cache
+    from tagbench.features import FeatureStore
+    from tagbench.inference import predict_store
+    from tagbench.models import build_head, build_model, copy_weights
+
+    spec = TrainSettings(pooling="autopool", head=(8,), finetune=False)
+    cache = [tmp_path / "test.h5"]
+    write_cache(tiny_features["test"][0], cache[0], "random0", 96, "float16")
+    with FeatureStore(tiny_features["test"]) as store, \
+            open_cache(tiny_features["test"], cache, spec) as cached:
+        model = build_model(spec, len(store.tags))
+        head = build_head(spec, len(store.tags))
+        copy_weights(model, head)
+        live, _ = predict_store(model, store)
+        fast, _ = predict_store(head, cached)
+    np.testing.assert_allclose(fast, live, atol=5e-3)

@@ -45,7 +45,7 @@ def test_each_replicate_gets_settings_of_its_own_seed():
     assert s.variants["a"].seeds == (3, 1) and s.variants["b"].seeds == (7,)
     one = s.variants["a"].for_seed(1)
     assert one.seed == 1 and one.seeds == (1,) and one.head == s.variants["a"].head
-    with pytest.raises(ValueError, match="pick one with for_seed"):
+    with pytest.raises(ConfigError, match="a training job takes one"):
         s.variants["a"].seed  # noqa: B018 - a variant of two seeds has no single seed
 
 

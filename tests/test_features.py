@@ -7,7 +7,7 @@ import pytest
 from tagbench.audio import clip_logmel
 from tagbench.config import FeatureSettings
 from tagbench.features import FeatureStore, extract_shard, read_index, shard_of
-from tagbench.split import read_part
+from tagbench.split_files import read_part
 
 from .conftest import write_wav
 

@@ -45,3 +45,11 @@ def test_leaderboard_of_nothing_is_one_clear_line(tmp_path):
                    check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert "no experiment found" in proc.stderr and "run snakemake first" in proc.stderr
+
+
+def test_verdict_when_no_tag_is_scorable():
+    t = table(float("nan"), float("nan"), float("nan"))
+    rows = differences([("v0", "v1", float("nan"), float("nan"), float("nan")),
+                        ("v0", BASELINE, float("nan"), float("nan"), float("nan")),
+                        ("v1", BASELINE, float("nan"), float("nan"), float("nan"))])
+    assert verdict(t, rows).startswith("No ROC-AUC macro could be computed")

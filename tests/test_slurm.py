@@ -90,9 +90,11 @@ def test_demo_dag_runs_through_sbatch_with_a_fake_gpu(cluster, tmp_path):
 
     sbatch = [line for line in out.splitlines() if "sbatch call:" in line]
     by_rule = {rule: [s for s in sbatch if f"rule_{rule}" in s]
-               for rule in ("extract", "cache_backbone", "train", "evaluate", "baseline")}
+               for rule in ("extract", "cache_backbone", "train", "evaluate", "summarize",
+                            "baseline")}
     assert len(by_rule["extract"]) == 4 and len(by_rule["evaluate"]) == 2, sbatch
     assert len(by_rule["cache_backbone"]) == 4 and len(by_rule["baseline"]) == 1, sbatch
+    assert len(by_rule["summarize"]) == 2, sbatch
     train = sorted(by_rule["train"])
     assert len(train) == 2
     assert any("--gpus=1" in s for s in train) and any("--gpus=testgpu:1" in s for s in train)
@@ -103,9 +105,9 @@ def test_demo_dag_runs_through_sbatch_with_a_fake_gpu(cluster, tmp_path):
     logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert {p.parent.parent.name for p in logs} >= {"rule_extract", "rule_train", "rule_evaluate"}
     ids = re.findall(r"SLURM jobid (\d+)", out)
-    assert len(ids) == len(sbatch) == 13
+    assert len(ids) == len(sbatch) == 15
     shown = subprocess.run(["scontrol", "show", "job", "-o", ids[-1]], capture_output=True, text=True)
     assert "JobState=COMPLETED" in shown.stdout, shown.stdout + shown.stderr
     # local rules (demo, split, report) did not go to the cluster
     assert not any(f"rule_{r}" in s for s in sbatch
-                   for r in ("make_demo", "split", "summarize", "report_compare"))
+                   for r in ("make_demo", "split", "report_compare", "leaderboard"))

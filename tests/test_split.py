@@ -4,7 +4,8 @@ import pytest
 from tagbench.annotations import Annotations
 from tagbench.config import SplitSettings
 from tagbench.errors import DataError
-from tagbench.split import make_split, read_part, track_of, write_split
+from tagbench.split import make_split, write_split
+from tagbench.split_files import read_part, track_of
 
 
 def fake_annotations(n_tracks=40, clips=3, folders=True, seed=0):
@@ -153,3 +154,27 @@ def test_split_json_travels_into_the_shards(tmp_path):
     saved = json.loads((tmp_path / "split.json").read_text())
     assert saved["method"] == "standard" and saved["dataset"] == "mtt"
     assert saved["n_tags"] == len(split.tags)
+
+
+def test_list_lines_with_an_index_field_count_by_their_path(tmp_path):
+    """sota-music-tagging-models' lines are `row-index<TAB>path`; the index may be another
+    clip's id, and must not be taken for one."""
+    ann = fake_annotations(n_tracks=32)
+    parts = make_split(ann, SplitSettings(method="group", seed=1)).parts
+    lists = {}
+    for part, rows in parts.items():
+        lists[part] = str(tmp_path / f"{part}.txt")
+        # the first field is a valid clip id of some *other* clip
+        lines = [f"{ann.clip_ids[(r + 1) % len(ann)]}\t{ann.paths[r]}" for r in rows]
+        (tmp_path / f"{part}.txt").write_text("\n".join(lines) + "\n")
+    split = make_split(ann, SplitSettings(method="lists", lists=lists))
+    assert all(list(split.parts[p]) == list(parts[p]) for p in parts)
+
+
+def test_settings_a_method_does_not_read_leave_its_split_as_it_is():
+    standard = SplitSettings(method="standard", seed=3, valid_fraction=0.3)
+    assert standard.for_method() == SplitSettings(method="standard").for_method()
+    folder = SplitSettings(method="folder", seed=3)
+    assert folder.for_method() != SplitSettings(method="folder").for_method()
+    assert SplitSettings(method="folder", test_fraction=0.5).for_method() == \
+        SplitSettings(method="folder").for_method()

@@ -27,6 +27,20 @@ def test_ranking_metrics_equal_scikit_learn_with_ties_and_unscorable_tags(seed):
         assert fast[key] == pytest.approx(reference[key], abs=1e-12), key
 
 
+def test_resampled_figures_equal_scikit_learn_on_the_resampled_clips():
+    from tagbench.stats import RankingFigures
+
+    rng = np.random.default_rng(7)
+    y = (rng.random((50, 6)) < 0.3).astype(np.uint8)
+    s = np.round(rng.random((50, 6)), 1)
+    figures = RankingFigures(y, s)
+    for idx in resample_indices(50, 5, seed=2):
+        fast = figures(np.bincount(idx, minlength=50))
+        reference = tagging_metrics(y[idx], s[idx])
+        for key in KEYS:
+            assert fast[key] == pytest.approx(reference[key], abs=1e-12, nan_ok=True), key
+
+
 def test_resamples_are_shared_by_every_model_and_depend_on_the_seed():
     a, b = resample_indices(50, 20, seed=0), resample_indices(50, 20, seed=0)
     assert np.array_equal(a, b) and a.shape == (20, 50) and a.max() < 50

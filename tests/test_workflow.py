@@ -234,9 +234,10 @@ def test_experiments_coexist_and_meet_on_the_leaderboard(built, tmp_path):
     # published rows appear beside experiments of the same split and tag count only
     n_tags = int(ours.loc[ours["experiment"] == "tiny-standard", "n_tags"].iloc[0])
     published = tmp_path / "published.csv"
-    published.write_text("model,roc_auc,pr_auc,split,n_tags,frozen,source,year\n"
-                         f"Paper model,0.91,0.40,standard,{n_tags},true,Someone et al.,2020\n"
-                         "Other split,0.90,0.38,standard,50,true,Someone et al.,2021\n")
+    published.write_text("model,roc_auc,pr_auc,dataset,split,n_tags,frozen,source,year\n"
+                         f"Paper model,0.91,0.40,demo,standard,{n_tags},true,Someone et al.,2020\n"
+                         "Other tags,0.90,0.38,demo,standard,50,true,Someone et al.,2021\n"
+                         f"Other data,0.90,0.38,mtt,standard,{n_tags},true,Someone et al.,2021\n")
     run_cli("leaderboard", "--results", built / "results", "--out", tmp_path / "board",
             "--published", published)
     board = pd.read_csv(tmp_path / "board.csv")

@@ -3,7 +3,7 @@
 A variant with `finetune: false` never changes VGGish's conv weights, so the backbone's output
 for a patch is the same in every epoch, variant and replicate that shares the backbone
 (`layout.backbone_name`). A cache shard,
-`results/{dataset}/backbone/{backbone}/{part}/{shard}.h5`, mirrors one feature shard: for each
+`results/{experiment}/backbone/{backbone}/{part}/{shard}.h5`, mirrors one feature shard: for each
 clip, the patches starting every `hop` frames, each run through the backbone on its own
 (`models.build_backbone`). Patches are never cut out of a whole-clip feature map: VGGish's SAME
 convolutions see zeros at a patch's borders, so only a per-patch forward pass equals what the
@@ -28,7 +28,7 @@ from .errors import DataError
 from .features import STR, FeatureStore
 from .frontend import EXAMPLE_FRAMES, frame_examples
 from .inference import predict_patches
-from .layout import backbone_name
+from .layout import backbone_name, parse_backbone
 
 CHUNK_PATCHES = 64
 
@@ -38,17 +38,14 @@ def backbone_model(backbone: str, weights_path=None):
     output of `models.BACKBONE_OUTPUTS` flattened into one row per patch (one predict call)."""
     import keras
 
-    from .config import TrainSettings
     from .models import BACKBONE_OUTPUTS, build_backbone
 
-    if backbone == "vggish":
-        spec = TrainSettings(weights="vggish")
-    elif backbone.startswith("random") and backbone[6:].isdigit():
-        spec = TrainSettings(weights="none", backbone_seed=int(backbone[6:]))
-    else:
-        raise DataError(f"unknown backbone {backbone!r} (vggish or random<seed>)")
-    model = build_backbone(spec.backbone_seed)
-    if spec.weights == "vggish":
+    try:
+        weights, seed = parse_backbone(backbone)
+    except ValueError as err:
+        raise DataError(str(err)) from None
+    model = build_backbone(seed)
+    if weights == "vggish":
         from .vggish import load_checkpoint
 
         load_checkpoint(model, weights_path)
@@ -75,9 +72,10 @@ def write_cache(feature_shard, out_path, backbone: str, hop: int, dtype: str, *,
 
             clips = tqdm(clips, desc=Path(out_path).name, unit="clip", mininterval=2.0)
         with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
+            n = int(offsets[-1])
             outputs = {name: h5.create_dataset(
-                name, (offsets[-1], *shape), dtype=dtype,
-                chunks=(min(CHUNK_PATCHES, max(1, int(offsets[-1]))), *shape))
+                name, (n, *shape), dtype=dtype,
+                chunks=(min(CHUNK_PATCHES, n), *shape) if n else None)  # (a shard may be empty)
                 for name, shape in BACKBONE_OUTPUTS.items()}
             patches = (frame_examples(store.logmel(i), hop) for i in clips)
             for i, rows in enumerate(predict_patches(model, patches, batch_size)):
@@ -118,7 +116,7 @@ class CacheStore:
                 raise DataError(f"{path}: not a readable backbone cache ({err}); delete it and "
                                 "rerun snakemake") from None
             by_source[attrs.get("source")] = (path, attrs, clip_ids)
-        self.paths, self.starts, self.offsets = [], [], []
+        self.backbone, self.paths, self.starts, self.offsets, hops = backbone, [], [], [], set()
         for shard in self.index.shards:
             path, attrs, clip_ids = by_source.get(shard.path.name, (None, None, None))
             if path is None:
@@ -134,6 +132,8 @@ class CacheStore:
                 self.offsets.append(h5["patch_offsets"][()])
                 self.starts.append(h5["patch_start"][()])
             self.paths.append(path)
+            hops.add(int(attrs["hop"]))
+        self.hops = sorted(hops)
         self.tags, self.labels, self.clip_ids = self.index.tags, self.index.labels, self.index.clip_ids
         self.feature_params, self.failed = self.index.feature_params, self.index.failed
         self.split = self.index.split

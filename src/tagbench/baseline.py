@@ -4,14 +4,14 @@ Each clip becomes 128 numbers, the mean and the standard deviation of each of it
 bands over all its frames (from the same shards the variants read). They are standardized
 (statistics of the train part), and one logistic regression per tag is fitted
 (scikit-learn, one-vs-rest); C is picked from `GRID` by macro ROC-AUC on the valid part. The
-test part is scored like a variant (`scoring`) and summarized like one seed (`replicates`), so
-the baseline has the same keys, the same intervals and enters the paired differences.
+test part is scored like a variant (`scoring`) and summarized like one seed (`replicates`, the
+summary shared by variants and the baseline), so the baseline has the same keys, the same
+intervals and enters the paired differences.
 """
 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from .config import BootstrapSettings
 from .errors import DataError
 from .features import FeatureStore
 from .replicates import summarize
-from .scoring import read_scored, write_scored
+from .scoring import score
 
 GRID = (0.01, 0.1, 1.0, 10.0)
 DESCRIPTION = "log-mel band mean + std per clip, standardized, one-vs-rest logistic regression"
@@ -71,6 +71,5 @@ def run_baseline(train_shards, valid_shards, test_shards, out_dir,
         extra = {"model": {"description": DESCRIPTION}, "C": best, "split": test.split,
                  "n_failed_clips": len(test.failed),
                  "valid_roc_auc_by_C": {str(c): valid_auc[c] for c in GRID}}
-        run_dir = Path(out_dir) / "run"
-        write_scored(run_dir, test.clip_ids, test.labels, scores, test.tags, extra)
-    return summarize([read_scored(run_dir)], None, settings, out_dir)
+        run = score(test.clip_ids, test.labels, scores, test.tags, extra)
+    return summarize([run], None, settings, out_dir)

@@ -40,6 +40,16 @@ class SplitSettings:
     top_n: int | None = None
     lists: dict[str, str | None] = field(default_factory=dict)  # method lists: part -> file
 
+    def for_method(self) -> SplitSettings:
+        """Only the settings the method reads (the others at their defaults), so that changing
+        e.g. split.seed leaves a standard or lists split, and all after it, as it is."""
+        keep = {"folder": {"valid_fraction", "seed"},
+                "group": {"valid_fraction", "test_fraction", "seed"},
+                "standard": set(), "lists": {"lists"}}[self.method]
+        default = SplitSettings()
+        return replace(self, **{k: getattr(default, k) for k in
+                                ("valid_fraction", "test_fraction", "seed", "lists") if k not in keep})
+
 
 @dataclass(frozen=True)
 class FeatureSettings:
@@ -120,7 +130,8 @@ class TrainSettings:
     def seed(self) -> int:
         """The seed of one training job (settings made by `for_seed`)."""
         if len(self.seeds) != 1:
-            raise ValueError(f"settings of {len(self.seeds)} replicates: pick one with for_seed")
+            raise ConfigError(f"train settings with {len(self.seeds)} seeds: a training job "
+                              "takes one (--seed with --config, or one seed in --spec)")
         return self.seeds[0]
 
     def for_seed(self, seed: int) -> TrainSettings:

@@ -12,7 +12,7 @@ import numpy as np
 from .errors import DataError
 from .features import FeatureStore
 from .inference import predict_store
-from .scoring import write_scored
+from .scoring import score, write_scored
 
 
 def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
@@ -44,7 +44,7 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
             raise DataError(f"{model_path}: the model's tags differ from the test shards' "
                             "(retrain the variant after a new split)")
         aggregate = meta.get("aggregate", "mean")
-        scores, _ = predict_store(scorer, store, batch_size, aggregate)
+        clip_scores, _ = predict_store(scorer, store, batch_size, aggregate)
     extra = {
         "n_failed_clips": len(store.failed),
         "n_params": int(model.count_params()),
@@ -57,6 +57,6 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
         "split": store.split,
         "model": model_description(meta.get("spec", {})),
     }
-    metrics = write_scored(out_dir, store.clip_ids, store.labels, scores, store.tags, extra,
-                           aggregate)
+    metrics = write_scored(out_dir, score(store.clip_ids, store.labels, clip_scores, store.tags,
+                                             extra))
     return metrics

@@ -1,6 +1,6 @@
 """Per-file feature extraction into HDF5 shards, and reading them back.
 
-A shard (`results/{dataset}/features/{part}/{shard}.h5`) holds the full log-mel of each of its
+A shard (`results/{experiment}/features/{part}/{shard}.h5`) holds the full log-mel of each of its
 clips, concatenated: `logmel` (frames, 64), `clip_offsets` (n+1), `clip_id`, `path`, `labels`
 (n, n_tags) uint8, attributes `tags`, `feature_params` and `split` (JSON), and a `failed` table
 (clip_id, path, error) of files that could not be decoded. It is written under a temporary
@@ -24,7 +24,7 @@ from .audio import clip_logmel
 from .config import FeatureSettings
 from .errors import DataError, DecodeError
 from .layout import shard_name
-from .split import read_part, read_provenance
+from .split_files import read_part, read_provenance
 
 STR = h5py.string_dtype()
 FAILED_DTYPE = np.dtype([("clip_id", STR), ("path", STR), ("error", STR)])

@@ -4,12 +4,11 @@ An experiment is a folder `results/{experiment}/` with variant summaries
 (`eval/{variant}/metrics.json`, written by the summarize rule) and a baseline. Its metrics files
 say which split, tag set and model made them, so every row carries them. Published rows come
 from `published.csv` (beside this module) and are shown only beside experiments on the same
-split method and number of tags, marked as published.
+dataset, split method and number of tags, marked as published.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,22 +16,14 @@ import pandas as pd
 
 from .atomic import atomic_path, write_text
 from .errors import DataError
-from .scoring import read_scored
+from .scoring import read_metrics, read_scored
 from .stats import KEYS, interval
 
 PUBLISHED = Path(__file__).with_name("published.csv")
-BASELINE = "baseline"
+BASELINE_RUN = "baseline"  # the baseline's name in `compare` (EXPERIMENT/baseline)
 COLUMNS = ["kind", "experiment", "dataset", "split", "n_tags", "variant", "model", "weights",
            "finetune", "seeds", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low",
            "pr_auc_high", "baseline_roc_auc", "baseline_pr_auc", "train_minutes", "source"]
-
-
-def _load(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: unreadable metrics file ({type(err).__name__}); rerun "
-                        "snakemake for that experiment") from None
 
 
 def experiments(results_dir) -> list[str]:
@@ -71,13 +62,13 @@ def collect(results_dir) -> pd.DataFrame:
     for name in experiments(root):
         exp = root / name
         base_file = exp / "baseline" / "metrics.json"
-        baseline = _load(base_file) if base_file.is_file() else None
+        baseline = read_metrics(base_file) if base_file.is_file() else None
         for path in sorted((exp / "eval").glob("*/metrics.json")):
-            m = _load(path)
+            m = read_metrics(path)
             if "roc_auc_macro_ci95" in m:  # a variant summary (not an older single-run file)
                 rows.append(_row(name, path.parent.name, m, baseline))
         if baseline:
-            rows.append({**_row(name, BASELINE, baseline, None), "kind": "baseline"})
+            rows.append({**_row(name, BASELINE_RUN, baseline, None), "kind": "baseline"})
     if not rows:
         raise DataError(f"{root}: no experiment found (no {root}/*/eval/*/metrics.json with "
                         "intervals): run snakemake first")
@@ -89,11 +80,11 @@ def published(path=PUBLISHED) -> pd.DataFrame:
         table = pd.read_csv(path, comment="#")
     except FileNotFoundError:
         raise DataError(f"{path}: published results file not found") from None
-    need = {"model", "roc_auc", "pr_auc", "split", "n_tags", "frozen", "source", "year"}
+    need = {"model", "roc_auc", "pr_auc", "dataset", "split", "n_tags", "frozen", "source", "year"}
     if need - set(table.columns):
         raise DataError(f"{path}: missing columns {', '.join(sorted(need - set(table.columns)))}")
     return pd.DataFrame({
-        "kind": "published", "experiment": "", "dataset": "mtt", "split": table["split"],
+        "kind": "published", "experiment": "", "dataset": table["dataset"], "split": table["split"],
         "n_tags": table["n_tags"], "variant": "", "model": table["model"], "weights": "-",
         "finetune": np.where(table["frozen"].astype(str).str.lower() == "true", False, True),
         "seeds": "-", "roc_auc": table["roc_auc"], "roc_auc_low": np.nan, "roc_auc_high": np.nan,
@@ -104,12 +95,12 @@ def published(path=PUBLISHED) -> pd.DataFrame:
 
 def leaderboard(results_dir, out_prefix, published_path=PUBLISHED) -> pd.DataFrame:
     """results/leaderboard.{csv,md,png}: experiments grouped by (split, tags), best first, with
-    the published rows of the same split and tag set."""
+    the published rows of the same dataset, split method and tag count."""
     ours = collect(results_dir)
     theirs = published(published_path)
-    groups = set(zip(ours["split"], ours["n_tags"], strict=True))
-    theirs = theirs[[(s, n) in groups for s, n in zip(theirs["split"], theirs["n_tags"],
-                                                      strict=True)]]
+    groups = set(zip(ours["dataset"], ours["split"], ours["n_tags"], strict=True))
+    theirs = theirs[[key in groups for key in zip(theirs["dataset"], theirs["split"],
+                                                   theirs["n_tags"], strict=True)]]
     table = pd.concat([ours, theirs], ignore_index=True)
     numeric = [c for c in COLUMNS if c.startswith(("roc_auc", "pr_auc", "baseline_"))]
     table[numeric + ["train_minutes"]] = table[numeric + ["train_minutes"]].astype(float)
@@ -202,7 +193,7 @@ def _resolve(results_dir: Path, spec: str) -> dict[str, Path]:
                         f"{', '.join(known) or 'none yet'})")
     folders = {p.parent.name: p.parent for p in sorted((exp / "eval").glob("*/metrics.json"))}
     if (exp / "baseline" / "metrics.json").is_file():
-        folders[BASELINE] = exp / "baseline"
+        folders[BASELINE_RUN] = exp / "baseline"
     if not variant:
         return folders
     if variant not in folders:
@@ -229,11 +220,11 @@ def compare_runs(results_dir, a: str, b: str) -> pd.DataFrame:
     rows = []
     for va, vb in pairs:
         fa, fb = left[va], right[vb]
-        ma, mb = _load(fa / "metrics.json"), _load(fb / "metrics.json")
+        ma, mb = read_metrics(fa / "metrics.json"), read_metrics(fb / "metrics.json")
         sa, sb = read_scored(fa), read_scored(fb)
         paired = (sa.clip_ids == sb.clip_ids and np.array_equal(sa.labels, sb.labels)
                   and sa.tags == sb.tags
-                  and ma.get("bootstrap_resamples") == mb.get("bootstrap_resamples")
+                  and ma.get("bootstrap") == mb.get("bootstrap")
                   and ma.get("bootstrap_seed") == mb.get("bootstrap_seed"))
         boot = ((pd.read_csv(fa / "bootstrap.csv"), pd.read_csv(fb / "bootstrap.csv"))
                 if paired else None)
@@ -244,7 +235,7 @@ def compare_runs(results_dir, a: str, b: str) -> pd.DataFrame:
             rows.append({"a": f"{a.split('/')[0]}/{va}", "b": f"{b.split('/')[0]}/{vb}",
                          "metric": key, "a_value": ma.get(key), "b_value": mb.get(key),
                          "change": mb.get(key) - ma.get(key), "ci95_low": low, "ci95_high": high,
-                         "paired": paired})
+                         "significant": bool(low > 0 or high < 0), "paired": paired})
     return pd.DataFrame(rows)
 
 
@@ -256,7 +247,7 @@ def format_comparison(table: pd.DataFrame) -> str:
         for r in group.itertuples(index=False):
             ci = ("" if pd.isna(r.ci95_low) else
                   f"  [{r.ci95_low:+.4f}, {r.ci95_high:+.4f}]"
-                  + ("  significant" if r.ci95_low > 0 or r.ci95_high < 0 else ""))
+                  + ("  significant" if r.significant else ""))
             lines.append(f"  {r.metric:15s} {r.a_value:.4f} -> {r.b_value:.4f}  "
                          f"change {r.change:+.4f}{ci}")
         if not group["paired"].iloc[0]:

@@ -1,11 +1,13 @@
-"""A variant's figures over its seeds (and the baseline's, one deterministic run).
+"""A variant's figures over its seeds (and the baseline's, one deterministic run): the summary
+shared by the summarize verb and the baseline.
 
 `summarize` writes the variant-level `metrics.json`: every key of a seed's file, the mean over
 seeds where they differ; for each ranking figure (`stats.KEYS`) `<key>_std` (sample std over
 seeds, 0 for one seed) and `<key>_ci95` (bootstrap over test clips of the mean over seeds);
-`seeds`; the bootstrap's size and seed. Beside it: `bootstrap.csv` (one row per resample, what
-paired differences are computed from), `predictions.h5` (scores averaged over seeds: the ROC and
-PR curves) and `per_tag.csv` (per-tag figures averaged over seeds).
+`seeds`; the bootstrap's size and seed (`bootstrap`, `bootstrap_seed`, named as in the config).
+Beside it: `bootstrap.csv` (one row per resample, what paired differences are computed from),
+`predictions.h5` (scores averaged over seeds: the ROC and PR curves) and `per_tag.csv`
+(per-tag figures averaged over seeds).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir) -
         metrics[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
         metrics[f"{key}_ci95"] = interval(resamples[key])
     metrics.update(seeds=None if seeds is None else list(seeds),
-                   bootstrap_resamples=settings.resamples, bootstrap_seed=settings.seed)
+                   bootstrap=settings.resamples, bootstrap_seed=settings.seed)
     out = Path(out_dir)
     with atomic_path(out / "bootstrap.csv") as tmp:
         resamples.to_csv(tmp, index=False, float_format="%.6f")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
@@ -24,7 +23,7 @@ COLUMNS = ("variant", "pooling", "head", "finetune", "epochs", "best_epoch", "se
            "roc_auc_micro", "roc_auc_micro_std", "roc_auc_micro_ci95_low", "roc_auc_micro_ci95_high",
            "pr_auc_micro", "pr_auc_micro_std", "pr_auc_micro_ci95_low", "pr_auc_micro_ci95_high",
            "accuracy", "all_negative_accuracy", "n_clips", "n_tags_scored", "n_params",
-           "n_trainable_params", "train_seconds", "bootstrap_resamples")
+           "n_trainable_params", "train_seconds", "bootstrap")
 PANELS = (("loss", "Binary cross-entropy"), ("accuracy", "Element-wise accuracy"),
           ("roc_auc", "ROC-AUC (macro)"), ("pr_auc", "PR-AUC (macro)"))
 
@@ -68,12 +67,17 @@ def plot_curves(histories: list[tuple[str, str]], out: str | Path) -> None:
     plt.close(fig)
 
 
+def _n_seeds(seeds: str) -> int:
+    """Seeds of a table row ("0 1 2"; "-" for the baseline): a std needs two or more."""
+    return 0 if seeds == "-" else len(str(seeds).split())
+
+
 def _markdown(frame: pd.DataFrame) -> str:
     """The comparison for people: each ranking figure as mean +- std [95 % interval]."""
     def figure(row, key):
         if pd.isna(row[key]):
             return "n/a"
-        std = f" ± {row[f'{key}_std']:.3f}" if row["seeds"] not in ("-", "1") else ""
+        std = f" ± {row[f'{key}_std']:.3f}" if _n_seeds(row["seeds"]) > 1 else ""
         return (f"{row[key]:.3f}{std} [{row[f'{key}_ci95_low']:.3f}, "
                 f"{row[f'{key}_ci95_high']:.3f}]")
 
@@ -102,12 +106,12 @@ def _row(name: str, metrics: dict, spec: dict) -> dict:
 
 
 def _read_summary(folder: Path, what: str) -> tuple[dict, pd.DataFrame]:
-    path = folder / "metrics.json"
-    if not path.is_file():
-        raise DataError(f"{path}: not found (summarize {what} first)")
-    metrics = json.loads(path.read_text())
+    from .scoring import read_metrics
+
+    metrics = read_metrics(folder / "metrics.json")
     if f"{KEYS[0]}_ci95" not in metrics:
-        raise DataError(f"{path}: has no intervals: it is one seed's file, not a summary")
+        raise DataError(f"{folder / 'metrics.json'}: has no intervals: it is one seed's file, "
+                        f"not the summary of {what}")
     return metrics, _read_csv(folder / "bootstrap.csv")
 
 
@@ -130,7 +134,7 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
         rows.append(_row(BASELINE, metrics, {"pooling": "log-mel mean+std",
                                              "head": "logistic regression"}))
         point[BASELINE], folders[BASELINE] = metrics, Path(baseline_dir)
-    same = {(m["n_clips"], m["bootstrap_resamples"], m["bootstrap_seed"]) for m in point.values()}
+    same = {(m["n_clips"], m["bootstrap"], m["bootstrap_seed"]) for m in point.values()}
     if len(same) != 1:
         raise DataError("the summaries were bootstrapped on different test clips or resamples: "
                         "rerun snakemake so that they share one test part and evaluate settings")
@@ -264,10 +268,13 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_
         r = rows[(rows["a"] == b) & (rows["b"] == a)].iloc[0]
         return -r["difference"], -r["ci95_high"], -r["ci95_low"]
 
+    label = key.replace("_", " ").replace("roc auc", "ROC-AUC").replace("pr auc", "PR-AUC")
+    if variants[key].isna().all():
+        return (f"No {label} could be computed: no tag has both a positive and a negative clip "
+                "in the test part.")
     best = variants.loc[variants[key].idxmax(), "variant"]
     others = [v for v in table["variant"] if v != best]
     gaps = {o: diff(best, o) for o in others}
-    label = key.replace("_", " ").replace("roc auc", "ROC-AUC").replace("pr auc", "PR-AUC")
     if others and all(low > 0 for _, low, _ in gaps.values()):
         text = (f"Best by {label}: **{best}**; its paired 95 % interval excludes 0 against every "
                 f"other row: " + ", ".join(f"{o} +{d:.3f} [{lo:+.3f}, {hi:+.3f}]"
@@ -291,7 +298,7 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
                    out: str | Path, experiment: str = "") -> None:
     """The HTML report's landing text (reStructuredText): dataset, split, tags, headline
     metrics with their intervals, and the verdict."""
-    from .split import read_part, read_provenance, track_of
+    from .split_files import read_part, read_provenance, track_of
 
     parts = {p: read_part(Path(split_dir) / f"{p}.tsv") for p in ("train", "valid", "test")}
     method = read_provenance(split_dir).get("method", "?")
@@ -302,7 +309,7 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
     shown = ", ".join(tags[:30]) + (f", ... ({len(tags) - 30} more)" if len(tags) > 30 else "")
 
     def figure(r, key):
-        std = f" ± {getattr(r, key + '_std'):.3f}" if r.seeds not in ("-", "1") else ""
+        std = f" ± {getattr(r, key + '_std'):.3f}" if _n_seeds(r.seeds) > 1 else ""
         return (f"{getattr(r, key):.3f}{std} [{getattr(r, key + '_ci95_low'):.3f}, "
                 f"{getattr(r, key + '_ci95_high'):.3f}]")
 
@@ -310,7 +317,7 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
              figure(r, "pr_auc_macro"), f"{r.accuracy:.3f} / {r.all_negative_accuracy:.3f}",
              f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
             for r in table.itertuples(index=False)]
-    resamples = int(table["bootstrap_resamples"].iloc[0])
+    resamples = int(table["bootstrap"].iloc[0])
     text = f"""**tagbench**: VGGish transfer learning for music auto-tagging on ``{dataset}``{named}.
 
 **Data.** Split ``{method}`` (README, "Split"): {sizes}. Clips of one track never straddle

@@ -42,22 +42,41 @@ def write_metrics(path, metrics: dict) -> None:
     write_text(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 
 
-def write_scored(out_dir, clip_ids, labels, scores, tags, extra: dict,
-                 aggregate: str = "mean") -> dict:
-    """Score predictions against labels and write the three files; returns the metrics."""
-    out = Path(out_dir)
+def score(clip_ids, labels, scores, tags, extra: dict) -> Scored:
+    """Predictions scored against labels: the metrics (plus `extra`) and the per-tag table."""
     metrics = {**tagging_metrics(labels, scores), **extra}
+    return Scored(metrics, list(clip_ids), np.asarray(labels), np.asarray(scores, np.float32),
+                  list(tags), per_tag_metrics(labels, scores, tags))
+
+
+def write_scored(out_dir, run: Scored) -> dict:
+    """The three files of a scored run; returns its metrics."""
+    out = Path(out_dir)
     with atomic_path(out / "per_tag.csv") as tmp:
-        per_tag_metrics(labels, scores, tags).to_csv(tmp, index=False, float_format="%.6f")
-    write_predictions(out / "predictions.h5", clip_ids, scores, labels, tags, aggregate)
-    write_metrics(out / "metrics.json", metrics)
-    return metrics
+        run.per_tag.to_csv(tmp, index=False, float_format="%.6f")
+    write_predictions(out / "predictions.h5", run.clip_ids, run.scores, run.labels, run.tags,
+                      run.metrics.get("aggregate", "mean"))
+    write_metrics(out / "metrics.json", run.metrics)
+    return run.metrics
+
+
+def read_metrics(path) -> dict:
+    """A metrics.json (a seed's, a summary or the baseline's); a missing or damaged file is one
+    line naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found (run snakemake for that experiment first)") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise DataError(f"{path}: unreadable metrics file ({type(err).__name__}); delete it and "
+                        "rerun snakemake") from None
 
 
 def read_scored(run_dir) -> Scored:
     run = Path(run_dir)
+    metrics = read_metrics(run / "metrics.json")
     try:
-        metrics = json.loads((run / "metrics.json").read_text())
         per_tag = pd.read_csv(run / "per_tag.csv")
         with h5py.File(run / "predictions.h5", "r") as h5:
             clip_ids = [c.decode() if isinstance(c, bytes) else c for c in h5["clip_id"][()]]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -29,18 +28,11 @@ from .atomic import write_text
 from .config import SplitSettings
 from .errors import DataError
 from .layout import MTT_KNOWN_BAD
+from .split_files import track_of
 
 TRAIN_FOLDERS = set("0123456789ab")
 TEST_FOLDERS = set("cdef")
 STANDARD_FOLDERS = {"train": set("0123456789ab"), "valid": {"c"}, "test": set("def")}
-_SEGMENT = re.compile(r"^(?P<track>.+)-\d+-\d+$")
-
-
-def track_of(rel_path: str) -> str:
-    """MTT track key: folder + file stem without its final `-start-end` (seconds)."""
-    p = PurePosixPath(rel_path.replace("\\", "/"))
-    m = _SEGMENT.match(p.stem)
-    return str(p.parent / (m.group("track") if m else p.stem))
 
 
 @dataclass(frozen=True)
@@ -85,9 +77,10 @@ def sha256_of(path: str | Path) -> str:
 
 
 def _list_parts(ann: Annotations, lists: dict[str, str]) -> dict[str, np.ndarray]:
-    """Rows of each part named by its list file: one clip id or mp3_path per line (a line of
-    tab-separated fields counts by its first field that is one). Unknown entries and clips in
-    two parts are errors naming the file and line."""
+    """Rows of each part named by its list file: one clip id or mp3_path per line; a line of
+    tab-separated fields counts by its field that is an mp3_path (the other fields may be
+    anything, e.g. sota-music-tagging-models' row indices, which are not clip ids). Unknown
+    entries and clips in two parts are errors naming the file and line."""
     by_id = {cid: i for i, cid in enumerate(ann.clip_ids)}
     by_path = {p: i for i, p in enumerate(ann.paths)}
     owner: dict[int, tuple[str, int]] = {}
@@ -101,11 +94,15 @@ def _list_parts(ann: Annotations, lists: dict[str, str]) -> dict[str, np.ndarray
             fields = [f.strip() for f in line.split("\t") if f.strip()]
             if not fields or fields[0].startswith("#"):
                 continue
-            row = next((by_id.get(f, by_path.get(f)) for f in fields
-                        if f in by_id or f in by_path), None)
+            if len(fields) == 1:
+                row = by_id.get(fields[0], by_path.get(fields[0]))
+            else:
+                row = next((by_path[f] for f in fields if f in by_path), None)
             if row is None:
-                raise DataError(f"{path}: line {n}: {fields[0]!r} is neither a clip_id nor an "
-                                "mp3_path of the annotations (is the list for this dataset?)")
+                what = ("neither a clip_id nor an mp3_path" if len(fields) == 1 else
+                        "a line with no mp3_path")
+                raise DataError(f"{path}: line {n}: {line.strip()!r} is {what} of the "
+                                "annotations (is the list for this dataset?)")
             if row in owner:
                 other, other_line = owner[row]
                 raise DataError(f"{path}: line {n}: clip {ann.clip_ids[row]} is already in the "
@@ -202,37 +199,3 @@ def write_split(split: Split, ann: Annotations, out_dir: str | Path) -> None:
         write_text(out / f"{part}.tsv", "".join(lines))
     write_text(out / "tags.txt", "".join(t + "\n" for t in split.tags))
     write_text(out / "split.json", json.dumps(split.provenance, indent=1, sort_keys=True) + "\n")
-
-
-def read_provenance(split_dir: str | Path) -> dict:
-    """split.json of a split folder ({} for a split written before it existed)."""
-    path = Path(split_dir) / "split.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-@dataclass(frozen=True)
-class PartTable:
-    """One split part as read back by later stages."""
-
-    clip_ids: list[str]
-    paths: list[str]
-    tags: list[str]
-    labels: np.ndarray  # uint8 (n, n_tags)
-
-
-def read_part(path: str | Path) -> PartTable:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: split file not found (run the split rule first)")
-    lines = path.read_text().splitlines()
-    if not lines or not lines[0].startswith("clip_id\ttrack\tmp3_path"):
-        raise DataError(f"{path}: not a tagbench split file (header must start clip_id, track, mp3_path)")
-    tags = lines[0].split("\t")[3:]
-    ids, paths, rows = [], [], []
-    for line in lines[1:]:
-        cells = line.split("\t")
-        ids.append(cells[0])
-        paths.append(cells[2])
-        rows.append([int(c) for c in cells[3:]])
-    labels = np.array(rows, dtype=np.uint8).reshape(len(ids), len(tags))
-    return PartTable(ids, paths, tags, labels)

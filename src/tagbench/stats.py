@@ -7,16 +7,16 @@ computed resample by resample: a paired bootstrap, which cancels the variation t
 resamples. Within a resample, macro averages skip tags without both a positive and a negative
 clip (as `metrics.tagging_metrics` does on the whole test part).
 
-The four ranking metrics are computed here vectorised over tags (ROC-AUC from tie-averaged
-ranks, PR-AUC as scikit-learn's average precision), ~50x faster than calling scikit-learn per
-resample; `tests/test_stats.py` checks them against scikit-learn.
+The four ranking metrics are computed here vectorised over tags, from scores sorted once per
+model: a resample only reweights clips (`SortedScores`). On MTT's test part (6,466 clips x 188
+tags) that is ~0.1 s per resample and seed, where scikit-learn on the resampled arrays takes
+~1 s; `tests/test_stats.py` checks the figures against scikit-learn, resamples included.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 KEYS = ("roc_auc_macro", "pr_auc_macro", "roc_auc_micro", "pr_auc_micro")
 LEVEL = 0.95
@@ -27,54 +27,74 @@ def resample_indices(n_clips: int, n_resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, n_clips]).integers(0, n_clips, (n_resamples, n_clips))
 
 
-def _roc_auc(y: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """ROC-AUC of each column (nan where a column lacks a class): Mann-Whitney U over ranks."""
-    pos = y.sum(axis=0)
-    neg = len(y) - pos
-    ranks = rankdata(s, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auc = ((ranks * y).sum(axis=0) - pos * (pos + 1) / 2) / (pos * neg)
-    return np.where((pos > 0) & (neg > 0), auc, np.nan)
+class SortedScores:
+    """One model's scores sorted once (descending, per tag), so that each resample costs a
+    weighted cumulative sum instead of a sort: a resample is a vector of per-clip counts, and a
+    clip drawn k times counts k times. Ties enter together (one ROC point or PR step per
+    distinct score), as in scikit-learn; ROC-AUC is the trapezoid area, PR-AUC the average
+    precision."""
+
+    def __init__(self, y_true: np.ndarray, y_score: np.ndarray):
+        y = np.asarray(y_true, dtype=np.float64)
+        s = np.asarray(y_score, dtype=np.float64)
+        self.order = np.argsort(-s, axis=0, kind="stable")
+        self.y = np.take_along_axis(y, self.order, axis=0)
+        ranked = np.take_along_axis(s, self.order, axis=0)
+        self.last_of_tie = np.ones_like(ranked, dtype=bool)
+        self.last_of_tie[:-1] = ranked[:-1] != ranked[1:]
+
+    def metrics(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ROC-AUC, PR-AUC) per column for per-clip weights; nan where a column lacks a class."""
+        w = np.asarray(weights, dtype=np.float64)[self.order]
+        tp = np.cumsum(w * self.y, axis=0)
+        fp = np.cumsum(w * (1 - self.y), axis=0)
+        step = self.last_of_tie
+        zero = np.zeros((1, tp.shape[1]))
+        prev_tp = np.vstack([zero, np.maximum.accumulate(np.where(step, tp, 0), axis=0)[:-1]])
+        prev_fp = np.vstack([zero, np.maximum.accumulate(np.where(step, fp, 0), axis=0)[:-1]])
+        pos, neg = tp[-1], fp[-1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            roc = (step * (fp - prev_fp) * (tp + prev_tp)).sum(axis=0) / (2 * pos * neg)
+            precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+            ap = (step * (tp - prev_tp) * precision).sum(axis=0) / pos
+        ok = (pos > 0) & (neg > 0)
+        return np.where(ok, roc, np.nan), np.where(ok, ap, np.nan)
 
 
-def _average_precision(y: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Average precision of each column, as scikit-learn computes it (one step per distinct
-    score: tied clips enter together); nan where a column has no positive or no negative."""
-    order = np.argsort(-s, axis=0, kind="stable")
-    ys = np.take_along_axis(y, order, axis=0).astype(np.float64)
-    ss = np.take_along_axis(s, order, axis=0)
-    tps = np.cumsum(ys, axis=0)
-    seen = np.arange(1, len(y) + 1, dtype=np.float64)[:, None]
-    last_of_tie = np.ones_like(ss, dtype=bool)
-    last_of_tie[:-1] = ss[:-1] != ss[1:]
-    at_step = np.where(last_of_tie, tps, 0.0)
-    before = np.vstack([np.zeros((1, y.shape[1])), np.maximum.accumulate(at_step, axis=0)[:-1]])
-    pos = tps[-1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ap = (last_of_tie * (tps - before) * (tps / seen)).sum(axis=0) / pos
-    return np.where((pos > 0) & (pos < len(y)), ap, np.nan)
+def _macro(values: np.ndarray) -> float:
+    """Mean over the tags that have both classes (nan if none has)."""
+    return float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+
+
+class RankingFigures:
+    """The four ranking figures of one model's scores, for any resample of its test clips."""
+
+    def __init__(self, y_true: np.ndarray, y_score: np.ndarray):
+        y, s = np.asarray(y_true), np.asarray(y_score)
+        self.n_tags = y.shape[1]
+        self.per_tag = SortedScores(y, s)
+        self.pairs = SortedScores(y.reshape(-1, 1), s.reshape(-1, 1))  # micro: every clip x tag
+
+    def __call__(self, weights: np.ndarray) -> dict[str, float]:
+        roc, ap = self.per_tag.metrics(weights)
+        micro_roc, micro_ap = self.pairs.metrics(np.repeat(weights, self.n_tags))
+        return {"roc_auc_macro": _macro(roc), "pr_auc_macro": _macro(ap),
+                "roc_auc_micro": float(micro_roc[0]), "pr_auc_micro": float(micro_ap[0])}
 
 
 def ranking_metrics(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
-    """The four ranking figures of `metrics.tagging_metrics`, fast (see the module docstring)."""
-    y = np.asarray(y_true).astype(np.float64)
-    s = np.asarray(y_score, dtype=np.float64)
-    roc, ap = _roc_auc(y, s), _average_precision(y, s)
-    flat_y, flat_s = y.reshape(-1, 1), s.reshape(-1, 1)
-    return {
-        "roc_auc_macro": float(np.nanmean(roc)) if np.isfinite(roc).any() else np.nan,
-        "pr_auc_macro": float(np.nanmean(ap)) if np.isfinite(ap).any() else np.nan,
-        "roc_auc_micro": float(_roc_auc(flat_y, flat_s)[0]),
-        "pr_auc_micro": float(_average_precision(flat_y, flat_s)[0]),
-    }
+    """The four ranking figures of `metrics.tagging_metrics` on the whole test part."""
+    return RankingFigures(y_true, y_score)(np.ones(len(y_true)))
 
 
 def bootstrap(labels: np.ndarray, seed_scores: list[np.ndarray], indices: np.ndarray) -> pd.DataFrame:
     """One row per resample: each ranking figure averaged over the seeds' scores (a model
     scored with several training seeds is judged by its mean over seeds)."""
+    figures = [RankingFigures(labels, scores) for scores in seed_scores]
     rows = []
     for idx in indices:
-        per_seed = [ranking_metrics(labels[idx], scores[idx]) for scores in seed_scores]
+        weights = np.bincount(idx, minlength=len(labels))
+        per_seed = [f(weights) for f in figures]
         rows.append({k: float(np.mean([m[k] for m in per_seed])) for k in KEYS})
     return pd.DataFrame(rows, columns=list(KEYS))
 

@@ -154,9 +154,12 @@ class EpochEnd(keras.callbacks.Callback):
                  f"{m['roc_auc_macro']:.4f}, PR-AUC {m['pr_auc_macro']:.4f}, {seconds:.1f}s")
 
 
-def _state_key(settings: TrainSettings, tags, shards, cached: bool) -> str:
-    key = json.dumps([settings.model_key, list(tags), sorted(Path(s).name for s in shards), cached],
-                     sort_keys=True, default=str)
+def _state_key(settings: TrainSettings, train, shards, cached: bool) -> str:
+    """What a saved state must match to be resumed: settings, tags, shards and where the
+    patches come from (the backbone cache's backbone and hop, or the log-mel)."""
+    source = ["cache", train.backbone, train.hops] if cached else "log-mel"
+    key = json.dumps([settings.model_key, list(train.tags), sorted(Path(s).name for s in shards),
+                      source], sort_keys=True, default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -253,7 +256,7 @@ def train_variant(settings: TrainSettings, variant: str, train_shards, valid_sha
     train, valid = _open_parts(settings, train_shards, valid_shards, train_cache, valid_cache)
     cached = not isinstance(train, FeatureStore)
     n_tags = len(train.tags)
-    state = TrainingState(Path(state_dir), _state_key(settings, train.tags, train_shards, cached))
+    state = TrainingState(Path(state_dir), _state_key(settings, train, train_shards, cached))
     if state.resumed:
         log(f"resuming {variant} after epoch {state['epoch']} of {settings.epochs}")
     model = _start_model(settings, state, n_tags, weights_path, log, cached)

@@ -49,7 +49,7 @@ rule split:
         tags="results/{experiment}/split/tags.txt",
         provenance="results/{experiment}/split/split.json",
     params:
-        spec=to_json(S.split),
+        spec=to_json(S.split.for_method()),
         code=code_fingerprint("split"),
     localrule: True
     log:

@@ -90,6 +90,8 @@ rule leaderboard:
     input:
         this=f"results/{EXPERIMENT}/report/comparison.csv",
         others=other_experiments,
+        # editing the published rows updates the leaderboard
+        published=str(Path(workflow.basedir) / "src" / "tagbench" / "published.csv"),
     output:
         csv="results/leaderboard.csv",
         md="results/leaderboard.md",
@@ -106,4 +108,5 @@ rule leaderboard:
     conda:
         ENV
     shell:
-        "tagbench leaderboard --results results --out results/leaderboard > {log} 2>&1"
+        "tagbench leaderboard --results results --out results/leaderboard "
+        "--published {input.published:q} > {log} 2>&1"

@@ -28,7 +28,7 @@ def cmd_predict(args) -> int:
 
 def add_verbs(sub) -> None:
     p = sub.add_parser("predict", help="tag audio files with a trained model (top-k tags)")
-    p.add_argument("--model", required=True, help="results/{dataset}/models/{variant}/model.keras")
+    p.add_argument("--model", required=True, help="results/{experiment}/models/{variant}/seed{N}/model.keras")
     p.add_argument("audio", nargs="+", help="audio files or folders (walked recursively)")
     p.add_argument("--top-k", type=int, default=5, help="tags per file (default 5)")
     fmt = p.add_mutually_exclusive_group()

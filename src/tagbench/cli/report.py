@@ -54,11 +54,12 @@ def add_verbs(sub) -> None:
     p.add_argument("--variants", nargs="+", required=True)
     p.add_argument("--eval-dirs", nargs="+", required=True,
                    help="each variant's summary folder (eval/{variant})")
-    p.add_argument("--baseline-dir", help="the baseline's folder (results/{dataset}/baseline)")
+    p.add_argument("--baseline-dir", help="the baseline's folder (results/{experiment}/baseline)")
     p.add_argument("--model-metadata", nargs="*", default=[],
                    help="a model.keras per variant (pooling, head)")
     p.add_argument("--out-dir", required=True)
-    p.add_argument("--split-dir", help="results/{dataset}/split: also write overview.rst for the HTML report")
+    p.add_argument("--split-dir",
+                   help="results/{experiment}/split: also write overview.rst for the HTML report")
     p.add_argument("--dataset", default="", help="dataset name shown in the overview")
     p.add_argument("--experiment", default="", help="experiment name shown in the overview")
     p.set_defaults(func=cmd_report)
