@@ -148,6 +148,10 @@ def test_code_edits_rerun_exactly_the_stages_that_run_that_code(built, tmp_path)
     inference.write_text(pristine[inference])
     report.write_text(pristine[report].replace("dpi=110", "dpi=120"))
     assert planned(dry_run()) == {"report_curves": 1, "report_compare": 1, "leaderboard": 1, "all": 1}
+    report.write_text(pristine[report])
+    published = copy / "src/tagbench/published.csv"
+    published.write_text(published.read_text() + "Another paper,0.9,0.4,mtt,standard,50,true,X,2024\n")
+    assert planned(dry_run()) == {"leaderboard": 1, "all": 1}
 
 
 def test_targeting_one_variant_builds_only_it(built, tmp_path):

@@ -69,3 +69,10 @@ def other_experiments(wildcards):
         for p in Path("results").glob(pattern)
         if p.parts[1] != EXPERIMENT
     )
+
+
+def file_digest(path):
+    """sha256 of a data file the package reads (a params value: content, not path or mtime)."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
