@@ -123,8 +123,8 @@ def _figure(value, low, high) -> str:
 def _markdown(table: pd.DataFrame) -> str:
     lines = ["# tagbench leaderboard", "",
              "Test ROC-AUC and PR-AUC, macro over tags: mean over seeds [95 % bootstrap interval "
-             "over test clips]. **published** rows are numbers from papers on the same split "
-             "method and tag count, not rerun here; `lists` rows match only if the list files "
+             "over test clips]. **published** rows are numbers from papers on the same dataset, "
+             "split method and tag count, not rerun here; `lists` rows match only if the list files "
              "are the paper's.", ""]
     for (split, n_tags), group in table.groupby(["split", "n_tags"], sort=True):
         lines += [f"## split `{split}`, {n_tags} tags", "",
