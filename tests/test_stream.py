@@ -55,3 +55,19 @@ def test_a_stream_is_a_function_of_its_seed(tmp_path):
 
     assert np.array_equal(first_batches(1), first_batches(1))
     assert not np.array_equal(first_batches(1), first_batches(2))
+
+
+def test_an_epochs_batches_do_not_depend_on_where_training_started(tmp_path):
+    """What makes a resumed run equal an uninterrupted one: epoch e's batches are a function of
+    (seed, e) alone."""
+    from itertools import islice
+
+    from tagbench.stream import epoch_batches
+
+    store, _ = labelled_store(tmp_path)
+    steps = 3
+    from_start = list(islice(epoch_batches(store, 8, 4, seed=5, steps=steps), 2 * steps))
+    resumed = list(islice(epoch_batches(store, 8, 4, seed=5, steps=steps, first_epoch=1), steps))
+    for (xa, ya), (xb, yb) in zip(from_start[steps:], resumed, strict=True):
+        assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
+    assert not np.array_equal(from_start[0][0], from_start[steps][0])  # epochs differ
