@@ -313,7 +313,9 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
         return (f"{getattr(r, key):.3f}{std} [{getattr(r, key + '_ci95_low'):.3f}, "
                 f"{getattr(r, key + '_ci95_high'):.3f}]")
 
-    rows = [[f"{r.variant} ({r.pooling}, {r.head})", r.seeds, figure(r, "roc_auc_macro"),
+    # ("-" alone in a list-table cell would be read as an empty bullet list)
+    rows = [[f"{r.variant} ({r.pooling}, {r.head})",
+             "none (deterministic)" if r.seeds == "-" else r.seeds, figure(r, "roc_auc_macro"),
              figure(r, "pr_auc_macro"), f"{r.accuracy:.3f} / {r.all_negative_accuracy:.3f}",
              f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
             for r in table.itertuples(index=False)]
