@@ -108,17 +108,19 @@ class CacheStore:
             try:
                 with h5py.File(path, "r") as h5:
                     attrs = dict(h5.attrs)
-                    clip_ids = [s.decode() if isinstance(s, bytes) else s for s in h5["clip_id"][()]]
+                    clip_ids = list(h5["clip_id"].asstr()[()])
+                    index = h5["patch_offsets"][()], h5["patch_start"][()]
             except FileNotFoundError:
                 raise DataError(f"{path}: backbone cache not found (run the cache_backbone "
                                 "rule)") from None
             except (OSError, KeyError) as err:
                 raise DataError(f"{path}: not a readable backbone cache ({err}); delete it and "
                                 "rerun snakemake") from None
-            by_source[attrs.get("source")] = (path, attrs, clip_ids)
+            by_source[attrs.get("source")] = (path, attrs, clip_ids, index)
         self.backbone, self.paths, self.starts, self.offsets, hops = backbone, [], [], [], set()
         for shard in self.index.shards:
-            path, attrs, clip_ids = by_source.get(shard.path.name, (None, None, None))
+            path, attrs, clip_ids, (offsets, starts) = by_source.get(
+                shard.path.name, (None, None, None, (None, None)))
             if path is None:
                 raise DataError(f"no backbone cache given for feature shard {shard.path}")
             if attrs["backbone"] != backbone:
@@ -128,9 +130,8 @@ class CacheStore:
                     or clip_ids != shard.clip_ids:
                 raise DataError(f"{path}: computed from other features than {shard.path} "
                                 "(delete it and rerun snakemake)")
-            with h5py.File(path, "r") as h5:
-                self.offsets.append(h5["patch_offsets"][()])
-                self.starts.append(h5["patch_start"][()])
+            self.offsets.append(offsets)
+            self.starts.append(starts)
             self.paths.append(path)
             hops.add(int(attrs["hop"]))
         self.hops = sorted(hops)

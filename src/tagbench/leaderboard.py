@@ -17,7 +17,7 @@ import pandas as pd
 from .atomic import atomic_path, write_text
 from .errors import DataError
 from .scoring import read_metrics, read_scored
-from .stats import KEYS, interval
+from .stats import KEYS, paired_differences
 
 PUBLISHED = Path(__file__).with_name("published.csv")
 BASELINE_RUN = "baseline"  # the baseline's name in `compare` (EXPERIMENT/baseline)
@@ -220,18 +220,20 @@ def compare_runs(results_dir, a: str, b: str) -> pd.DataFrame:
     rows = []
     for va, vb in pairs:
         fa, fb = left[va], right[vb]
-        ma, mb = read_metrics(fa / "metrics.json"), read_metrics(fb / "metrics.json")
         sa, sb = read_scored(fa), read_scored(fb)
+        ma, mb = sa.metrics, sb.metrics
         paired = (sa.clip_ids == sb.clip_ids and np.array_equal(sa.labels, sb.labels)
                   and sa.tags == sb.tags
                   and ma.get("bootstrap") == mb.get("bootstrap")
                   and ma.get("bootstrap_seed") == mb.get("bootstrap_seed"))
-        boot = ((pd.read_csv(fa / "bootstrap.csv"), pd.read_csv(fb / "bootstrap.csv"))
-                if paired else None)
+        # B - A with its paired interval: the report's paired differences, for one pair
+        differences = (paired_differences(
+            {"B": pd.read_csv(fb / "bootstrap.csv"), "A": pd.read_csv(fa / "bootstrap.csv")},
+            {"B": mb, "A": ma}).set_index("metric") if paired else None)
         for key in (*KEYS, "accuracy"):
             low = high = np.nan
-            if boot is not None and key in KEYS:
-                low, high = interval(boot[1][key] - boot[0][key])
+            if differences is not None and key in KEYS:
+                low, high = differences.loc[key, ["ci95_low", "ci95_high"]]
             rows.append({"a": f"{a.split('/')[0]}/{va}", "b": f"{b.split('/')[0]}/{vb}",
                          "metric": key, "a_value": ma.get(key), "b_value": mb.get(key),
                          "change": mb.get(key) - ma.get(key), "ci95_low": low, "ci95_high": high,

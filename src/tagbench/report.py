@@ -201,12 +201,12 @@ def _plot_roc_pr(folders: dict[str, Path], out: Path) -> None:
     """Micro-averaged ROC and PR curves (every clip x tag pair), seed-averaged scores."""
     from sklearn.metrics import precision_recall_curve, roc_curve
 
-    from .scoring import read_predictions
+    from .scoring import read_scored
 
     fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(11, 4.8))
     for name, folder in folders.items():
-        labels, scores = read_predictions(folder / "predictions.h5")
-        y, s = labels.ravel(), scores.ravel()
+        run = read_scored(folder)
+        y, s = run.labels.ravel(), run.scores.ravel()
         style = {"ls": ":", "color": "grey"} if name == BASELINE else {}
         fpr, tpr, _ = roc_curve(y, s)
         precision, recall, _ = precision_recall_curve(y, s)

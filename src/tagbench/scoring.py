@@ -79,7 +79,7 @@ def read_scored(run_dir) -> Scored:
     try:
         per_tag = pd.read_csv(run / "per_tag.csv")
         with h5py.File(run / "predictions.h5", "r") as h5:
-            clip_ids = [c.decode() if isinstance(c, bytes) else c for c in h5["clip_id"][()]]
+            clip_ids = list(h5["clip_id"].asstr()[()])
             scores, labels = h5["scores"][()], h5["labels"][()]
             tags = json.loads(h5.attrs["tags"])
     except FileNotFoundError as err:
@@ -88,12 +88,3 @@ def read_scored(run_dir) -> Scored:
         raise DataError(f"{run}: unreadable scored run ({type(err).__name__}: {err}); delete "
                         "it and rerun snakemake") from None
     return Scored(metrics, clip_ids, labels, scores, tags, per_tag)
-
-
-def read_predictions(path) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, scores) of a predictions.h5."""
-    try:
-        with h5py.File(path, "r") as h5:
-            return h5["labels"][()], h5["scores"][()]
-    except FileNotFoundError:
-        raise DataError(f"{path}: not found (evaluate first)") from None

@@ -194,14 +194,22 @@ def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, wei
 
     if state.resumed:
         return _resume_model(state)
-    model = build_head(settings, n_tags) if cached else build_model(settings, n_tags)
-    if settings.weights == "vggish" and not cached:
+    if cached:
+        model = build_head(settings, n_tags)
+    else:
+        model = build_model(settings, n_tags)
+        _load_backbone_weights(model, settings, weights_path, log)
+    compile_model(model, settings, n_tags)
+    return model
+
+
+def _load_backbone_weights(model, settings: TrainSettings, weights_path, log) -> None:
+    """The official VGGish weights into a whole model, when the settings ask for them."""
+    if settings.weights == "vggish":
         from .vggish import load_checkpoint
 
         loaded = load_checkpoint(model, weights_path)
         log(f"VGGish weights loaded into {len(loaded)} layers from {weights_path}")
-    compile_model(model, settings, n_tags)
-    return model
 
 
 def _whole_model(settings: TrainSettings, head, n_tags: int, weights_path, log):
@@ -210,11 +218,7 @@ def _whole_model(settings: TrainSettings, head, n_tags: int, weights_path, log):
     from .models import build_model, copy_weights
 
     model = build_model(settings, n_tags)
-    if settings.weights == "vggish":
-        from .vggish import load_checkpoint
-
-        loaded = load_checkpoint(model, weights_path)
-        log(f"VGGish weights loaded into {len(loaded)} layers of the saved model from {weights_path}")
+    _load_backbone_weights(model, settings, weights_path, log)
     copy_weights(head, model)
     return model
 
@@ -254,7 +258,7 @@ def train_variant(settings: TrainSettings, variant: str, train_shards, valid_sha
     whole model either way."""
     gpus = configure_tensorflow(threads, settings.mixed_precision)
     train, valid = _open_parts(settings, train_shards, valid_shards, train_cache, valid_cache)
-    cached = not isinstance(train, FeatureStore)
+    cached = bool(train_cache)
     n_tags = len(train.tags)
     state = TrainingState(Path(state_dir), _state_key(settings, train, train_shards, cached))
     if state.resumed:
