@@ -70,25 +70,31 @@ def tiny_demo(tmp_path_factory):
     return out, ann
 
 
-@pytest.fixture(scope="session")
-def tiny_features(tiny_demo, tmp_path_factory):
-    """Split + feature shards of the tiny demo: {part: [shard paths]}."""
+def split_and_extract(root, out, n_shards: dict[str, int], dtype: str = "float16"):
+    """Split the dataset at `root` (folder split, 20 % valid) into out/split and extract each
+    part into n_shards[part] shards under out/{part}: {part: [shard paths]}."""
     from tagbench.annotations import read_annotations
     from tagbench.config import FeatureSettings, SplitSettings
     from tagbench.features import extract_shard
     from tagbench.split import make_split, write_split
 
-    root, _ = tiny_demo
-    out = tmp_path_factory.mktemp("features")
     ann = read_annotations(root / "annotations_final.csv")
     write_split(make_split(ann, SplitSettings(valid_fraction=0.2)), ann, out / "split")
     shards = {}
-    for part, n in (("train", 2), ("valid", 1), ("test", 1)):
+    for part, n in n_shards.items():
         shards[part] = [out / part / f"{i:03d}.h5" for i in range(n)]
         for i, path in enumerate(shards[part]):
             extract_shard(out / "split" / f"{part}.tsv", root / "audio", i, n, path,
-                          FeatureSettings())
+                          FeatureSettings(dtype=dtype))
     return shards
+
+
+@pytest.fixture(scope="session")
+def tiny_features(tiny_demo, tmp_path_factory):
+    """Split + feature shards of the tiny demo: {part: [shard paths]}."""
+    root, _ = tiny_demo
+    return split_and_extract(root, tmp_path_factory.mktemp("features"),
+                             {"train": 2, "valid": 1, "test": 1})
 
 
 @pytest.fixture(scope="session")

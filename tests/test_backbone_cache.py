@@ -13,21 +13,11 @@ POOLINGS = ["avg", "max", "autopool", "embedding"]
 @pytest.fixture(scope="module")
 def shards32(tiny_demo, tmp_path_factory):
     """The tiny demo's parts as float32 shards (no storage rounding between the two paths)."""
-    from tagbench.annotations import read_annotations
-    from tagbench.config import SplitSettings
-    from tagbench.features import extract_shard
-    from tagbench.split import make_split, write_split
+    from .conftest import split_and_extract
 
     root, _ = tiny_demo
-    out = tmp_path_factory.mktemp("f32")
-    ann = read_annotations(root / "annotations_final.csv")
-    write_split(make_split(ann, SplitSettings(valid_fraction=0.2)), ann, out / "split")
-    shards = {}
-    for part in ("train", "valid", "test"):
-        shards[part] = [out / part / "000.h5"]
-        extract_shard(out / "split" / f"{part}.tsv", root / "audio", 0, 1, shards[part][0],
-                      FeatureSettings(dtype="float32"))
-    return shards
+    return split_and_extract(root, tmp_path_factory.mktemp("f32"),
+                             {"train": 1, "valid": 1, "test": 1}, dtype="float32")
 
 
 @pytest.fixture(scope="module")
