@@ -1,6 +1,9 @@
 """Rerun fingerprints follow the code each stage really runs: not comments, not docstrings."""
 
+import json
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -36,7 +39,8 @@ def test_stages_include_what_they_import_and_not_the_cli():
     assert {"train", "inference", "metrics", "models", "vggish", "stream", "features",
             "frontend", "runtime"} <= set(train)
     assert {"inference", "frontend", "models"} <= set(stage_modules("evaluate"))
-    assert "models" in stage_modules("report")
+    # the report reads model files' metadata without TensorFlow
+    assert "model_file" in stage_modules("report") and "models" not in stage_modules("report")
     assert not any(m.startswith("cli") for s in STAGES for m in stage_modules(s))
     assert "train" not in stage_modules("evaluate") and "report" not in stage_modules("train")
     assert not {"vggish", "frontend"} & set(stage_modules("acquire"))  # MTT unzipping: no model
@@ -67,3 +71,112 @@ def test_a_code_edit_changes_exactly_the_stages_that_run_it(package):
     edit(package / "report.py", "dpi=110", "dpi=111")
     changed = {s for s, fp in fingerprints(package).items() if fp != after[s]}
     assert changed == {"report"}
+
+
+# A module whose normal form is pinned: comments, docstrings, blank lines, quoting and the
+# interpreter's version (3.12 tokenizes f-strings in parts, 3.11 as one string) change nothing.
+FIXTURE = '''"""Module docstring."""
+import numpy as np  # a comment
+
+
+@decorator(arg="x")
+def f(a, *, b=2):
+    """Function docstring,
+    on two lines."""
+    name = f"{a!r:>{b}} and {f'{b}'}"
+    text = f"""multi
+line {a}"""
+    match a:
+        case [x, *_]:
+            return x, name, text
+    return {'k': np.float32(1e-3)}
+'''
+FIXTURE_DIGEST = "f7c5725265c0c61b"
+
+
+def normal_digest(source):
+    import hashlib
+
+    return hashlib.sha256(fingerprint.normal_form(source)).hexdigest()[:16]
+
+
+def test_the_normal_form_is_pinned_and_ignores_layout():
+    assert normal_digest(FIXTURE) == FIXTURE_DIGEST
+    reformatted = (FIXTURE.replace("{'k'", '{"k"').replace("  # a comment", "")
+                   .replace('    """Function docstring,\n    on two lines."""\n', "")
+                   .replace("    ", "  ").replace("\n\n\n", "\n"))
+    assert normal_digest(reformatted) == FIXTURE_DIGEST
+    assert normal_digest(FIXTURE.replace("1e-3", "1e-4")) != FIXTURE_DIGEST
+    assert normal_digest(FIXTURE.replace("{a!r:", "{a!s:")) != FIXTURE_DIGEST
+
+
+def other_interpreters():
+    """Python 3.11 / 3.12 interpreters on this machine other than the running one."""
+    import glob
+    import sys
+
+    found = {}
+    for path in sorted(glob.glob(str(Path.home() / ".pyenv/versions/3.1[12]*/bin/python3.1?"))):
+        version = subprocess.run([path, "-c", "import sys; print(sys.version_info[:2])"],
+                                 capture_output=True, text=True).stdout.strip()
+        if version and version != str(sys.version_info[:2]):
+            found.setdefault(version, path)
+    return list(found.values())
+
+
+def test_code_digests_are_the_same_under_python_3_11_and_3_12():
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); from tagbench import fingerprint as f;"
+              "print(json.dumps({s: f.code_digest(s) for s in f.STAGES}))")
+    here = {stage: fingerprint.code_digest(stage) for stage in STAGES}
+    others = other_interpreters()
+    if not others:
+        pytest.skip("no other Python 3.11/3.12 interpreter on this machine")
+    for python in others:
+        out = subprocess.run([python, "-c", script, str(ROOT / "src")], capture_output=True,
+                             text=True, check=True).stdout
+        assert json.loads(out) == here, python
+    # the fixture too, as a module: its pinned digest holds under every interpreter
+    out = subprocess.run([others[0], "-c", "import hashlib, sys; sys.path.insert(0, sys.argv[1]);"
+                          "from tagbench.fingerprint import normal_form;"
+                          "print(hashlib.sha256(normal_form(sys.stdin.read())).hexdigest()[:16])",
+                          str(ROOT / "src")], input=FIXTURE, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == FIXTURE_DIGEST
+
+
+def test_declarations_are_no_part_of_a_fingerprint(package):
+    """A new setting for one stage, or a reworded error message, reruns nothing: settings
+    reach each stage as its params."""
+    before = fingerprints(package)
+    edit(package / "config.py", "class DemoSettings:\n", "class DemoSettings:\n    fade: float = 0.1\n")
+    edit(package / "errors.py", '"""An audio file could not be decoded', 'X = 1\n    """An audio')
+    assert fingerprints(package) == before
+    assert not any({"config", "errors"} & set(stage_modules(s)) for s in STAGES)
+
+
+def test_modules_of_a_subpackage_are_part_of_the_stages_that_import_them(package):
+    sub = package / "backbones"
+    sub.mkdir(exist_ok=True)
+    (sub / "__init__.py").write_text('"""Backbones."""\n')
+    (sub / "net.py").write_text("from ..atomic import write_text\nfrom . import helper\nSIZE = 3\n")
+    (sub / "helper.py").write_text("from .. import layout\nWIDTH = 1\n")
+    edit(package / "models.py", "from . import vggish\n", "from . import vggish\nfrom .backbones.net import SIZE\n")
+    fingerprint._module.cache_clear()
+    assert {"backbones", "backbones.net", "backbones.helper", "atomic", "layout"} <= set(
+        stage_modules("train", package))
+    before = fingerprints(package)
+    edit(sub / "helper.py", "WIDTH = 1", "WIDTH = 2")
+    after = fingerprints(package)
+    changed = {s for s in STAGES if after[s] != before[s]}
+    assert changed == {"cache", "train", "evaluate", "predict"}
+
+
+def test_a_library_upgrade_makes_the_stages_it_computes_stale(monkeypatch):
+    before = {stage: code_fingerprint(stage) for stage in STAGES}
+    real = fingerprint.metadata.version
+    monkeypatch.setattr(fingerprint.metadata, "version",
+                        lambda name: "99.0" if name == "tensorflow" else real(name))
+    after = {stage: code_fingerprint(stage) for stage in STAGES}
+    changed = {s for s in STAGES if after[s] != before[s]}
+    assert changed == {"checkpoint", "cache", "train", "evaluate", "predict"}
+    assert fingerprint.library_versions("train")["tensorflow"] == "99.0"
+    assert "tensorflow" not in fingerprint.library_versions("features")

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from tagbench.config import TrainSettings
-from tagbench.models import AutoPool1D, build_model, load_model, read_metadata, save_with_metadata
+from tagbench.model_file import read_metadata, save_with_metadata
+from tagbench.models import AutoPool1D, build_model, load_model
 
 
 def test_autopool_interpolates_between_mean_and_max():

@@ -23,7 +23,8 @@ def test_prediction_computes_the_training_features_with_the_models_resampler(tmp
     from tagbench.config import FeatureSettings, TrainSettings
     from tagbench.features import FeatureStore, extract_shard
     from tagbench.frontend import frame_examples
-    from tagbench.models import build_model, read_metadata, save_with_metadata
+    from tagbench.model_file import read_metadata, save_with_metadata
+    from tagbench.models import build_model
     from tagbench.predict import model_resampler
 
     t = np.arange(2 * 44100) / 44100  # a tone inside soxr HQ's transition band, VHQ's passband
@@ -130,7 +131,7 @@ def test_model_from_other_front_end_settings_is_refused(tiny_model, tmp_path):
     import zipfile
 
     from tagbench.errors import DataError
-    from tagbench.models import METADATA_NAME
+    from tagbench.model_file import METADATA_NAME
 
     other = tmp_path / "other.keras"
     with zipfile.ZipFile(tiny_model) as src, zipfile.ZipFile(other, "w") as dst:

@@ -35,7 +35,8 @@ def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
 
 def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
                    cache_paths=None) -> dict:
-    from .models import load_model, model_description
+    from .model_file import model_description
+    from .models import load_model
 
     model, meta = load_model(model_path)
     scorer, store = _scored_store(model, meta, shard_paths, cache_paths, model_path)

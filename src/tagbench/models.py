@@ -12,20 +12,14 @@ the whole model by layer name (`copy_weights`).
 
 from __future__ import annotations
 
-import json
-import zipfile
-from pathlib import Path
-
 import keras
 from keras import layers, ops
 
 from . import vggish
-from .atomic import atomic_path
 from .config import TrainSettings
 from .errors import DataError
 from .frontend import EXAMPLE_FRAMES, N_MELS
-
-METADATA_NAME = "tagbench.json"
+from .model_file import read_metadata
 
 
 @keras.saving.register_keras_serializable(package="tagbench")
@@ -170,33 +164,8 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
             layer.set_weights(source.get_layer(layer.name).get_weights())
 
 
-def model_description(spec: dict) -> dict:
-    """What a metrics file says about the model that made it (the leaderboard's columns)."""
-    keys = ("pooling", "head", "weights", "finetune", "backbone_seed", "epochs", "patches_per_clip")
-    return {k: spec[k] for k in keys if k in spec}
-
-
-def save_with_metadata(model: keras.Model, path: str | Path, metadata: dict) -> None:
-    """model.save + a `tagbench.json` member in the .keras zip: tags, feature params, pooling,
-    aggregation - everything `tagbench predict` needs, so the model file stands alone."""
-    with atomic_path(path) as tmp:
-        model.save(tmp)
-        with zipfile.ZipFile(tmp, "a") as zf:
-            zf.writestr(METADATA_NAME, json.dumps(metadata, indent=1, sort_keys=True))
-
-
-def read_metadata(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: model file not found (train the variant first)")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return json.loads(zf.read(METADATA_NAME))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError):
-        raise DataError(f"{path}: not a tagbench model (.keras file with {METADATA_NAME})") from None
-
-
-def load_model(path: str | Path) -> tuple[keras.Model, dict]:
+def load_model(path) -> tuple[keras.Model, dict]:
+    """(the Keras model, its metadata); a damaged file is one DataError line."""
     metadata = read_metadata(path)
     try:
         model = keras.models.load_model(path, compile=False)

@@ -118,7 +118,7 @@ def _read_summary(folder: Path, what: str) -> tuple[dict, pd.DataFrame]:
 def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=None):
     """comparison.csv/.md (a row per variant, the baseline floor last), differences.csv (paired
     bootstrap), comparison.png, per_tag_auc.png and roc_pr.png. Returns (table, differences)."""
-    from .models import read_metadata
+    from .model_file import read_metadata
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -227,7 +227,7 @@ def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: Trai
                    train, weights_path, cached: bool, log) -> dict:
     import pandas as pd
 
-    from .models import save_with_metadata
+    from .model_file import save_with_metadata
 
     best = keras.models.load_model(state.dir / "best.keras")
     if cached:
