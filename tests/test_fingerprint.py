@@ -159,7 +159,8 @@ def test_modules_of_a_subpackage_are_part_of_the_stages_that_import_them(package
     (sub / "__init__.py").write_text('"""Backbones."""\n')
     (sub / "net.py").write_text("from ..atomic import write_text\nfrom . import helper\nSIZE = 3\n")
     (sub / "helper.py").write_text("from .. import layout\nWIDTH = 1\n")
-    edit(package / "models.py", "from . import vggish\n", "from . import vggish\nfrom .backbones.net import SIZE\n")
+    edit(package / "models.py", "from . import vggish\n",
+         "from . import vggish\nfrom .backbones.net import SIZE\n")
     fingerprint._module.cache_clear()
     assert {"backbones", "backbones.net", "backbones.helper", "atomic", "layout"} <= set(
         stage_modules("train", package))
@@ -172,8 +173,10 @@ def test_modules_of_a_subpackage_are_part_of_the_stages_that_import_them(package
 
 def test_a_library_upgrade_makes_the_stages_it_computes_stale(monkeypatch):
     before = {stage: code_fingerprint(stage) for stage in STAGES}
-    real = fingerprint.metadata.version
-    monkeypatch.setattr(fingerprint.metadata, "version",
+    from tagbench import provenance
+
+    real = provenance.version
+    monkeypatch.setattr(provenance, "version",
                         lambda name: "99.0" if name == "tensorflow" else real(name))
     after = {stage: code_fingerprint(stage) for stage in STAGES}
     changed = {s for s in STAGES if after[s] != before[s]}

@@ -49,6 +49,11 @@ def test_whole_dag_builds_the_report(built):
         runs = [json.loads((built / f"results/demo/eval/{variant}/seed{s}/metrics.json")
                            .read_text()) for s in seeds]
         assert summary["seeds"] == seeds
+        # every figure names the library versions that computed it, and those of training
+        import tensorflow as tf
+
+        assert summary["libraries"]["tensorflow"] == tf.__version__
+        assert summary["trained_with"]["keras"] == summary["libraries"]["keras"]
         assert summary["roc_auc_macro"] == pytest.approx(
             sum(r["roc_auc_macro"] for r in runs) / len(runs))
         low, high = summary["pr_auc_micro_ci95"]
@@ -58,14 +63,19 @@ def test_whole_dag_builds_the_report(built):
             assert (built / f"results/demo/logs/train/{variant}/seed{s}.log").is_file()
     baseline = json.loads((built / "results/demo/baseline/metrics.json").read_text())
     assert set(summary) - set(baseline) <= {"n_params", "n_trainable_params", "train_seconds",
-                                            "epochs_trained", "best_epoch", "scored_from", "aggregate"}
+                                            "epochs_trained", "best_epoch", "scored_from", "aggregate",
+                                            "trained_with"}
     assert baseline["C"] in (0.01, 0.1, 1.0, 10.0)
 
 
-def test_second_run_has_nothing_to_do(built):
-    proc = snakemake(built, "-n")
-    assert proc.returncode == 0
+def assert_nothing_to_do(workdir):
+    proc = snakemake(workdir, "-n")
+    assert proc.returncode == 0, proc.stderr[-2000:]
     assert planned(proc) == {}, proc.stdout[-2000:]
+
+
+def test_second_run_has_nothing_to_do(built):
+    assert_nothing_to_do(built)
 
 
 def test_changing_one_variant_reruns_only_that_variant(built):
@@ -223,8 +233,12 @@ def test_experiments_coexist_and_meet_on_the_leaderboard(built, tmp_path):
         assert "make_demo" not in plan and plan["split"] == 1  # audio shared, split its own
         proc = snakemake(built)
         assert proc.returncode == 0, proc.stderr[-3000:]
+        # a finished experiment stays finished: the leaderboard's inputs do not depend on
+        # which experiment runs
+        assert_nothing_to_do(built)
     finally:
         write_config(built, TINY)
+    assert_nothing_to_do(built)
     assert (built / "results/demo/eval/small_avg/metrics.json").read_bytes() == before
     standard = json.loads((built / "results/tiny-standard/eval/small_avg/metrics.json").read_text())
     assert standard["split"]["method"] == "standard" and standard["seeds"] == [0]

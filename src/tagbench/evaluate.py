@@ -57,6 +57,7 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
         "scored_from": "backbone cache" if cache_paths else "log-mel features",
         "split": store.split,
         "model": model_description(meta.get("spec", {})),
+        "trained_with": meta.get("libraries"),  # the libraries' versions when it was trained
     }
     metrics = write_scored(out_dir, score(store.clip_ids, store.labels, clip_scores, store.tags,
                                              extra))

@@ -11,8 +11,8 @@ outputs stale when it changes. The fingerprint is derived, not listed by hand, f
   `ast.dump` is not: it differs between 3.11 and 3.12), so a results folder survives a change
   of interpreter, while any edit to code changes it.
 - the versions of the libraries that stage's code imports and that compute numbers
-  (`COMPUTING`: NumPy, TensorFlow, librosa, ...): `pip install -U` of one of them makes the
-  stages it computes stale. `library_versions(stage)` is what outputs record beside their
+  (`provenance.COMPUTING`: NumPy, TensorFlow, librosa, ...): `pip install -U` of one of them
+  makes the stages it computes stale. `library_versions(stage)` is what outputs record beside their
   figures.
 
 Two kinds of module are part of no fingerprint. The CLI (`tagbench.cli`) parses arguments and
@@ -31,8 +31,9 @@ import functools
 import hashlib
 import io
 import tokenize
-from importlib import metadata
 from pathlib import Path
+
+from . import provenance
 
 PACKAGE_DIR = Path(__file__).parent
 PACKAGE = PACKAGE_DIR.name
@@ -56,10 +57,7 @@ STAGES = {
 }
 # Modules that declare, not compute: their values arrive as params (see the module docstring).
 DECLARATIONS = frozenset({"config", "errors"})
-# Third-party imports whose version can change a stage's numbers -> their distribution name.
-COMPUTING = {"numpy": "numpy", "scipy": "scipy", "librosa": "librosa", "soundfile": "soundfile",
-             "soxr": "soxr", "tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
-             "pescador": "pescador", "h5py": "h5py", "pandas": "pandas", "matplotlib": "matplotlib"}
+
 
 
 def _module_file(name: str, package_dir: Path) -> Path | None:
@@ -209,13 +207,7 @@ def library_versions(stage: str, package_dir: Path = PACKAGE_DIR) -> dict[str, s
     """Distribution -> installed version of every computing library the stage's code imports."""
     package_dir = Path(package_dir).resolve()
     imported = set().union(*(_parse(m, package_dir)[1] for m in stage_modules(stage, package_dir)))
-    versions = {}
-    for module in sorted(imported & set(COMPUTING)):
-        try:
-            versions[COMPUTING[module]] = metadata.version(COMPUTING[module])
-        except metadata.PackageNotFoundError:
-            versions[COMPUTING[module]] = "not installed"
-    return dict(sorted(versions.items()))
+    return provenance.library_versions(imported)
 
 
 def code_digest(stage: str, package_dir: Path = PACKAGE_DIR) -> str:

@@ -15,6 +15,7 @@ import pandas as pd
 from .atomic import atomic_path, write_text
 from .errors import DataError
 from .metrics import per_tag_metrics, tagging_metrics
+from .provenance import library_versions
 
 
 @dataclass
@@ -43,8 +44,10 @@ def write_metrics(path, metrics: dict) -> None:
 
 
 def score(clip_ids, labels, scores, tags, extra: dict) -> Scored:
-    """Predictions scored against labels: the metrics (plus `extra`) and the per-tag table."""
-    metrics = {**tagging_metrics(labels, scores), **extra}
+    """Predictions scored against labels: the metrics (plus `extra` and the versions of the
+    libraries that computed them) and the per-tag table."""
+    metrics = {**tagging_metrics(labels, scores), **extra,
+               "libraries": library_versions()}
     return Scored(metrics, list(clip_ids), np.asarray(labels), np.asarray(scores, np.float32),
                   list(tags), per_tag_metrics(labels, scores, tags))
 

@@ -29,6 +29,7 @@ from .errors import DataError
 from .features import FeatureStore
 from .inference import predict_store
 from .metrics import tagging_metrics
+from .provenance import library_versions
 from .runtime import configure_tensorflow
 from .stream import epoch_batches, steps_per_epoch
 
@@ -239,7 +240,7 @@ def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: Trai
         "best_epoch": state["best_epoch"], "best_valid_roc_auc": state["best_auc"],
         "epochs_trained": state["epoch"], "train_seconds": round(state["seconds"], 2),
         "trained_on": "backbone cache" if cached else "log-mel features",
-        "tagbench_version": __version__,
+        "tagbench_version": __version__, "libraries": library_versions(),
     }
     save_with_metadata(best, out / "model.keras", metadata)
     with atomic_path(out / "history.csv") as tmp:

@@ -61,14 +61,12 @@ def first_seed_model(wildcards):
     seed = S.variants[wildcards.variant].seeds[0]
     return f"results/{EXPERIMENT}/models/{wildcards.variant}/seed{seed}/model.keras"
 
-def other_experiments(wildcards):
-    """Every other experiment's summaries already on disk: a newer one updates the leaderboard."""
-    return sorted(
-        str(p)
-        for pattern in ("*/eval/*/metrics.json", "*/baseline/metrics.json")
-        for p in Path("results").glob(pattern)
-        if p.parts[1] != EXPERIMENT
-    )
+def every_comparison(wildcards):
+    """Every experiment's comparison table on disk, this one's included (built if missing): the
+    same input set whichever experiment runs, so a finished experiment's rerun stays a no-op
+    after another one updated the leaderboard."""
+    this = f"results/{EXPERIMENT}/report/comparison.csv"
+    return sorted({this, *map(str, Path("results").glob("*/report/comparison.csv"))})
 
 
 def file_digest(path):

@@ -88,8 +88,7 @@ rule report_compare:
 # Every experiment under results/ side by side, beside published numbers (same split and tags).
 rule leaderboard:
     input:
-        this=f"results/{EXPERIMENT}/report/comparison.csv",
-        others=other_experiments,
+        every_comparison,
     output:
         csv="results/leaderboard.csv",
         md="results/leaderboard.md",
