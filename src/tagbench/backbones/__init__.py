@@ -1,0 +1,1 @@
+"""Pretrained backbones other than VGGish: their front ends, networks and weights."""
