@@ -21,6 +21,7 @@ $(VENV)/.installed-%: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[$(EXTRAS)]"
+	$(BIN)/python -m tagbench.backbones.musicnn_weights fetch resources/musicnn
 	touch $@
 
 # the plugin and the jobstep plugin it needs (its other dependencies are snakemake's own)
