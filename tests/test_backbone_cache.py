@@ -171,3 +171,35 @@ def test_float16_cache_scores_within_storage_rounding_of_the_live_model(tiny_fea
         live, _ = predict_store(model, store)
         fast, _ = predict_store(head, cached)
     np.testing.assert_allclose(fast, live, atol=5e-3)
+
+
+def test_a_model_whose_backbone_differs_from_the_cache_is_refused(shards32, cache32, tmp_path):
+    """A frozen variant's figures come from the cache; the model file gets a backbone rebuilt
+    from the seed. If the two differ (a library update between the jobs, another checkpoint),
+    saving the model is refused with one line, and a matching cache passes."""
+    import json
+    import shutil
+
+    from tagbench.train import train_variant
+
+    spec = TrainSettings(epochs=1, batch_size=8, n_active=2, head=(4,), finetune=False,
+                         pooling="max", threads=1)
+    kwargs = dict(threads=1, log=lambda *_: None)
+    train_variant(spec, "ok", shards32["train"], shards32["valid"], out_dir=tmp_path / "ok",
+                  state_dir=tmp_path / "s1", train_cache=cache32["train"],
+                  valid_cache=cache32["valid"], **kwargs)
+    assert (tmp_path / "ok" / "model.keras").is_file()
+    altered = {}
+    for part in ("train", "valid"):
+        altered[part] = [tmp_path / "altered" / part / "000.h5"]
+        altered[part][0].parent.mkdir(parents=True)
+        shutil.copy(cache32[part][0], altered[part][0])
+        with h5py.File(altered[part][0], "a") as h5:
+            weights = json.loads(h5.attrs["weights"])
+            weights["conv4_2"] = "0" * 16  # the cache job's backbone had other conv4_2 weights
+            h5.attrs["weights"] = json.dumps(weights)
+    with pytest.raises(DataError, match="backbone layer conv4_2 has other weights"):
+        train_variant(spec, "bad", shards32["train"], shards32["valid"], out_dir=tmp_path / "bad",
+                      state_dir=tmp_path / "s2", train_cache=altered["train"],
+                      valid_cache=altered["valid"], **kwargs)
+    assert not (tmp_path / "bad" / "model.keras").exists()

@@ -90,3 +90,78 @@ def test_killed_training_resumes_and_ends_as_an_uninterrupted_run(tiny_features,
     mb = evaluate_model(tmp_path / "u" / "model.keras", tiny_features["test"], tmp_path / "eb")
     ma.pop("train_seconds"), mb.pop("train_seconds")  # timing: the only field allowed to differ
     assert ma == mb
+
+
+class Died(Exception):
+    """A training job killed after its first epoch."""
+
+
+def die_after_first_epoch(monkeypatch, shards, state, spec):
+    """Leave the state a job killed after epoch 1 leaves (the state folder survives a failed
+    job: it is outside the rule's outputs)."""
+    from tagbench import train
+
+    original = train.EpochEnd.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        raise Died
+
+    with monkeypatch.context() as m:
+        m.setattr(train.EpochEnd, "on_epoch_end", on_epoch_end)
+        with pytest.raises(Died):
+            train.train_variant(spec, "t", shards["train"], shards["valid"], out_dir=state.parent / "m",
+                                state_dir=state, threads=1, log=lambda *_: None)
+    assert json.loads((state / "state.json").read_text())["epoch"] == 1
+
+
+def rerun(shards, state):
+    from tagbench.train import train_variant
+
+    lines = []
+    train_variant(SHORT, "t", shards["train"], shards["valid"], out_dir=state.parent / "m",
+                  state_dir=state, threads=1, log=lines.append)
+    return "\n".join(lines)
+
+
+SHORT = TrainSettings(**{**SPEC.__dict__, "epochs": 2})
+
+
+def test_a_state_resumes_only_on_the_same_code_and_data(tiny_features, tmp_path, monkeypatch):
+    """A job dies; the user edits training code, or re-splits, and reruns: it must not resume
+    epochs trained with code or on clips that no longer exist, and it says so in the log."""
+    import shutil
+
+    import h5py
+
+    from tagbench import fingerprint
+
+    state = tmp_path / "same" / "state"
+    die_after_first_epoch(monkeypatch, tiny_features, state, SHORT)
+    log = rerun(tiny_features, state)
+    assert "resuming t after epoch 1" in log and "discarding" not in log
+
+    state = tmp_path / "code" / "state"
+    die_after_first_epoch(monkeypatch, tiny_features, state, SHORT)
+    real = fingerprint.code_digest
+    monkeypatch.setattr(fingerprint, "code_digest", lambda stage: real(stage)[::-1])  # an edit
+    log = rerun(tiny_features, state)
+    assert "discarding the saved training state" in log and "starting from scratch" in log
+    assert "resuming" not in log
+    monkeypatch.setattr(fingerprint, "code_digest", real)
+
+    # a re-split: the same shard names, other provenance (and so possibly other clips)
+    state = tmp_path / "split" / "state"
+    shards = {p: [] for p in ("train", "valid")}
+    for part in shards:
+        for path in tiny_features[part]:
+            copy = tmp_path / "resplit" / part / path.name
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, copy)
+            shards[part].append(copy)
+    die_after_first_epoch(monkeypatch, shards, state, SHORT)
+    with h5py.File(shards["train"][0], "a") as h5:
+        h5.attrs["split"] = json.dumps({"method": "group", "seed": 7})
+    log = rerun(shards, state)
+    assert "discarding the saved training state" in log and "resuming" not in log
+    assert pd.read_csv(state.parent / "m" / "history.csv")["epoch"].tolist() == [1, 2]

@@ -33,6 +33,36 @@ from .layout import backbone_name, parse_backbone
 CHUNK_PATCHES = 64
 
 
+def weight_digests(model) -> dict[str, str]:
+    """Layer name -> sha256 of its weights, for every layer of `model` that has weights: what
+    ties a cache to the backbone of the model file trained from it."""
+    import hashlib
+
+    digests = {}
+    for layer in model.layers:
+        if layer.weights:
+            digest = hashlib.sha256()
+            for w in layer.get_weights():
+                digest.update(np.ascontiguousarray(w, np.float32).tobytes())
+            digests[layer.name] = digest.hexdigest()[:16]
+    return digests
+
+
+def check_backbone(model, cached: dict[str, str], skip=()) -> None:
+    """Refuse a whole model whose backbone layers differ from the weights the cache was
+    computed with (a library update or another checkpoint between the cache job and training):
+    its figures, scored on the cache, would not be those of the model file."""
+    for name, digest in weight_digests(model).items():
+        if name in skip:
+            continue
+        if cached.get(name) != digest:
+            why = "is not in the cache's backbone" if name not in cached else "has other weights"
+            raise DataError(f"the saved model's backbone layer {name} {why} than the backbone "
+                            "cache was computed with (another checkpoint or library version "
+                            "between the cache and train jobs): delete the backbone cache and "
+                            "rerun snakemake")
+
+
 def backbone_model(backbone: str, weights_path=None):
     """The backbone named `vggish` (checkpoint at weights_path) or `random{seed}`, with every
     output of `models.BACKBONE_OUTPUTS` flattened into one row per patch (one predict call)."""
@@ -87,7 +117,8 @@ def write_cache(feature_shard, out_path, backbone: str, hop: int, dtype: str, *,
             h5["patch_start"] = (np.concatenate(starts) if starts else np.zeros(0)).astype(np.int32)
             h5.create_dataset("clip_id", data=np.array(store.clip_ids, dtype=object), dtype=STR)
             h5.attrs.update(backbone=backbone, hop=hop, source=Path(feature_shard).name,
-                            feature_params=json.dumps(store.feature_params, sort_keys=True))
+                            feature_params=json.dumps(store.feature_params, sort_keys=True),
+                            weights=json.dumps(weight_digests(model), sort_keys=True))
     return {"clips": len(store), "patches": int(offsets[-1])}
 
 
@@ -118,6 +149,7 @@ class CacheStore:
                                 "rerun snakemake") from None
             by_source[attrs.get("source")] = (path, attrs, clip_ids, index)
         self.backbone, self.paths, self.starts, self.offsets, hops = backbone, [], [], [], set()
+        self.attrs, weights = [], set()
         for shard in self.index.shards:
             path, attrs, clip_ids, (offsets, starts) = by_source.get(
                 shard.path.name, (None, None, None, (None, None)))
@@ -130,10 +162,19 @@ class CacheStore:
                     or clip_ids != shard.clip_ids:
                 raise DataError(f"{path}: computed from other features than {shard.path} "
                                 "(delete it and rerun snakemake)")
+            if "weights" not in attrs:
+                raise DataError(f"{path}: made by an older tagbench (no backbone weight digests): "
+                                "delete it and rerun snakemake")
             self.offsets.append(offsets)
             self.starts.append(starts)
             self.paths.append(path)
             hops.add(int(attrs["hop"]))
+            weights.add(attrs["weights"])
+            self.attrs.append({k: (v.item() if hasattr(v, "item") else v) for k, v in attrs.items()})
+        if len(weights) > 1:
+            raise DataError(f"the backbone cache shards of {backbone} were computed with different "
+                            "weights: delete them and rerun snakemake")
+        self.weights = json.loads(weights.pop())
         self.hops = sorted(hops)
         self.tags, self.labels, self.clip_ids = self.index.tags, self.index.labels, self.index.clip_ids
         self.feature_params, self.failed = self.index.feature_params, self.index.failed
@@ -142,6 +183,18 @@ class CacheStore:
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def digest(self) -> str:
+        """What the part's cache holds: its feature shards' index and every cache shard's
+        attributes and patch positions (for a training state to be matched against)."""
+        import hashlib
+
+        digest = hashlib.sha256(self.index.digest().encode())
+        digest.update(json.dumps([self.output, self.attrs], sort_keys=True, default=str).encode())
+        for offsets, starts in zip(self.offsets, self.starts, strict=True):
+            digest.update(np.ascontiguousarray(offsets, np.int64).tobytes())
+            digest.update(np.ascontiguousarray(starts, np.int64).tobytes())
+        return digest.hexdigest()
 
     @property
     def patch_shape(self) -> tuple[int, ...]:

@@ -164,6 +164,21 @@ def read_index(path: str | Path) -> ShardIndex:
                         "delete it and rerun snakemake") from None
 
 
+def index_digest(shards) -> str:
+    """sha256 of what shards hold besides the log-mel: clips, their frame counts and labels, the
+    tags, the front end and the split they came from (what a resumed training state must
+    match; cheap: no log-mel is read)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for s in shards:
+        digest.update(json.dumps([s.clip_ids, s.tags, s.feature_params, s.split],
+                                 sort_keys=True).encode())
+        digest.update(np.ascontiguousarray(s.offsets, np.int64).tobytes())
+        digest.update(np.ascontiguousarray(s.labels, np.uint8).tobytes())
+    return digest.hexdigest()
+
+
 class FeatureStore:
     """All clips of a part, across its shards: labels in memory, log-mel read on demand."""
 
@@ -187,6 +202,10 @@ class FeatureStore:
 
     def __len__(self) -> int:
         return len(self.locations)
+
+    def digest(self) -> str:
+        """What the part holds (`index_digest`), for a training state to be matched against."""
+        return index_digest(self.shards)
 
     @property
     def failed(self) -> list[tuple[str, str, str]]:

@@ -16,10 +16,10 @@ outputs stale when it changes. The fingerprint is derived, not listed by hand, f
   figures.
 
 Two kinds of module are part of no fingerprint. The CLI (`tagbench.cli`) parses arguments and
-calls the stage module, which does all the work, writing its outputs included. `DECLARATIONS`
-(`config`, `errors`) declare settings and error types: a stage's settings reach it as its
-rule's params (the whole spec), so adding a setting for one stage or rewording an error message
-reruns nothing.
+calls the stage module, which does all the work, writing its outputs included. `DECLARATIONS`:
+`config` and `errors` declare settings and error types (a stage's settings reach it as its
+rule's params, the whole spec, so adding a setting for one stage or rewording an error message
+reruns nothing); `fingerprint` and `provenance` are the bookkeeping itself.
 
 Light on purpose (standard library only): the Snakefile computes these while it parses.
 """
@@ -55,8 +55,9 @@ STAGES = {
     "leaderboard": ("leaderboard",),
     "predict": ("predict", "runtime"),
 }
-# Modules that declare, not compute: their values arrive as params (see the module docstring).
-DECLARATIONS = frozenset({"config", "errors"})
+# Modules that declare, not compute: their values arrive as params (see the module docstring);
+# and the bookkeeping of reruns and provenance itself, which training reads for its resume key.
+DECLARATIONS = frozenset({"config", "errors", "fingerprint", "provenance"})
 
 
 

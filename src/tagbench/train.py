@@ -69,12 +69,13 @@ class TrainingState:
 
     `commit` saves the epoch's model, then atomically points `state.json` at it (the commit
     point), then drops the previous epoch's file. A state written for other settings, tags or
-    shards (`key`) is discarded, so a deliberate rerun starts from scratch.
+    shards, code or libraries (`key`) is discarded, so a rerun after a change starts from scratch.
     """
 
     def __init__(self, state_dir: Path, key: str):
         self.dir, self.file = state_dir, state_dir / "state.json"
         saved = json.loads(self.file.read_text()) if self.file.is_file() else None
+        self.discarded = bool(saved and saved.get("checkpoint")) and saved.get("key") != key
         if saved and saved.get("key") == key and (state_dir / saved["checkpoint"]).is_file():
             self.data = saved
         else:
@@ -155,12 +156,21 @@ class EpochEnd(keras.callbacks.Callback):
                  f"{m['roc_auc_macro']:.4f}, PR-AUC {m['pr_auc_macro']:.4f}, {seconds:.1f}s")
 
 
-def _state_key(settings: TrainSettings, train, shards, cached: bool) -> str:
-    """What a saved state must match to be resumed: settings, tags, shards and where the
-    patches come from (the backbone cache's backbone and hop, or the log-mel)."""
-    source = ["cache", train.backbone, train.hops] if cached else "log-mel"
-    key = json.dumps([settings.model_key, list(train.tags), sorted(Path(s).name for s in shards),
-                      source], sort_keys=True, default=str)
+def _state_key(settings: TrainSettings, train, valid, weights_path) -> str:
+    """What a saved state must match to be resumed: the settings, the code training runs and
+    the libraries it computes with, what the train and valid parts hold (clips, labels, tags,
+    front end, split; for a cache also its backbone, weights and patch positions), and the
+    checkpoint's content. Anything else would resume epochs trained on data or code that no
+    longer exist."""
+    from .download import sha256_of
+    from .fingerprint import code_digest
+
+    checkpoint = sha256_of(weights_path) if settings.weights == "vggish" and weights_path \
+        and Path(weights_path).is_file() else None
+    key = json.dumps({"settings": settings.model_key, "code": code_digest("train"),
+                      "libraries": library_versions(), "train": train.digest(),
+                      "valid": valid.digest(), "checkpoint": checkpoint},
+                     sort_keys=True, default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -232,7 +242,11 @@ def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: Trai
 
     best = keras.models.load_model(state.dir / "best.keras")
     if cached:
-        best = _whole_model(settings, best, len(train.tags), weights_path, log)
+        from .backbone_cache import check_backbone
+
+        head = best
+        best = _whole_model(settings, head, len(train.tags), weights_path, log)
+        check_backbone(best, train.weights, skip={layer.name for layer in head.layers})
     metadata = {
         "variant": variant, "tags": train.tags, "feature_params": train.feature_params,
         "split": train.split,
@@ -261,7 +275,10 @@ def train_variant(settings: TrainSettings, variant: str, train_shards, valid_sha
     train, valid = _open_parts(settings, train_shards, valid_shards, train_cache, valid_cache)
     cached = bool(train_cache)
     n_tags = len(train.tags)
-    state = TrainingState(Path(state_dir), _state_key(settings, train, train_shards, cached))
+    state = TrainingState(Path(state_dir), _state_key(settings, train, valid, weights_path))
+    if state.discarded:
+        log(f"discarding the saved training state in {state_dir}: it was trained with other "
+            "settings, code, libraries, data or weights; starting from scratch")
     if state.resumed:
         log(f"resuming {variant} after epoch {state['epoch']} of {settings.epochs}")
     model = _start_model(settings, state, n_tags, weights_path, log, cached)
