@@ -41,3 +41,31 @@ def test_import_custom_with_wrong_audio_dir_says_which_key(tmp_path):
                    "--out", tmp_path / "o", check=False)
     assert proc.returncode == 2 and "custom.audio_dir" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_replaced_custom_audio_file_makes_its_features_stale(tmp_path):
+    """dataset: custom links the user's folder, so no rule makes the audio: each audio file
+    the annotations name is an input of extraction, and re-encoding one reruns it."""
+    import os
+
+    from .conftest import planned, snakemake, write_config
+
+    audio = tmp_path / "my_music"
+    t = np.arange(16000) / 16000
+    rows = ['"clip_id"\t"calm"\t"loud"\t"mp3_path"']
+    for i in range(12):
+        write_wav(audio / f"s{i}-0-1.wav", 0.1 * (1 + i % 3) * np.sin(2 * np.pi * 110 * (i + 1) * t))
+        rows.append(f'"{i}"\t"{i % 2}"\t"{1 - i % 2}"\t"s{i}-0-1.wav"')
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    write_config(tmp_path, {"dataset": "custom", "split": {"method": "group"},
+                            "custom": {"annotations": str(tmp_path / "labels.csv"),
+                                       "audio_dir": str(audio)},
+                            "features": {"shards": {"train": 1, "valid": 1, "test": 1}}})
+    shards = [f"results/custom/features/{p}/000.h5" for p in ("train", "valid", "test")]
+    proc = snakemake(tmp_path, *shards)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert planned(snakemake(tmp_path, "-n", *shards)) == {}
+    later = os.stat(audio / "s3-0-1.wav").st_mtime + 10
+    write_wav(audio / "s3-0-1.wav", 0.2 * np.sin(2 * np.pi * 880 * t))  # re-encoded, same name
+    os.utime(audio / "s3-0-1.wav", (later, later))
+    assert planned(snakemake(tmp_path, "-n", *shards)) == {"extract": 3}

@@ -14,9 +14,29 @@ def weights_input(wildcards):
     return VGGISH_CKPT if S.variants[wildcards.variant].weights == "vggish" else []
 
 
+def custom_audio_paths(annotations):
+    """The mp3_path column of a custom annotations file, read lightly (csv only); a file that
+    cannot be read gives none here: the import_custom rule reports what is wrong with it."""
+    import csv
+
+    try:
+        with open(annotations, newline="", encoding="utf-8") as fh:
+            rows = csv.reader(fh, delimiter="\t", quotechar='"')
+            column = [c.strip() for c in next(rows)].index("mp3_path")
+            return [row[column].strip() for row in rows if len(row) > column]
+    except (OSError, UnicodeDecodeError, csv.Error, StopIteration, ValueError):
+        return []
+
+
 def audio_input(wildcards):
-    """The dataset's audio folder where a rule makes it (demo, mtt); custom links the user's."""
-    return [] if DATASET == "custom" else f"resources/{DATASET}/audio"
+    """The dataset's audio: the folder a rule makes (demo, mtt), or for custom every audio file
+    its annotations name that exists, so a replaced or re-encoded file makes the features stale
+    (a missing one is recorded as failed by extraction, and its arrival reruns it)."""
+    if DATASET != "custom":
+        return f"resources/{DATASET}/audio"
+    audio_dir = Path(S.custom_audio_dir)
+    return [str(audio_dir / rel) for rel in custom_audio_paths(S.custom_annotations)
+            if (audio_dir / rel).is_file()]
 
 
 def predict_audio(wildcards):
