@@ -1,9 +1,10 @@
 """The four pretrained musicnn models (Pons & Serra 2019) in Keras 3, exact to the trained graphs.
 
 Front end: 16 kHz mono -> librosa's centred STFT (n_fft 512, hop 256, power 2) -> 96 Slaney mel
-bands (Slaney norm) -> the power stored as float16, as musicnn's code stores it (the trained
-models saw those rounded values) -> log10(10000 * x + 1) computed in float32 (NumPy 2 would keep
-float16 there and overflow to inf above a power of 6.55) -> 187-frame patches (about 3 s).
+bands (Slaney norm) -> the power rounded to float16, as musicnn's own extractor does (and so the
+reference batch; MTT_musicnn's training features sat in an `mtt_float16` folder) ->
+log10(10000 * x + 1) computed in float32 (NumPy 2 would keep musicnn's float16 there and overflow
+to inf above a power of 6.55) -> 187-frame patches (about 3 s).
 
 Networks (the wheel's models.py, and the trained graphs' .meta for the pooling): `musicnn`
 (MSD_musicnn, MTT_musicnn) and `vgg` (MSD_vgg, MTT_vgg, which differ in their first two poolings).
@@ -64,7 +65,8 @@ MSD_TAGS = (
 
 # vgg poolings, (pool size, strides) per block, all VALID. MSD_vgg's first two are not the ones
 # musicnn's models.py builds: its trained graph (.meta) pools 4x1/4x1 then 1x4/1x4. Both fit the
-# weights' shapes, so the wrong one loads silently and is off by up to 0.41 in the taggram.
+# weights' shapes, so the wrong one loads silently, and its taggram is off by 0.26 on the
+# reference clip (benchmarks/musicnn_exactness.py).
 MTT_VGG_POOLS = (((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)),
                  ((4, 4), (4, 4)))
 MSD_VGG_POOLS = (((4, 1), (4, 1)), ((1, 4), (1, 4)), ((2, 2), (2, 2)), ((2, 2), (2, 2)),
