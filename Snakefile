@@ -19,6 +19,7 @@ os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 from tagbench.config import load_settings, to_json
 from tagbench.errors import ConfigError
 from tagbench.fingerprint import code_fingerprint
+from tagbench.tag_lists import list_path
 from tagbench.layout import (
     BACKBONE_PATTERN,
     MTT_FILES,

@@ -4,8 +4,8 @@ import pytest
 from tagbench.annotations import Annotations
 from tagbench.config import SplitSettings
 from tagbench.errors import DataError
-from tagbench.split import make_split, write_split
-from tagbench.split_files import read_part, track_of
+from tagbench.split import make_split, track_of, write_split
+from tagbench.split_files import read_part
 
 
 def fake_annotations(n_tracks=40, clips=3, folders=True, seed=0):
@@ -178,3 +178,70 @@ def test_settings_a_method_does_not_read_leave_its_split_as_it_is():
     assert folder.for_method() != SplitSettings(method="folder").for_method()
     assert SplitSettings(method="folder", test_fraction=0.5).for_method() == \
         SplitSettings(method="folder").for_method()
+
+
+def test_a_track_column_groups_clips_that_file_names_do_not(tmp_path):
+    """A custom dataset with its own names: without a track column every clip is its own
+    track (said in split.json, never claimed as a guarantee); with one, a group split keeps
+    each recording's excerpts on one side."""
+    from tagbench.annotations import read_annotations, write_annotations
+
+    ann = fake_annotations(n_tracks=30, folders=False)
+    song = [i // 3 for i in range(len(ann))]
+    renamed = Annotations(ann.clip_ids, tuple(f"take{i:03d}.wav" for i in range(len(ann))),
+                          ann.tags, ann.labels)
+    loose = make_split(renamed, SplitSettings(method="group", seed=1))
+    assert loose.provenance["tracks"]["grouped"] is False
+    assert loose.provenance["tracks"]["n_tracks"] == len(ann)
+
+    path = tmp_path / "ann.csv"
+    write_annotations(path, Annotations(renamed.clip_ids, renamed.paths, renamed.tags,
+                                        renamed.labels, tuple(f"song{s}" for s in song)))
+    with_tracks = read_annotations(path)
+    assert with_tracks.tags == ann.tags and with_tracks.tracks[:4] == ("song0",) * 3 + ("song1",)
+    split = make_split(with_tracks, SplitSettings(method="group", seed=1))
+    info = split.provenance["tracks"]
+    assert info == {"from": "the annotations' track column", "n_tracks": 30, "grouped": True}
+    owner = {}
+    for part, idx in split.parts.items():
+        for i in idx:
+            assert owner.setdefault(song[i], part) == part
+    write_split(split, with_tracks, tmp_path / "s")
+    assert set(read_part(tmp_path / "s" / "test.tsv").tracks) <= {f"song{s}" for s in song}
+
+
+def test_compilation_twins_are_counted_and_can_be_dropped():
+    """MTT's magnatune_compilation copies: a test clip whose recording (title and segment) is
+    in train under the compilation's name was seen in training."""
+    paths = ("0/artist_a-album_x-01-blue_song-0-29.mp3", "1/artist_b-album_y-02-red_song-0-29.mp3",
+             "d/magnatune_compilation-best_of-05-blue_song-0-29.mp3",   # twin of a train clip
+             "e/magnatune_compilation-best_of-06-red_song-30-59.mp3",   # other segment: no twin
+             "f/artist_c-album_z-03-green_song-0-29.mp3")
+    labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1], [1, 1]], np.uint8)
+    ann = Annotations(tuple(map(str, range(5))), paths, ("a", "b"), labels)
+    kept = make_split(ann, SplitSettings(method="folder", valid_fraction=0.01))
+    assert kept.provenance["twins"]["test_clips_with_a_twin"] == 1
+    assert 2 in kept.parts["test"]
+    dropped = make_split(ann, SplitSettings(method="folder", valid_fraction=0.01, drop_twins=True))
+    assert 2 not in dropped.parts["test"] and dropped.provenance["twins"]["dropped"] is True
+    assert sorted(dropped.parts["test"]) == [3, 4]
+
+
+def test_a_named_tag_list_sets_the_tags_and_their_digest(tmp_path):
+    from tagbench.tag_lists import read_tag_list, tag_set_digest
+
+    ann = fake_annotations()
+    listed = tmp_path / "tags.txt"
+    listed.write_text("# my tags\nc\na\n\nnever\n")
+    split = make_split(ann, SplitSettings(tag_list=str(listed)))
+    assert split.tags == ("c", "a", "never")  # the list's order; a tag with no positive stays
+    assert split.provenance["tags_sha256"] == tag_set_digest(["a", "c", "never"])
+    assert split.provenance["tag_list"] == str(listed)
+    # top_n ranks by train frequency: the digest tells it apart from a named set of as many
+    top = make_split(ann, SplitSettings(top_n=3))
+    assert top.provenance["n_tags"] == 3 and top.provenance["tags_sha256"] != split.provenance["tags_sha256"]
+    listed.write_text("a\nrock\npop\n")
+    with pytest.raises(DataError, match=r"2 tag\(s\) not in .*rock, pop"):
+        make_split(ann, SplitSettings(tag_list=str(listed)))
+    mtt = read_tag_list("mtt_top50")
+    assert len(mtt) == 50 and mtt[:3] == ["guitar", "classical", "slow"]

@@ -249,13 +249,18 @@ def test_experiments_coexist_and_meet_on_the_leaderboard(built, tmp_path):
     assert (board["kind"] == "baseline").sum() == 2
     assert "## split `standard`" in (built / "results/leaderboard.md").read_text()
 
-    # published rows appear beside experiments of the same split and tag count only
-    n_tags = int(ours.loc[ours["experiment"] == "tiny-standard", "n_tags"].iloc[0])
+    # published rows appear beside experiments of the same split and tag set only: a row on
+    # as many tags but other ones is not comparable
+    tags = (built / "results/tiny-standard/split/tags.txt").read_text().split("\n")[:-1]
+    n_tags = len(tags)
+    (tmp_path / "same.txt").write_text("\n".join(reversed(tags)) + "\n")  # order does not matter
+    (tmp_path / "other.txt").write_text("\n".join(tags[:-1] + ["not a demo tag"]) + "\n")
     published = tmp_path / "published.csv"
-    published.write_text("model,roc_auc,pr_auc,dataset,split,n_tags,frozen,source,year\n"
-                         f"Paper model,0.91,0.40,demo,standard,{n_tags},true,Someone et al.,2020\n"
-                         "Other tags,0.90,0.38,demo,standard,50,true,Someone et al.,2021\n"
-                         f"Other data,0.90,0.38,mtt,standard,{n_tags},true,Someone et al.,2021\n")
+    published.write_text("model,roc_auc,pr_auc,dataset,split,n_tags,tags,frozen,source,year\n"
+                         f"Paper model,0.91,0.40,demo,standard,{n_tags},same.txt,true,Someone et al.,2020\n"
+                         f"Other tags,0.90,0.38,demo,standard,{n_tags},other.txt,true,Someone et al.,2021\n"
+                         "MTT top-50,0.90,0.38,demo,standard,50,mtt_top50,true,Someone et al.,2021\n"
+                         f"Other data,0.90,0.38,mtt,standard,{n_tags},same.txt,true,Someone et al.,2021\n")
     run_cli("leaderboard", "--results", built / "results", "--out", tmp_path / "board",
             "--published", published)
     board = pd.read_csv(tmp_path / "board.csv")

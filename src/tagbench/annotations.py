@@ -1,7 +1,9 @@
 """The MTT annotation layout every dataset is brought into.
 
 `annotations_final.csv`: tab-separated, every cell quoted, columns `clip_id`, one 0/1 column
-per tag, `mp3_path` (relative to the dataset's audio folder). Reading validates it fully, so a
+per tag, `mp3_path` (relative to the dataset's audio folder), and optionally `track`: the
+recording a clip was cut from, which the split keeps on one side (without it, tracks are read
+from MTT-style file names). Reading validates it fully, so a
 malformed file stops the workflow at the first rule with a line naming the file, the line and
 the column, instead of surfacing as a KeyError three stages later.
 """
@@ -19,6 +21,7 @@ from .atomic import atomic_path
 from .errors import DataError
 
 REQUIRED = ("clip_id", "mp3_path")
+OPTIONAL = ("track",)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class Annotations:
     paths: tuple[str, ...]
     tags: tuple[str, ...]
     labels: np.ndarray  # uint8 (n_clips, n_tags)
+    tracks: tuple[str, ...] | None = None  # the optional `track` column
 
     def __len__(self) -> int:
         return len(self.clip_ids)
@@ -57,7 +61,7 @@ def read_annotations(path: str | Path) -> Annotations:
         raise DataError(
             f"{path}: header has no {' or '.join(repr(m) for m in missing)} column "
             "(expected tab-separated MTT layout: clip_id, one 0/1 column per tag, mp3_path)")
-    tags = [c for c in frame.columns if c not in REQUIRED]
+    tags = [c for c in frame.columns if c not in REQUIRED + OPTIONAL]
     if not tags:
         raise DataError(f"{path}: no tag columns between clip_id and mp3_path")
     if len(set(frame.columns)) != len(frame.columns):
@@ -83,14 +87,24 @@ def read_annotations(path: str | Path) -> Annotations:
     paths = frame["mp3_path"].str.strip()
     if (paths == "").any():
         raise DataError(f"{path} line {int(np.argmax(paths == '')) + 2}: empty mp3_path")
-    return Annotations(tuple(ids), tuple(paths), tuple(tags), (values == "1").astype(np.uint8))
+    tracks = None
+    if "track" in frame.columns:
+        tracks = frame["track"].str.strip()
+        if (tracks == "").any():
+            raise DataError(f"{path} line {int(np.argmax(tracks == '')) + 2}: empty track (the "
+                            "track column names the recording of every clip)")
+        tracks = tuple(tracks)
+    return Annotations(tuple(ids), tuple(paths), tuple(tags), (values == "1").astype(np.uint8),
+                       tracks)
 
 
 def write_annotations(path: str | Path, annotations: Annotations) -> None:
     """Write in MTT's own style (tab-separated, every cell quoted), atomically."""
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\n")
-        writer.writerow(["clip_id", *annotations.tags, "mp3_path"])
-        for cid, rel, row in zip(annotations.clip_ids, annotations.paths, annotations.labels,
-                                 strict=True):
-            writer.writerow([cid, *(str(int(v)) for v in row), rel])
+        tracks = annotations.tracks
+        writer.writerow(["clip_id", *annotations.tags, *(["track"] if tracks else []), "mp3_path"])
+        for i, (cid, rel, row) in enumerate(zip(annotations.clip_ids, annotations.paths,
+                                                annotations.labels, strict=True)):
+            writer.writerow([cid, *(str(int(v)) for v in row), *([tracks[i]] if tracks else []),
+                             rel])

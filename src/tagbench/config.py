@@ -39,6 +39,8 @@ class SplitSettings:
     seed: int = 0
     top_n: int | None = None
     lists: dict[str, str | None] = field(default_factory=dict)  # method lists: part -> file
+    tag_list: str | None = None  # config tags.list: a shipped list's name or a file of tags
+    drop_twins: bool = False
 
     def for_method(self) -> SplitSettings:
         """Only the settings the method reads (the others at their defaults), so that changing
@@ -279,7 +281,11 @@ def load_settings(raw: dict) -> Settings:
                           f"(variants: {', '.join(variants)})")
     if predict.variant is None:
         predict = PredictSettings(predict.audio_dir, next(iter(variants)), predict.top_k)
-    split = SplitSettings(**config["split"], top_n=config["tags"]["top_n"])
+    if config["tags"]["top_n"] is not None and config["tags"]["list"] is not None:
+        raise ConfigError("config keys 'tags.top_n' and 'tags.list' both set: a tag set is the "
+                          "N most frequent or a named list, not both")
+    split = SplitSettings(**config["split"], top_n=config["tags"]["top_n"],
+                          tag_list=config["tags"]["list"])
     if split.method == "lists":
         missing = [p for p in ("train", "valid", "test") if not split.lists.get(p)]
         if missing:

@@ -4,7 +4,8 @@ An experiment is a folder `results/{experiment}/` with variant summaries
 (`eval/{variant}/metrics.json`, written by the summarize rule) and a baseline. Its metrics files
 say which split, tag set and model made them, so every row carries them. Published rows come
 from `published.csv` (beside this module) and are shown only beside experiments on the same
-dataset, split method and number of tags, marked as published.
+dataset, split method and tag set (the split's `tags_sha256`: the same tags, not merely as
+many), marked as published.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from .atomic import atomic_path, write_text
 from .errors import DataError
 from .scoring import read_metrics, read_scored
 from .stats import KEYS, paired_differences
+from .tag_lists import read_tag_list, tag_set_digest, tag_set_name
 
 PUBLISHED = Path(__file__).with_name("published.csv")
 BASELINE_RUN = "baseline"  # the baseline's name in `compare` (EXPERIMENT/baseline)
-COLUMNS = ["kind", "experiment", "dataset", "split", "n_tags", "variant", "model", "weights",
+COLUMNS = ["kind", "experiment", "dataset", "split", "n_tags", "tags", "tag_set", "variant",
+           "model", "weights",
            "finetune", "seeds", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low",
            "pr_auc_high", "baseline_roc_auc", "baseline_pr_auc", "train_minutes", "source"]
 
@@ -41,7 +44,8 @@ def _row(experiment: str, variant: str, m: dict, baseline: dict | None) -> dict:
         f"{model.get('pooling', '?')} + {'-'.join(map(str, head)) or 'linear'} head")
     return {
         "kind": "experiment", "experiment": experiment, "dataset": split.get("dataset", ""),
-        "split": split.get("method", "?"), "n_tags": m.get("n_tags"), "variant": variant,
+        "split": split.get("method", "?"), "n_tags": m.get("n_tags"),
+        "tags": _tags_label(split), "tag_set": split.get("tags_sha256", ""), "variant": variant,
         "model": described, "weights": model.get("weights", "-"),
         "finetune": model.get("finetune", "-"),
         "seeds": " ".join(map(str, m["seeds"])) if m.get("seeds") else "-",
@@ -53,6 +57,17 @@ def _row(experiment: str, variant: str, m: dict, baseline: dict | None) -> dict:
         "train_minutes": (m["train_seconds"] / 60) if m.get("train_seconds") else np.nan,
         "source": f"results/{experiment}",
     }
+
+
+def _tags_label(split: dict) -> str:
+    """How a tag set reads in the leaderboard: a shipped list's name, or what chose the tags."""
+    digest = split.get("tags_sha256")
+    named = tag_set_name(digest) if digest else None
+    if named:
+        return named
+    if split.get("tag_list"):
+        return f"list {Path(split['tag_list']).name}"
+    return f"top {split['top_n']} in train" if split.get("top_n") else "all with a train positive"
 
 
 def collect(results_dir) -> pd.DataFrame:
@@ -80,12 +95,16 @@ def published(path=PUBLISHED) -> pd.DataFrame:
         table = pd.read_csv(path, comment="#")
     except FileNotFoundError:
         raise DataError(f"{path}: published results file not found") from None
-    need = {"model", "roc_auc", "pr_auc", "dataset", "split", "n_tags", "frozen", "source", "year"}
+    need = {"model", "roc_auc", "pr_auc", "dataset", "split", "n_tags", "tags", "frozen", "source",
+            "year"}
     if need - set(table.columns):
         raise DataError(f"{path}: missing columns {', '.join(sorted(need - set(table.columns)))}")
+    lists = {name: read_tag_list(_beside(path, name)) for name in set(table["tags"])}
     return pd.DataFrame({
         "kind": "published", "experiment": "", "dataset": table["dataset"], "split": table["split"],
-        "n_tags": table["n_tags"], "variant": "", "model": table["model"], "weights": "-",
+        "n_tags": [len(lists[t]) for t in table["tags"]], "tags": table["tags"],
+        "tag_set": [tag_set_digest(lists[t]) for t in table["tags"]], "variant": "",
+        "model": table["model"], "weights": "-",
         "finetune": np.where(table["frozen"].astype(str).str.lower() == "true", False, True),
         "seeds": "-", "roc_auc": table["roc_auc"], "roc_auc_low": np.nan, "roc_auc_high": np.nan,
         "pr_auc": table["pr_auc"], "pr_auc_low": np.nan, "pr_auc_high": np.nan,
@@ -93,19 +112,26 @@ def published(path=PUBLISHED) -> pd.DataFrame:
         "source": table["source"] + " (" + table["year"].astype(str) + ")"}, columns=COLUMNS)
 
 
+def _beside(path, name: str) -> str:
+    """A published file's tag list: a shipped list's name, or a file beside it."""
+    from .tag_lists import shipped
+
+    return name if name in shipped() else str(Path(path).parent / name)
+
+
 def leaderboard(results_dir, out_prefix, published_path=PUBLISHED) -> pd.DataFrame:
     """results/leaderboard.{csv,md,png}: experiments grouped by (split, tags), best first, with
-    the published rows of the same dataset, split method and tag count."""
+    the published rows of the same dataset, split method and tag set."""
     ours = collect(results_dir)
     theirs = published(published_path)
-    groups = set(zip(ours["dataset"], ours["split"], ours["n_tags"], strict=True))
+    groups = set(zip(ours["dataset"], ours["split"], ours["tag_set"], strict=True))
     theirs = theirs[[key in groups for key in zip(theirs["dataset"], theirs["split"],
-                                                   theirs["n_tags"], strict=True)]]
+                                                   theirs["tag_set"], strict=True)]]
     table = pd.concat([ours, theirs], ignore_index=True)
     numeric = [c for c in COLUMNS if c.startswith(("roc_auc", "pr_auc", "baseline_"))]
     table[numeric + ["train_minutes"]] = table[numeric + ["train_minutes"]].astype(float)
-    table = table.sort_values(["split", "n_tags", "roc_auc"], ascending=[True, True, False],
-                              kind="stable").reset_index(drop=True)
+    table = table.sort_values(["split", "n_tags", "tag_set", "roc_auc"],
+                              ascending=[True, True, True, False], kind="stable").reset_index(drop=True)
     out = Path(out_prefix)
     with atomic_path(out.with_suffix(".csv")) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
@@ -124,10 +150,10 @@ def _markdown(table: pd.DataFrame) -> str:
     lines = ["# tagbench leaderboard", "",
              "Test ROC-AUC and PR-AUC, macro over tags: mean over seeds [95 % bootstrap interval "
              "over test clips]. **published** rows are numbers from papers on the same dataset, "
-             "split method and tag count, not rerun here; `lists` rows match only if the list files "
+             "split method and tag set, not rerun here; `lists` rows match only if the list files "
              "are the paper's.", ""]
-    for (split, n_tags), group in table.groupby(["split", "n_tags"], sort=True):
-        lines += [f"## split `{split}`, {n_tags} tags", "",
+    for (split, n_tags, _), group in table.groupby(["split", "n_tags", "tag_set"], sort=True):
+        lines += [f"## split `{split}`, {n_tags} tags ({group['tags'].iloc[0]})", "",
                   "| | experiment / source | variant / model | weights, finetune | seeds | "
                   "ROC-AUC | PR-AUC | floor ROC / PR | train min |",
                   "|---|---|---|---|---|---|---|---|---|"]

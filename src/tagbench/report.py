@@ -294,18 +294,39 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_
     return text
 
 
+def _track_note(provenance: dict) -> str:
+    """What the split guarantees about tracks and twins: the leak guarantee only where tracks
+    group clips (a split of one-clip tracks keeps nothing together)."""
+    tracks = provenance.get("tracks", {})
+    if tracks.get("grouped", True):
+        note = (f"Clips of one track (tracks from {tracks.get('from', 'file names')}) never "
+                "straddle the parts.")
+    else:
+        note = ("**No track grouping was found**: every clip is its own track (no 'track' column "
+                "in the annotations, and the file names do not group clips), so excerpts of one "
+                "recording may be in train and test.")
+    twins = provenance.get("twins", {})
+    n = twins.get("test_clips_with_a_twin", 0)
+    if n:
+        note += (f" {n:,} test clips have a twin ({twins['rule']}): "
+                 + ("left out of the test part (split.drop_twins)." if twins.get("dropped") else
+                    "kept (split.drop_twins: true leaves them out)."))
+    return note
+
+
 def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd.DataFrame,
                    out: str | Path, experiment: str = "") -> None:
     """The HTML report's landing text (reStructuredText): dataset, split, tags, headline
     metrics with their intervals, and the verdict."""
-    from .split_files import read_part, read_provenance, track_of
+    from .split_files import read_part, read_provenance
 
     parts = {p: read_part(Path(split_dir) / f"{p}.tsv") for p in ("train", "valid", "test")}
-    method = read_provenance(split_dir).get("method", "?")
+    provenance = read_provenance(split_dir)
+    method = provenance.get("method", "?")
     named = f" (experiment ``{experiment}``)" if experiment and experiment != dataset else ""
     tags = parts["train"].tags
-    sizes = ", ".join(f"{p} {len(t.clip_ids):,} clips / {len({track_of(x) for x in t.paths}):,} "
-                      f"tracks" for p, t in parts.items())
+    sizes = ", ".join(f"{p} {len(t.clip_ids):,} clips / {len(set(t.tracks)):,} tracks"
+                      for p, t in parts.items())
     shown = ", ".join(tags[:30]) + (f", ... ({len(tags) - 30} more)" if len(tags) > 30 else "")
 
     def figure(r, key):
@@ -322,8 +343,7 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
     resamples = int(table["bootstrap"].iloc[0])
     text = f"""**tagbench**: VGGish transfer learning for music auto-tagging on ``{dataset}``{named}.
 
-**Data.** Split ``{method}`` (README, "Split"): {sizes}. Clips of one track never straddle
-the parts.
+**Data.** Split ``{method}`` (README, "Split"): {sizes}. {_track_note(provenance)}
 
 **{len(tags)} tags**: {shown}.
 

@@ -7,8 +7,12 @@
 - `lists`: the parts given as files of clip ids or audio paths (a published list-based split);
 - `group`: a seeded random 3/4-1/4 by track, valid carved out of train.
 
-Clips of one track (MTT: same folder and file name before the final `-start-end`) always stay
-on one side; `check_no_track_leak` proves it for every split written. Output TSVs keep the
+Clips of one track always stay on one side; `check_no_track_leak` proves it for every split
+written. A track is what the annotations' optional `track` column says, or else what MTT's file
+names say (same folder and file name before the final `-start-end`); when neither groups any
+two clips, `split.json` says so (`tracks.grouped: false`) and nothing claims the guarantee.
+MTT also holds `magnatune_compilation` copies of album clips under other folders: test clips
+with such a twin in train or valid are counted (`twins`), and `split.drop_twins` leaves them out. Output TSVs keep the
 annotations' clip order and are byte-identical for the same input and seed; `split.json`
 records the method and its inputs (for `lists`, each file's sha256), and travels on with the
 features into every model and metrics file.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -28,11 +33,19 @@ from .atomic import write_text
 from .config import SplitSettings
 from .errors import DataError
 from .layout import MTT_KNOWN_BAD
-from .split_files import track_of
+from .tag_lists import read_tag_list, tag_set_digest
 
 TRAIN_FOLDERS = set("0123456789ab")
 TEST_FOLDERS = set("cdef")
 STANDARD_FOLDERS = {"train": set("0123456789ab"), "valid": {"c"}, "test": set("def")}
+_SEGMENT = re.compile(r"^(?P<track>.+)-\d+-\d+$")
+
+
+def track_of(rel_path: str) -> str:
+    """MTT track key: folder + file stem without its final `-start-end` (seconds)."""
+    p = PurePosixPath(rel_path.replace("\\", "/"))
+    m = _SEGMENT.match(p.stem)
+    return str(p.parent / (m.group("track") if m else p.stem))
 
 
 @dataclass(frozen=True)
@@ -115,8 +128,69 @@ def _list_parts(ann: Annotations, lists: dict[str, str]) -> dict[str, np.ndarray
     return parts
 
 
+COMPILATION_ARTIST = "magnatune_compilation"
+
+
+def _twin_key(rel_path: str) -> tuple[bool, tuple[str, str, str]] | None:
+    """(from a compilation?, (title, start, end)) of an MTT file name
+    `artist-album-NN-title-start-end`; None for other names."""
+    fields = PurePosixPath(rel_path.replace("\\", "/")).stem.split("-")
+    if len(fields) < 6:
+        return None
+    return fields[0] == COMPILATION_ARTIST, ("-".join(fields[3:-2]), fields[-2], fields[-1])
+
+
+def compilation_twins(paths, seen: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """Test rows with a twin among `seen` (train and valid): the same title and segment, one
+    of the two from a `magnatune_compilation` album (the same recording, so the test clip was
+    heard in training or model selection)."""
+    in_train: dict[tuple, set[bool]] = {}
+    for r in seen:
+        key = _twin_key(paths[r])
+        if key:
+            in_train.setdefault(key[1], set()).add(key[0])
+    twins = []
+    for r in test:
+        key = _twin_key(paths[r])
+        if key and (not key[0]) in in_train.get(key[1], ()):
+            twins.append(r)
+    return np.array(twins, dtype=int)
+
+
+def _tracks(ann: Annotations) -> tuple[np.ndarray, dict]:
+    """Each clip's track and how it was found (split.json's `tracks`)."""
+    if ann.tracks is not None:
+        tracks, source = np.array(ann.tracks, dtype=object), "the annotations' track column"
+    else:
+        tracks = np.array([track_of(p) for p in ann.paths], dtype=object)
+        source = "file names (folder + name before the final -start-end)"
+    n_tracks = len(set(tracks))
+    return tracks, {"from": source, "n_tracks": n_tracks, "grouped": n_tracks < len(ann)}
+
+
+def _tag_columns(ann: Annotations, settings: SplitSettings, train: np.ndarray,
+                 annotations_path: str) -> np.ndarray:
+    """Columns of the tag set: a named list (in its order), all tags with a train positive, or
+    the top_n most frequent in train."""
+    if settings.tag_list:
+        wanted = read_tag_list(settings.tag_list)
+        missing = [t for t in wanted if t not in ann.tags]
+        if missing:
+            raise DataError(f"tags.list {settings.tag_list}: {len(missing)} tag(s) not in "
+                            f"{annotations_path or 'the annotations'}: {', '.join(missing[:5])}"
+                            f"{' ...' if len(missing) > 5 else ''} (is the list for this dataset?)")
+        return np.array([ann.tags.index(t) for t in wanted], dtype=int)
+    positives = ann.labels[train].sum(axis=0, dtype=np.int64)  # signed: ranked by -count below
+    present = np.flatnonzero(positives > 0)
+    if settings.top_n is None:
+        return present
+    # Most frequent first; ties by column order, so the choice is deterministic.
+    ranked = sorted(present, key=lambda c: (-positives[c], c))
+    return np.array(sorted(ranked[: settings.top_n]), dtype=int)
+
+
 def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str = "") -> Split:
-    tracks = np.array([track_of(p) for p in ann.paths], dtype=object)
+    tracks, track_info = _tracks(ann)
     rows = np.arange(len(ann))
     rng = np.random.default_rng(settings.seed)
     # resources/{dataset}/annotations_final.csv
@@ -157,22 +231,24 @@ def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str 
         raise DataError(f"{annotations_path}: split.method {settings.method} leaves no clips in "
                         f"{empty[0]}")
     check_no_track_leak(tracks, parts)
-    train = parts["train"]
-
-    positives = ann.labels[train].sum(axis=0, dtype=np.int64)  # signed: ranked by -count below
-    present = np.flatnonzero(positives > 0)
-    if settings.top_n is None:
-        columns = present
-    else:
-        # Most frequent first; ties by column order, so the choice is deterministic.
-        ranked = sorted(present, key=lambda c: (-positives[c], c))
-        columns = np.array(sorted(ranked[: settings.top_n]), dtype=int)
+    twins = compilation_twins(ann.paths, np.concatenate([parts["train"], parts["valid"]]),
+                              parts["test"])
+    if settings.drop_twins and len(twins):
+        parts["test"] = np.setdiff1d(parts["test"], twins)
+        if not len(parts["test"]):
+            raise DataError(f"{annotations_path}: split.drop_twins leaves no clips in test")
+    provenance.update(tracks=track_info, twins={
+        "test_clips_with_a_twin": int(len(twins)), "dropped": bool(settings.drop_twins),
+        "rule": f"same title and segment in train or valid, one of the two from "
+                f"{COMPILATION_ARTIST}"})
+    columns = _tag_columns(ann, settings, parts["train"], annotations_path)
     if len(columns) == 0:
         raise DataError(f"{annotations_path}: no tag has a positive clip in the train part")
-    provenance.update(top_n=settings.top_n, n_tags=len(columns),
+    tags = tuple(ann.tags[c] for c in columns)
+    provenance.update(top_n=None if settings.tag_list else settings.top_n, n_tags=len(columns),
+                      tag_list=settings.tag_list, tags_sha256=tag_set_digest(tags),
                       sizes={p: int(len(idx)) for p, idx in parts.items()})
-    return Split(parts, tuple(ann.tags[c] for c in columns), np.asarray(columns), tuple(tracks),
-                 provenance)
+    return Split(parts, tags, np.asarray(columns), tuple(tracks), provenance)
 
 
 def check_no_track_leak(tracks: np.ndarray, parts: dict[str, np.ndarray]) -> None:

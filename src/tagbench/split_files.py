@@ -8,22 +8,12 @@ does not count as a change to the stages that only read them.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError
-
-_SEGMENT = re.compile(r"^(?P<track>.+)-\d+-\d+$")
-
-
-def track_of(rel_path: str) -> str:
-    """MTT track key: folder + file stem without its final `-start-end` (seconds)."""
-    p = PurePosixPath(rel_path.replace("\\", "/"))
-    m = _SEGMENT.match(p.stem)
-    return str(p.parent / (m.group("track") if m else p.stem))
 
 
 @dataclass(frozen=True)
@@ -34,6 +24,7 @@ class PartTable:
     paths: list[str]
     tags: list[str]
     labels: np.ndarray  # uint8 (n, n_tags)
+    tracks: list[str]  # the track each clip belongs to (what the split kept on one side)
 
 
 def read_part(path: str | Path) -> PartTable:
@@ -44,14 +35,15 @@ def read_part(path: str | Path) -> PartTable:
     if not lines or not lines[0].startswith("clip_id\ttrack\tmp3_path"):
         raise DataError(f"{path}: not a tagbench split file (header must start clip_id, track, mp3_path)")
     tags = lines[0].split("\t")[3:]
-    ids, paths, rows = [], [], []
+    ids, paths, rows, tracks = [], [], [], []
     for line in lines[1:]:
         cells = line.split("\t")
         ids.append(cells[0])
+        tracks.append(cells[1])
         paths.append(cells[2])
         rows.append([int(c) for c in cells[3:]])
     labels = np.array(rows, dtype=np.uint8).reshape(len(ids), len(tags))
-    return PartTable(ids, paths, tags, labels)
+    return PartTable(ids, paths, tags, labels, tracks)
 
 
 def read_provenance(split_dir: str | Path) -> dict:

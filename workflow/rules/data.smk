@@ -44,6 +44,8 @@ rule split:
         annotations=f"resources/{DATASET}/annotations_final.csv",
         # split.method lists: a changed list file makes the split stale
         lists=[S.split.lists[p] for p in PARTS] if S.split.method == "lists" else [],
+        # tags.list: a changed list (shipped or the user's file) makes the split stale
+        tag_list=str(list_path(S.split.tag_list)) if S.split.tag_list else [],
     output:
         parts=expand("results/{{experiment}}/split/{part}.tsv", part=PARTS),
         tags="results/{experiment}/split/tags.txt",

@@ -19,6 +19,14 @@ def cmd_split(args) -> None:
     write_split(split, ann, args.out_dir)
     sizes = ", ".join(f"{k} {len(v)}" for k, v in split.parts.items())
     print(f"split: {sizes} clips; {len(split.tags)} tags -> {args.out_dir}")
+    tracks, twins = split.provenance["tracks"], split.provenance["twins"]
+    print(f"tracks: {tracks['n_tracks']} from {tracks['from']}" + (
+        "" if tracks["grouped"] else "; warning: no two clips share a track, so nothing keeps "
+        "excerpts of one recording on one side: name each clip's recording in a 'track' column "
+        "of the annotations"))
+    if twins["test_clips_with_a_twin"]:
+        print(f"twins: {twins['test_clips_with_a_twin']} test clips have a twin "
+              f"({twins['rule']}){'; dropped (split.drop_twins)' if twins['dropped'] else ''}")
 
 
 def cmd_extract(args) -> None:
