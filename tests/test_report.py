@@ -1,40 +1,142 @@
-"""The overview's verdict: a best variant only when every paired interval excludes 0."""
+"""The comparison's files from variant summaries: intervals named by method, flags by family;
+an odd interval never costs the report; `tagbench compare` pairs seeds or says it did not."""
 
+import numpy as np
 import pandas as pd
+import pytest
 
-from tagbench.report import BASELINE, verdict
+from tagbench.config import BootstrapSettings
+from tagbench.verdict import BASELINE
 
-
-def table(*means):
-    names = [f"v{i}" for i in range(len(means) - 1)] + [BASELINE]
-    return pd.DataFrame({"variant": names, "roc_auc_macro": means})
-
-
-def differences(rows):
-    return pd.DataFrame([{"a": a, "b": b, "metric": "roc_auc_macro", "difference": d,
-                          "ci95_low": lo, "ci95_high": hi, "significant": lo > 0 or hi < 0}
-                         for a, b, d, lo, hi in rows])
+N_CLIPS, TAGS = 60, [f"t{j}" for j in range(8)]
+SETTINGS = BootstrapSettings(resamples=200, seed=0)
 
 
-def test_a_best_variant_is_named_only_when_all_its_intervals_exclude_zero():
-    t = table(0.95, 0.93, 0.90)
-    clear = differences([("v0", "v1", 0.02, 0.01, 0.03), ("v0", BASELINE, 0.05, 0.03, 0.07),
-                         ("v1", BASELINE, 0.03, 0.01, 0.05)])
-    assert verdict(t, clear).startswith("Best by ROC-AUC macro: **v0**")
-    close = differences([("v0", "v1", 0.02, -0.01, 0.04), ("v0", BASELINE, 0.05, 0.03, 0.07),
-                         ("v1", BASELINE, 0.03, 0.01, 0.05)])
-    text = verdict(t, close)
-    assert text.startswith("No variant is significantly better than all others by ROC-AUC macro.")
-    assert "v0, is not separable" in text and "v1 (+0.020 [-0.010, +0.040])" in text
+def summary(folder, seeds, quality, rng, labels):
+    """A variant's (or, with seeds None, the baseline's) summary folder from synthetic scores."""
+    from tagbench.replicates import summarize
+    from tagbench.scoring import score
+
+    scored = [score([f"c{i}" for i in range(N_CLIPS)], labels,
+                    1 / (1 + np.exp(-(quality * (2.0 * labels - 1) + rng.normal(0, 1, labels.shape)))),
+                    TAGS, {"best_epoch": 2, "n_params": 9, "n_trainable_params": 9,
+                           "train_seconds": 1.0}) for _ in (seeds or [None])]
+    return summarize(scored, seeds, SETTINGS, folder)
 
 
-def test_variants_below_the_floor_are_named():
-    t = table(0.80, 0.70, 0.90)
-    rows = differences([("v0", "v1", 0.10, 0.05, 0.15), ("v0", BASELINE, -0.10, -0.15, -0.05),
-                        ("v1", BASELINE, -0.20, -0.25, -0.15)])
-    text = verdict(t, rows)
-    assert text.startswith("No variant is significantly better")
-    assert text.endswith("Significantly below the baseline floor: v0, v1.")
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    """results/exp1: variants three, two (seeds 0 1 2) and one (seed 0), and the baseline;
+    results/exp2: variant three on seeds 3 4 5, the same test clips."""
+    root = tmp_path_factory.mktemp("results")
+    rng = np.random.default_rng(0)
+    labels = (rng.random((N_CLIPS, len(TAGS))) < 0.3).astype(np.uint8)
+    labels[0], labels[1] = 1, 0
+    for name, seeds, quality in (("three", [0, 1, 2], 1.5), ("two", [0, 1, 2], 1.0),
+                                 ("one", [0], 1.2)):
+        summary(root / "exp1" / "eval" / name, seeds, quality, rng, labels)
+    summary(root / "exp1" / "baseline", None, 0.6, rng, labels)
+    summary(root / "exp2" / "eval" / "three", [3, 4, 5], 1.5, rng, labels)
+    return root
+
+
+def test_comparison_names_each_interval_and_each_flag_family(experiment, tmp_path):
+    from tagbench.report import write_comparison
+
+    exp = experiment / "exp1"
+    names = ["three", "two", "one"]
+    table, differences = write_comparison(names, [exp / "eval" / n for n in names], [],
+                                          tmp_path, exp / "baseline", SETTINGS)
+    for name in ("comparison.csv", "comparison.md", "differences.csv", "comparison.png",
+                 "per_tag_auc.png", "roc_pr.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    intervals = dict(zip(table["variant"], table["interval"], strict=True))
+    assert intervals == {"three": "seeds+clips t, 3 seeds", "two": "seeds+clips t, 3 seeds",
+                         "one": "clips only: one seed (no seed spread, no verdict)",
+                         BASELINE: "clips only: deterministic baseline (a fixed-seed row)"}
+    assert "clips only: one seed" in (tmp_path / "comparison.md").read_text()
+    assert pd.read_csv(tmp_path / "comparison.csv")["interval"].tolist() == list(intervals.values())
+    roc = differences[differences["metric"] == "roc_auc_macro"].set_index(["a", "b"])
+    assert roc.loc[("three", "two"), "family"] == "variant pairs, roc_auc_macro"
+    assert roc.loc[("three", "two"), "family_size"] == 1  # the pair with `one` has no verdict
+    assert roc.loc[("three", BASELINE), "family"] == "against the floor, roc_auc_macro"
+    assert roc.loc[("three", BASELINE), "family_size"] == 2
+    assert roc.loc[("three", "one"), "family"].startswith("none") and \
+        not roc.loc[("three", "one"), "significant"]
+    assert roc.loc[("three", "two"), "interval"] == "seeds+clips t, 3 paired seeds"
+    assert roc.loc[("three", BASELINE), "interval"] == (
+        "seeds+clips t, 3 seeds against a deterministic row")
+    written = pd.read_csv(tmp_path / "differences.csv")
+    assert {"family", "family_size", "correction", "p_adjusted", "interval",
+            "half_width"} <= set(written.columns)
+
+
+def odd_table():
+    """Two rows whose points lie outside their intervals, one with no interval at all."""
+    row = {"variant": "v", "roc_auc_macro": 0.25, "roc_auc_macro_ci95_low": 0.2542,
+           "roc_auc_macro_ci95_high": 0.3653, "pr_auc_macro": 0.9,
+           "pr_auc_macro_ci95_low": 0.8, "pr_auc_macro_ci95_high": 0.85}
+    nan = {**row, "variant": BASELINE, "roc_auc_macro_ci95_low": np.nan,
+           "roc_auc_macro_ci95_high": np.nan}
+    return pd.DataFrame([row, nan])
+
+
+def test_a_point_outside_its_interval_still_draws_the_comparison(tmp_path):
+    """The error a 30-clip custom dataset hit: `'yerr' must not contain negative values`."""
+    from tagbench.report import _plot_comparison
+    from tagbench.stats import KEYS, Runs
+
+    per_tag = {"v": pd.DataFrame({"roc_auc": [0.2, 0.3], "pr_auc": [0.9, 0.8]})}
+    runs = {"v": Runs(np.full((2, len(KEYS)), 0.25), np.zeros((3, 2, len(KEYS))), (0, 1)),
+            BASELINE: Runs(np.full((1, len(KEYS)), 0.5), np.zeros((3, 1, len(KEYS))), None)}
+    _plot_comparison(odd_table(), ["v"], per_tag, runs, tmp_path / "comparison.png")
+    assert (tmp_path / "comparison.png").stat().st_size > 0
+
+
+def test_a_figure_that_fails_costs_one_line_and_nothing_else(experiment, tmp_path, capsys,
+                                                             monkeypatch):
+    from tagbench import report
+
+    def broken(*args):
+        raise ValueError("'yerr' must not contain negative values")
+
+    monkeypatch.setattr(report, "_plot_comparison", broken)
+    exp = experiment / "exp1"
+    report.write_comparison(["three", "two"], [exp / "eval" / n for n in ("three", "two")], [],
+                            tmp_path, exp / "baseline", SETTINGS)
+    err = capsys.readouterr().err
+    assert err == ("tagbench: warning: comparison.png: not drawn (ValueError: 'yerr' must not "
+                   "contain negative values)\n")
+    for name in ("comparison.csv", "comparison.md", "differences.csv", "comparison.png",
+                 "per_tag_auc.png", "roc_pr.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_compare_within_one_experiment_uses_the_report_family(experiment):
+    from tagbench.leaderboard import compare_runs, format_comparison
+
+    table = compare_runs(experiment, "exp1/two", "exp1/three")
+    roc = table[table["metric"] == "roc_auc_macro"].iloc[0]
+    assert roc["family"] == "variant pairs, roc_auc_macro of experiment exp1"
+    assert roc["family_size"] == 1 and roc["interval"] == "seeds+clips t, 3 paired seeds"
+    assert roc["change"] > 0
+    text = format_comparison(table)
+    assert "interval: seeds+clips t, 3 paired seeds" in text
+    floor = compare_runs(experiment, "exp1/baseline", "exp1/three")
+    roc = floor[floor["metric"] == "roc_auc_macro"].iloc[0]
+    assert roc["family"] == "against the floor, roc_auc_macro of experiment exp1"
+    assert roc["family_size"] == 2
+
+
+def test_compare_across_seeds_is_unpaired_and_says_so(experiment):
+    from tagbench.leaderboard import compare_runs, format_comparison
+
+    table = compare_runs(experiment, "exp1/three", "exp2/three")
+    roc = table[table["metric"] == "roc_auc_macro"].iloc[0]
+    assert roc["interval"] == "seeds+clips t, unpaired: seeds differ (3 vs 3)"
+    assert roc["family"] == "this comparison, roc_auc_macro" and roc["family_size"] == 1
+    assert roc["ci95_low"] <= roc["change"] <= roc["ci95_high"]
+    assert "unpaired: seeds differ" in format_comparison(table)
 
 
 def test_leaderboard_of_nothing_is_one_clear_line(tmp_path):
@@ -45,11 +147,3 @@ def test_leaderboard_of_nothing_is_one_clear_line(tmp_path):
                    check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert "no experiment found" in proc.stderr and "run snakemake first" in proc.stderr
-
-
-def test_verdict_when_no_tag_is_scorable():
-    t = table(float("nan"), float("nan"), float("nan"))
-    rows = differences([("v0", "v1", float("nan"), float("nan"), float("nan")),
-                        ("v0", BASELINE, float("nan"), float("nan"), float("nan")),
-                        ("v1", BASELINE, float("nan"), float("nan"), float("nan"))])
-    assert verdict(t, rows).startswith("No ROC-AUC macro could be computed")

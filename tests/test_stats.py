@@ -1,17 +1,26 @@
-"""The bootstrap's fast metrics equal scikit-learn's; intervals and paired differences behave."""
+"""The bootstrap's fast metrics equal scikit-learn's; intervals over seeds and clips, pairing,
+families and Holm behave; no point estimate falls outside its interval on a tiny test part."""
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import t as student
 
 from tagbench.metrics import tagging_metrics
 from tagbench.stats import (
     KEYS,
+    NO_VERDICT,
+    RankingFigures,
+    Runs,
     bootstrap,
-    interval,
-    paired_differences,
+    difference,
+    estimate,
+    holm,
+    pairwise,
     ranking_metrics,
-    resample_indices,
+    resample_weights,
 )
 
 
@@ -22,59 +31,175 @@ def test_ranking_metrics_equal_scikit_learn_with_ties_and_unscorable_tags(seed):
     y[:, 0] = 0          # no positive: skipped by the macro averages
     y[:, 1] = 1          # no negative: skipped too
     s = np.round(rng.random((60, 9)), 1)  # coarse scores: many ties
+    s[:, 2] = rng.random(60)              # and a column without ties (the shorter path)
     fast, reference = ranking_metrics(y, s), tagging_metrics(y, s)
     for key in KEYS:
         assert fast[key] == pytest.approx(reference[key], abs=1e-12), key
 
 
-def test_resampled_figures_equal_scikit_learn_on_the_resampled_clips():
-    from tagbench.stats import RankingFigures
+@pytest.mark.parametrize("coarse", [True, False])
+def test_resampled_figures_equal_scikit_learn_with_the_same_clip_weights(coarse):
+    from sklearn.metrics import average_precision_score, roc_auc_score
 
     rng = np.random.default_rng(7)
     y = (rng.random((50, 6)) < 0.3).astype(np.uint8)
-    s = np.round(rng.random((50, 6)), 1)
-    figures = RankingFigures(y, s)
-    for idx in resample_indices(50, 5, seed=2):
-        fast = figures(np.bincount(idx, minlength=50))
-        reference = tagging_metrics(y[idx], s[idx])
-        for key in KEYS:
-            assert fast[key] == pytest.approx(reference[key], abs=1e-12, nan_ok=True), key
+    s = np.round(rng.random((50, 6)), 1) if coarse else rng.random((50, 6))
+    weights = resample_weights(50, 5, seed=2)
+    figures = RankingFigures(y, s).figures(weights)  # all resamples at once
+    for w, fast in zip(weights, figures, strict=True):
+        tags = range(6)
+        reference = [np.mean([roc_auc_score(y[:, j], s[:, j], sample_weight=w) for j in tags]),
+                     np.mean([average_precision_score(y[:, j], s[:, j], sample_weight=w)
+                              for j in tags]),
+                     roc_auc_score(y.ravel(), s.ravel(), sample_weight=np.repeat(w, 6)),
+                     average_precision_score(y.ravel(), s.ravel(), sample_weight=np.repeat(w, 6))]
+        np.testing.assert_allclose(fast, reference, atol=1e-12)
 
 
-def test_resamples_are_shared_by_every_model_and_depend_on_the_seed():
-    a, b = resample_indices(50, 20, seed=0), resample_indices(50, 20, seed=0)
-    assert np.array_equal(a, b) and a.shape == (20, 50) and a.max() < 50
-    assert not np.array_equal(a, resample_indices(50, 20, seed=1))
+def test_resamples_are_shared_by_every_model_positive_and_depend_on_the_seed():
+    a, b = resample_weights(50, 20, seed=0), resample_weights(50, 20, seed=0)
+    assert np.array_equal(a, b) and a.shape == (20, 50)
+    assert (a > 0).all() and np.allclose(a.mean(axis=1), 1.0)
+    assert not np.array_equal(a, resample_weights(50, 20, seed=1))
 
 
-def test_interval_covers_the_middle_95_percent():
-    low, high = interval(np.arange(1001.0))
-    assert low == pytest.approx(25) and high == pytest.approx(975)
-    assert interval([np.nan, 1.0, 1.0]) == [1.0, 1.0]
-
-
-def test_pairing_detects_a_small_consistent_gain_that_unpaired_intervals_miss():
-    """b is a with 7 % of its noise removed on every clip: the intervals of a and b overlap,
-    yet the paired difference b - a excludes 0."""
+def test_a_rare_tag_keeps_its_positives_in_every_resample():
+    """One positive in 30 clips: a resample of counts loses it 36 % of the time; weights never."""
     rng = np.random.default_rng(0)
-    y = (rng.random((300, 6)) < 0.3).astype(np.uint8)
-    noise = rng.normal(0, 1.2, y.shape)
-    base, better = y + noise, y + noise * 0.93
-    idx = resample_indices(300, 300, seed=0)
-    res = {"a": bootstrap(y, [base], idx), "b": bootstrap(y, [better], idx)}
-    point = {"a": ranking_metrics(y, base), "b": ranking_metrics(y, better)}
-    ci_a, ci_b = interval(res["a"]["roc_auc_macro"]), interval(res["b"]["roc_auc_macro"])
-    assert ci_b[0] < ci_a[1]  # unpaired: overlapping
-    diff = paired_differences({"b": res["b"], "a": res["a"]}, point)
-    row = diff[(diff["metric"] == "roc_auc_macro")].iloc[0]
-    assert row["a"] == "b" and row["difference"] > 0 and row["ci95_low"] > 0 and row["significant"]
+    y = (rng.random((30, 4)) < 0.3).astype(np.uint8)
+    y[:, 3] = 0
+    y[5, 3] = 1
+    frame = bootstrap(y, [rng.random((30, 4))], resample_weights(30, 500, seed=0))
+    assert np.isfinite(frame[list(KEYS)].to_numpy()).all()
 
 
-def test_bootstrap_averages_seeds_per_resample():
+def test_bootstrap_is_long_form_one_row_per_resample_and_seed():
     rng = np.random.default_rng(1)
     y = (rng.random((40, 4)) < 0.4).astype(np.uint8)
     s1, s2 = rng.random((40, 4)), rng.random((40, 4))
-    idx = resample_indices(40, 5, seed=3)
-    both = bootstrap(y, [s1, s2], idx)
-    one, two = bootstrap(y, [s1], idx), bootstrap(y, [s2], idx)
-    pd.testing.assert_frame_equal(both, (one + two) / 2)
+    w = resample_weights(40, 5, seed=3)
+    both = bootstrap(y, [s1, s2], w, seeds=[3, 7])
+    assert list(both.columns) == ["resample", "seed", *KEYS] and len(both) == 10
+    assert both["resample"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    one = bootstrap(y, [s2], w, seeds=[7])
+    pd.testing.assert_frame_equal(both[both["seed"] == 7].reset_index(drop=True), one)
+    assert set(bootstrap(y, [s1], w)["seed"]) == {"-"}  # the baseline: one deterministic run
+
+
+def runs(points, seeds="auto", n_resamples=200, clip_sd=0.0, seed=0):
+    """A row from per-seed points (the same for every figure) and clip resamples that shift
+    every seed's figure together by N(0, clip_sd)."""
+    per_seed = np.repeat(np.asarray(points, dtype=np.float64)[:, None], len(KEYS), axis=1)
+    shift = np.random.default_rng(seed).normal(0, clip_sd, (n_resamples, 1, 1))
+    seeds = tuple(range(len(per_seed))) if seeds == "auto" else seeds
+    return Runs(per_seed, per_seed[None] + shift, seeds)
+
+
+def test_seed_spread_alone_gives_the_t_interval_on_n_minus_1_df():
+    x = np.array([0.90, 0.94, 0.86])
+    est = estimate(runs(x), "roc_auc_macro")
+    half = student.ppf(0.975, 2) * x.std(ddof=1) / np.sqrt(3)
+    assert est.df == pytest.approx(2) and est.se_clips == pytest.approx(0, abs=1e-12)
+    assert [est.low, est.high] == pytest.approx([x.mean() - half, x.mean() + half])
+    assert est.label == "seeds+clips t, 3 seeds"
+
+
+def test_clip_spread_alone_gives_the_normal_interval():
+    est = estimate(runs([0.9], seeds=None, clip_sd=0.01, n_resamples=4000), "roc_auc_macro")
+    assert est.df == np.inf and est.se_clips == pytest.approx(0.01, rel=0.05)
+    assert est.high - est.low == pytest.approx(2 * student.ppf(0.975, np.inf) * est.se_clips)
+    assert est.label.startswith("clips only: deterministic baseline")
+
+
+def test_both_sources_add_and_the_df_lies_between():
+    est = estimate(runs([0.90, 0.94, 0.86], clip_sd=0.02, n_resamples=4000), "roc_auc_macro")
+    seeds = np.var([0.90, 0.94, 0.86], ddof=1) / 3
+    assert est.se ** 2 == pytest.approx(seeds + est.se_clips ** 2)
+    assert 2 < est.df < np.inf
+
+
+def test_one_seed_is_clip_only_and_never_flagged():
+    one = runs([0.99], clip_sd=0.001)
+    assert estimate(one, "roc_auc_macro").label.startswith("clips only: one seed")
+    rows = pairwise({"one": one, "many": runs([0.5, 0.52, 0.51], clip_sd=0.001)})
+    assert (rows["family"] == NO_VERDICT).all() and not rows["significant"].any()
+    assert rows["ci95_low"].gt(0).all()  # its interval excludes 0, and still no flag
+
+
+def test_seeds_are_paired_when_they_match_and_unpaired_when_they_differ():
+    a = runs([0.90, 0.95, 0.85])
+    b_same = runs([0.89, 0.94, 0.84])  # a - b = 0.01 on every seed: the pairing sees it
+    b_other = Runs(b_same.points, b_same.resamples, (3, 4, 5))
+    paired, unpaired = (difference(a, b, "roc_auc_macro") for b in (b_same, b_other))
+    assert paired.label == "seeds+clips t, 3 paired seeds" and paired.se == 0
+    assert paired.p_value == 0.0 and paired.low == pytest.approx(0.01)
+    assert unpaired.label == "seeds+clips t, unpaired: seeds differ (3 vs 3)"
+    assert unpaired.low < 0 < unpaired.high and unpaired.df == pytest.approx(4)
+
+
+def test_holm_adjusts_step_down_and_ignores_nan():
+    adjusted = holm([0.01, 0.04, np.nan, 0.03])
+    assert adjusted[[0, 1, 3]] == pytest.approx([0.03, 0.06, 0.06]) and np.isnan(adjusted[2])
+
+
+def test_each_flag_belongs_to_a_family_corrected_on_its_own():
+    rows = pairwise({"v0": runs([0.9, 0.91, 0.92]), "v1": runs([0.8, 0.82, 0.81]),
+                     "v2": runs([0.7, 0.73, 0.71]), "floor": runs([0.75], seeds=None)},
+                    floor="floor")
+    roc = rows[rows["metric"] == "roc_auc_macro"].set_index(["a", "b"])
+    assert (roc.loc[[("v0", "v1"), ("v0", "v2"), ("v1", "v2")], "family"]
+            == "variant pairs, roc_auc_macro").all()
+    assert (roc.xs("floor", level="b")["family"] == "against the floor, roc_auc_macro").all()
+    assert (roc["family_size"] == 3).all() and (roc["correction"] == "holm").all()
+    assert (roc["p_adjusted"] >= roc["p_value"]).all()
+    none = pairwise({"v0": runs([0.9, 0.91, 0.92]), "v1": runs([0.8, 0.82, 0.81])},
+                    correction="none")
+    assert (none["p_adjusted"] == none["p_value"]).all()
+
+
+def test_pairing_over_clips_detects_a_small_consistent_gain_that_separate_intervals_miss():
+    """b is a with 7 % of its noise removed on every clip: the intervals of a and b overlap,
+    yet the difference b - a, resample by resample, excludes 0."""
+    rng = np.random.default_rng(0)
+    y = (rng.random((300, 6)) < 0.3).astype(np.uint8)
+    noise = rng.normal(0, 1.2, y.shape)
+    w = resample_weights(300, 300, seed=0)
+    rows = {}
+    for name, scores in (("b", y + noise * 0.93), ("a", y + noise)):
+        frame = bootstrap(y, [scores], w)
+        point = [ranking_metrics(y, scores)[k] for k in KEYS]
+        rows[name] = Runs(np.array([point]), frame[list(KEYS)].to_numpy().reshape(300, 1, -1), None)
+    ea, eb = (estimate(rows[n], "roc_auc_macro") for n in ("a", "b"))
+    assert eb.low < ea.high  # separately: overlapping
+    diff = pairwise(rows)
+    row = diff[diff["metric"] == "roc_auc_macro"].iloc[0]
+    assert row["a"] == "b" and row["difference"] > 0 and row["ci95_low"] > 0 and row["significant"]
+
+
+def test_every_point_lies_inside_its_interval_on_a_tiny_multilabel_test_part(tmp_path):
+    """30 clips, 16 tags, rare ones with one or two positives (the custom-dataset report whose
+    PR-AUC macro fell below its own interval): summaries of 1 and 3 seeds and the baseline,
+    every figure and every difference."""
+    from tagbench.config import BootstrapSettings
+    from tagbench.replicates import summarize
+    from tagbench.scoring import score
+
+    rng = np.random.default_rng(5)
+    y = (rng.random((30, 16)) < np.linspace(0.03, 0.4, 16)).astype(np.uint8)
+    y[0, :4], y[1:, :2] = 1, 0  # tags 0, 1: one positive; 2, 3: a few
+    tags = [f"t{j}" for j in range(16)]
+    settings = BootstrapSettings(resamples=300, seed=1)
+    found = {}
+    for name, seeds in (("three", [0, 1, 2]), ("one", [0]), ("baseline", None)):
+        scored = [score([f"c{i}" for i in range(30)], y,
+                        np.clip(0.3 * y + rng.normal(0.4, 0.25, y.shape), 0, 1), tags, {})
+                  for _ in (seeds or [None])]
+        metrics = summarize(scored, seeds, settings, tmp_path / name)
+        assert json.loads((tmp_path / name / "metrics.json").read_text()) == metrics
+        for key in KEYS:
+            low, high = metrics[f"{key}_ci95"]
+            assert low <= metrics[key] <= high, (name, key, metrics[key], low, high)
+        found[name] = Runs.from_summary(metrics, pd.read_csv(tmp_path / name / "bootstrap.csv"))
+    rows = pairwise(found, floor="baseline")
+    assert (rows["ci95_low"] <= rows["difference"]).all()
+    assert (rows["difference"] <= rows["ci95_high"]).all()

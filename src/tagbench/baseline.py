@@ -4,9 +4,10 @@ Each clip becomes 128 numbers, the mean and the standard deviation of each of it
 bands over all its frames (from the same shards the variants read). They are standardized
 (statistics of the train part), and one logistic regression per tag is fitted
 (scikit-learn, one-vs-rest); C is picked from `GRID` by macro ROC-AUC on the valid part. The
-test part is scored like a variant (`scoring`) and summarized like one seed (`replicates`, the
-summary shared by variants and the baseline), so the baseline has the same keys, the same
-intervals and enters the paired differences.
+test part is scored like a variant (`scoring`) and summarized by the summary shared with the
+variants (`replicates`), so the baseline has the same keys and enters the differences. It is
+deterministic (one fit, no seed): a fixed-seed row, whose interval is clip-only (labelled so) and
+whose side of a difference adds no seed term.
 """
 
 from __future__ import annotations

@@ -169,10 +169,26 @@ class EvalSettings:
 
 @dataclass(frozen=True)
 class BootstrapSettings:
-    """Test-clip resamples behind every interval and paired difference (config `evaluate`)."""
+    """Test-clip resamples behind every interval and difference, the interval method and the
+    multiplicity correction of the flags (config `evaluate`; `tagbench.stats` implements them)."""
 
     resamples: int = 1000
     seed: int = 0
+    interval: str = "seeds_and_clips"
+    correction: str = "holm"
+
+    def __post_init__(self):
+        # the schema's enums, for --spec by hand: one line, not a failure deep in the stats
+        for key, allowed in (("interval", ("seeds_and_clips", "clips")),
+                             ("correction", ("holm", "none"))):
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"config key 'evaluate.{key}': {getattr(self, key)!r} is not "
+                                  f"one of {list(allowed)}")
+
+    def for_summary(self) -> BootstrapSettings:
+        """What a summary reads: the correction only flags pairs in the report, so changing it
+        leaves the summaries (and the baseline) as they are."""
+        return replace(self, correction=BootstrapSettings.correction)
 
 
 @dataclass(frozen=True)
@@ -303,7 +319,9 @@ def load_settings(raw: dict) -> Settings:
         variants=variants,
         evaluate=EvalSettings(batch_size=config["evaluate"]["batch_size"]),
         bootstrap=BootstrapSettings(resamples=config["evaluate"]["bootstrap"],
-                                    seed=config["evaluate"]["bootstrap_seed"]),
+                                    seed=config["evaluate"]["bootstrap_seed"],
+                                    interval=config["evaluate"]["interval"],
+                                    correction=config["evaluate"]["correction"]),
         cache=CacheSettings(hop=config["cache"]["hop"], dtype=config["features"]["dtype"]),
         mtt=MttSettings(mirrors=tuple(config["mtt"]["mirrors"]), sha256=dict(config["mtt"]["sha256"]),
                         **config["download"]),

@@ -18,7 +18,7 @@ import pandas as pd
 from .atomic import atomic_path, write_text
 from .errors import DataError
 from .scoring import read_metrics, read_scored
-from .stats import KEYS, paired_differences
+from .stats import KEYS, NO_VERDICT, Runs, difference, flag_families, pairwise
 from .tag_lists import read_tag_list, tag_set_digest, tag_set_name
 
 PUBLISHED = Path(__file__).with_name("published.csv")
@@ -228,10 +228,24 @@ def _resolve(results_dir: Path, spec: str) -> dict[str, Path]:
     return {variant: folders[variant]}
 
 
-def compare_runs(results_dir, a: str, b: str) -> pd.DataFrame:
+def _summary_runs(folder: Path) -> Runs:
+    """A summary's per-seed figures and clip resamples (what an interval is computed from)."""
+    try:
+        frame = pd.read_csv(folder / "bootstrap.csv")
+    except FileNotFoundError:
+        raise DataError(f"{folder / 'bootstrap.csv'}: not found (run snakemake for that "
+                        "experiment first)") from None
+    return Runs.from_summary(read_metrics(folder / "metrics.json"), frame, str(folder))
+
+
+def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.DataFrame:
     """Each figure of A and B, B - A, and where both were scored on the same test clips with
-    the same resamples, the paired 95 % interval of B - A. Two experiments are compared variant
-    by variant (the variants they share); two `EXPERIMENT/VARIANT` names directly."""
+    the same resamples, the 95 % interval of B - A over training seeds and test clips (seeds
+    paired when both have the same seeds, unpaired otherwise: `interval` says which). Two
+    experiments are compared variant by variant (the variants they share); two
+    `EXPERIMENT/VARIANT` names directly. The flags are corrected within a family: for two runs
+    of one experiment, the experiment's own (its variant pairs, or its variants against the
+    floor, as in its report); otherwise the pairs this call compares, per figure."""
     root = Path(results_dir)
     left, right = _resolve(root, a), _resolve(root, b)
     if "/" in a or "/" in b:
@@ -243,7 +257,7 @@ def compare_runs(results_dir, a: str, b: str) -> pd.DataFrame:
         if not pairs:
             raise DataError(f"experiments {a} and {b} share no variant name: compare "
                             "EXPERIMENT/VARIANT names instead")
-    rows = []
+    rows, method = [], "seeds_and_clips"
     for va, vb in pairs:
         fa, fb = left[va], right[vb]
         sa, sb = read_scored(fa), read_scored(fb)
@@ -252,33 +266,55 @@ def compare_runs(results_dir, a: str, b: str) -> pd.DataFrame:
                   and sa.tags == sb.tags
                   and ma.get("bootstrap") == mb.get("bootstrap")
                   and ma.get("bootstrap_seed") == mb.get("bootstrap_seed"))
-        # B - A with its paired interval: the report's paired differences, for one pair
-        differences = (paired_differences(
-            {"B": pd.read_csv(fb / "bootstrap.csv"), "A": pd.read_csv(fa / "bootstrap.csv")},
-            {"B": mb, "A": ma}).set_index("metric") if paired else None)
+        method = ma.get("interval_method", method)
+        runs = (_summary_runs(fa), _summary_runs(fb)) if paired else None
         for key in (*KEYS, "accuracy"):
-            low = high = np.nan
-            if differences is not None and key in KEYS:
-                low, high = differences.loc[key, ["ci95_low", "ci95_high"]]
-            rows.append({"a": f"{a.split('/')[0]}/{va}", "b": f"{b.split('/')[0]}/{vb}",
-                         "metric": key, "a_value": ma.get(key), "b_value": mb.get(key),
-                         "change": mb.get(key) - ma.get(key), "ci95_low": low, "ci95_high": high,
-                         "significant": bool(low > 0 or high < 0), "paired": paired})
-    return pd.DataFrame(rows)
+            row = {"a": f"{a.split('/')[0]}/{va}", "b": f"{b.split('/')[0]}/{vb}", "metric": key,
+                   "a_value": ma.get(key), "b_value": mb.get(key),
+                   "change": mb.get(key) - ma.get(key), "ci95_low": np.nan, "ci95_high": np.nan,
+                   "p_value": np.nan, "interval": "", "family": "none: no interval",
+                   "paired": paired, "va": va, "vb": vb}
+            if runs and key in KEYS:
+                est = difference(runs[1], runs[0], key, method)  # B - A
+                row.update(ci95_low=est.low, ci95_high=est.high, p_value=est.p_value,
+                           interval=est.label,
+                           family=f"this comparison, {key}" if est.verdict else NO_VERDICT)
+            rows.append(row)
+    table = flag_families(pd.DataFrame(rows), correction)
+    name = a.split("/")[0]
+    if "/" in a and "/" in b and name == b.split("/")[0]:
+        # one experiment: the pair's flag is the one its report gives, in the report's family
+        family = pairwise({v: _summary_runs(f) for v, f in _resolve(root, name).items()},
+                          method, correction, floor=BASELINE_RUN)
+        va, vb = pairs[0]
+        for i in table.index[table["metric"].isin(KEYS)]:
+            r = family[(family["metric"] == table.at[i, "metric"])
+                       & (((family["a"] == va) & (family["b"] == vb))
+                          | ((family["a"] == vb) & (family["b"] == va)))].iloc[0]
+            for column in ("family", "family_size", "p_adjusted", "significant"):
+                table.at[i, column] = r[column]
+            if not r["family"].startswith("none"):
+                table.at[i, "family"] = f"{r['family']} of experiment {name}"
+    return table.drop(columns=["va", "vb"])
 
 
 def format_comparison(table: pd.DataFrame) -> str:
-    """The comparison as a text table, with a line saying whether intervals could be paired."""
+    """The comparison as a text table: each figure's change with its interval and flag (and the
+    flag's family), then the interval's method, or why there is no interval."""
     lines = []
     for (a, b), group in table.groupby(["a", "b"], sort=False):
         lines.append(f"{a}  ->  {b}")
         for r in group.itertuples(index=False):
             ci = ("" if pd.isna(r.ci95_low) else
                   f"  [{r.ci95_low:+.4f}, {r.ci95_high:+.4f}]"
-                  + ("  significant" if r.significant else ""))
+                  + (f"  significant ({r.correction} over {r.family_size}: {r.family})"
+                     if r.significant else ""))
             lines.append(f"  {r.metric:15s} {r.a_value:.4f} -> {r.b_value:.4f}  "
                          f"change {r.change:+.4f}{ci}")
         if not group["paired"].iloc[0]:
-            lines.append("  (not scored on the same test clips and resamples: no paired "
-                         "interval; the change alone says little)")
+            lines.append("  (not scored on the same test clips and resamples: no interval; the "
+                         "change alone says little)")
+        else:
+            lines.append(f"  interval: {group['interval'].iloc[0]} (95 %, over training seeds "
+                         "and test clips unless it says clips only)")
     return "\n".join(lines)

@@ -2,12 +2,15 @@
 shared by the summarize verb and the baseline.
 
 `summarize` writes the variant-level `metrics.json`: every key of a seed's file, the mean over
-seeds where they differ; for each ranking figure (`stats.KEYS`) `<key>_std` (sample std over
-seeds, 0 for one seed) and `<key>_ci95` (bootstrap over test clips of the mean over seeds);
-`seeds`; the bootstrap's size and seed (`bootstrap`, `bootstrap_seed`, named as in the config).
-Beside it: `bootstrap.csv` (one row per resample, what paired differences are computed from),
-`predictions.h5` (scores averaged over seeds: the ROC and PR curves) and `per_tag.csv`
-(per-tag figures averaged over seeds).
+seeds where they differ; for each ranking figure (`stats.KEYS`) `<key>_seeds` (each seed's
+figure, in the order of `seeds`), `<key>_std` (sample std over seeds, 0 for one seed),
+`<key>_se_clips` (the clip part of its standard error) and `<key>_ci95` (the 95 % interval over
+seeds and test clips, `stats.estimate`); `interval` (the method, in words; clip-only for one
+seed or the baseline) and `interval_method` (the config's name); `seeds` (None: the baseline, one
+deterministic run); the bootstrap's size and seed (`bootstrap`, `bootstrap_seed`, named as in
+the config). Beside it: `bootstrap.csv` (long form: one row per resample and seed, what the
+differences are computed from), `predictions.h5` (scores averaged over seeds: the ROC and PR
+curves) and `per_tag.csv` (per-tag figures averaged over seeds).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from .atomic import atomic_path
 from .config import BootstrapSettings
 from .errors import DataError
 from .scoring import Scored, read_scored, write_metrics, write_predictions
-from .stats import KEYS, bootstrap, interval, resample_indices
+from .stats import KEYS, Runs, bootstrap, estimate, resample_weights
 
 
 def _mean_of(values: list):
@@ -40,14 +43,22 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir) -
             raise DataError("the seeds were scored on different test clips or tags: rerun "
                             "their evaluation")
     metrics = {k: _mean_of([r.metrics.get(k) for r in runs]) for k in first.metrics}
-    indices = resample_indices(len(first.labels), settings.resamples, settings.seed)
-    resamples = bootstrap(first.labels, [r.scores for r in runs], indices)
-    for key in KEYS:
-        values = [r.metrics[key] for r in runs]
-        metrics[key] = float(np.mean(values))
-        metrics[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-        metrics[f"{key}_ci95"] = interval(resamples[key])
-    metrics.update(seeds=None if seeds is None else list(seeds),
+    if seeds is not None and len(seeds) != len(runs):
+        raise DataError(f"{len(runs)} scored runs for {len(seeds)} seeds")
+    weights = resample_weights(len(first.labels), settings.resamples, settings.seed)
+    resamples = bootstrap(first.labels, [r.scores for r in runs], weights, seeds)
+    points = np.array([[r.metrics[k] for k in KEYS] for r in runs], dtype=np.float64)
+    figures = Runs(points, resamples[list(KEYS)].to_numpy().reshape(-1, len(runs), len(KEYS)),
+                   None if seeds is None else tuple(seeds))
+    for j, key in enumerate(KEYS):
+        est = estimate(figures, key, settings.interval)
+        metrics[key] = est.point
+        metrics[f"{key}_seeds"] = [float(v) for v in points[:, j]]
+        metrics[f"{key}_std"] = float(np.std(points[:, j], ddof=1)) if len(runs) > 1 else 0.0
+        metrics[f"{key}_se_clips"] = est.se_clips
+        metrics[f"{key}_ci95"] = [est.low, est.high]
+        metrics["interval"] = est.label
+    metrics.update(seeds=None if seeds is None else list(seeds), interval_method=settings.interval,
                    bootstrap=settings.resamples, bootstrap_seed=settings.seed)
     out = Path(out_dir)
     with atomic_path(out / "bootstrap.csv") as tmp:

@@ -13,17 +13,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .atomic import atomic_path, write_text  # noqa: E402
+from .config import BootstrapSettings  # noqa: E402
 from .errors import DataError  # noqa: E402
-from .stats import KEYS, paired_differences  # noqa: E402
+from .stats import KEYS, Runs, estimate, pairwise  # noqa: E402
+from .verdict import BASELINE, resolution, verdict  # noqa: E402
 
-BASELINE = "baseline (floor)"
 COLUMNS = ("variant", "pooling", "head", "finetune", "epochs", "best_epoch", "seeds",
            "roc_auc_macro", "roc_auc_macro_std", "roc_auc_macro_ci95_low", "roc_auc_macro_ci95_high",
            "pr_auc_macro", "pr_auc_macro_std", "pr_auc_macro_ci95_low", "pr_auc_macro_ci95_high",
            "roc_auc_micro", "roc_auc_micro_std", "roc_auc_micro_ci95_low", "roc_auc_micro_ci95_high",
            "pr_auc_micro", "pr_auc_micro_std", "pr_auc_micro_ci95_low", "pr_auc_micro_ci95_high",
            "accuracy", "all_negative_accuracy", "n_clips", "n_tags_scored", "n_params",
-           "n_trainable_params", "train_seconds", "bootstrap")
+           "n_trainable_params", "train_seconds", "bootstrap", "interval")
 PANELS = (("loss", "Binary cross-entropy"), ("accuracy", "Element-wise accuracy"),
           ("roc_auc", "ROC-AUC (macro)"), ("pr_auc", "PR-AUC (macro)"))
 
@@ -73,7 +74,8 @@ def _n_seeds(seeds: str) -> int:
 
 
 def _markdown(frame: pd.DataFrame) -> str:
-    """The comparison for people: each ranking figure as mean +- std [95 % interval]."""
+    """The comparison for people: each ranking figure as mean +- std [95 % interval], and the
+    interval's method per row."""
     def figure(row, key):
         if pd.isna(row[key]):
             return "n/a"
@@ -83,56 +85,66 @@ def _markdown(frame: pd.DataFrame) -> str:
 
     header = ["variant", "pooling", "head", "finetune", "seeds", "ROC-AUC macro", "PR-AUC macro",
               "ROC-AUC micro", "PR-AUC micro", "accuracy", "all-negative accuracy",
-              "train s (mean)"]
+              "train s (mean)", "interval"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for _, row in frame.iterrows():
         cells = [row["variant"], row["pooling"], row["head"], str(row["finetune"]), row["seeds"],
                  *(figure(row, k) for k in KEYS), f"{row['accuracy']:.3f}",
                  f"{row['all_negative_accuracy']:.3f}",
-                 "-" if pd.isna(row["train_seconds"]) else f"{row['train_seconds']:.0f}"]
+                 "-" if pd.isna(row["train_seconds"]) else f"{row['train_seconds']:.0f}",
+                 row["interval"]]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
-    return "\n".join(lines) + "\n"
+    return ("\n".join(lines) + "\n\nmean ± std over seeds [95 % interval]; seeds+clips t: mean ± t x "
+            "SE over training seeds and test clips (README, Intervals); clips only: the test "
+            "clips' variation alone, for a row without a seed spread.\n")
 
 
-def _row(name: str, metrics: dict, spec: dict) -> dict:
+def _row(name: str, metrics: dict, spec: dict, runs: Runs, method: str) -> dict:
     head = spec.get("head", [])
     row = {**metrics, "variant": name, "pooling": spec.get("pooling", "-"),
            "head": head if isinstance(head, str) else "-".join(map(str, head)) or "-",
            "finetune": spec.get("finetune", "-"), "epochs": metrics.get("epochs_trained"),
            "seeds": " ".join(map(str, metrics["seeds"])) if metrics.get("seeds") else "-"}
     for key in KEYS:
-        row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = metrics[f"{key}_ci95"]
+        est = estimate(runs, key, method)
+        row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = est.low, est.high
+        row["interval"] = est.label
     return row
 
 
-def _read_summary(folder: Path, what: str) -> tuple[dict, pd.DataFrame]:
+def _read_summary(folder: Path, what: str) -> tuple[dict, Runs]:
     from .scoring import read_metrics
 
     metrics = read_metrics(folder / "metrics.json")
     if f"{KEYS[0]}_ci95" not in metrics:
         raise DataError(f"{folder / 'metrics.json'}: has no intervals: it is one seed's file, "
                         f"not the summary of {what}")
-    return metrics, _read_csv(folder / "bootstrap.csv")
+    return metrics, Runs.from_summary(metrics, _read_csv(folder / "bootstrap.csv"), str(folder))
 
 
-def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=None):
-    """comparison.csv/.md (a row per variant, the baseline floor last), differences.csv (paired
-    bootstrap), comparison.png, per_tag_auc.png and roc_pr.png. Returns (table, differences)."""
+def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=None,
+                     settings: BootstrapSettings | None = None):
+    """comparison.csv/.md (a row per variant, the baseline floor last), differences.csv (every
+    pair, intervals over seeds and clips, flags corrected per family), comparison.png,
+    per_tag_auc.png and roc_pr.png. Returns (table, differences). A figure that cannot be drawn
+    costs one warning line and a placeholder image, never the rest of the report."""
     from .model_file import read_metadata
 
+    settings = settings or BootstrapSettings()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows, per_tag, resamples, point, folders = [], {}, {}, {}, {}
+    rows, per_tag, runs, point, folders = [], {}, {}, {}, {}
     for i, (variant, edir) in enumerate(zip(variants, eval_dirs, strict=True)):
-        metrics, resamples[variant] = _read_summary(Path(edir), f"variant {variant}")
+        metrics, runs[variant] = _read_summary(Path(edir), f"variant {variant}")
         spec = read_metadata(model_files[i])["spec"] if i < len(model_files) else {}
-        rows.append(_row(variant, metrics, spec))
+        rows.append(_row(variant, metrics, spec, runs[variant], settings.interval))
         per_tag[variant], point[variant], folders[variant] = (
             _read_csv(Path(edir) / "per_tag.csv"), metrics, Path(edir))
     if baseline_dir:
-        metrics, resamples[BASELINE] = _read_summary(Path(baseline_dir), "the baseline")
+        metrics, runs[BASELINE] = _read_summary(Path(baseline_dir), "the baseline")
         rows.append(_row(BASELINE, metrics, {"pooling": "log-mel mean+std",
-                                             "head": "logistic regression"}))
+                                             "head": "logistic regression"}, runs[BASELINE],
+                         settings.interval))
         point[BASELINE], folders[BASELINE] = metrics, Path(baseline_dir)
     same = {(m["n_clips"], m["bootstrap"], m["bootstrap_seed"]) for m in point.values()}
     if len(same) != 1:
@@ -142,16 +154,47 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
     with atomic_path(out / "comparison.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     write_text(out / "comparison.md", _markdown(table))
-    differences = paired_differences(resamples, point)
+    differences = pairwise(runs, settings.interval, settings.correction,
+                           floor=BASELINE if baseline_dir else None)
     with atomic_path(out / "differences.csv") as tmp:
         differences.to_csv(tmp, index=False, float_format="%.4f")
-    _plot_comparison(table, variants, per_tag, out / "comparison.png")
-    _plot_per_tag(variants, per_tag, out / "per_tag_auc.png")
-    _plot_roc_pr(folders, out / "roc_pr.png")
+    _draw(out / "comparison.png", _plot_comparison, table, variants, per_tag, runs)
+    _draw(out / "per_tag_auc.png", _plot_per_tag, variants, per_tag)
+    _draw(out / "roc_pr.png", _plot_roc_pr, folders)
     return table, differences
 
 
-def _plot_comparison(table: pd.DataFrame, variants, per_tag, out: Path) -> None:
+def _draw(out: Path, plot, *args) -> None:
+    """Draw one figure; if it fails, one warning line and a placeholder image saying why, so
+    the tables and the other figures are still written and the rule still ends."""
+    import sys
+
+    try:
+        plot(*args, out)
+    except Exception as err:  # a figure must never cost the report
+        plt.close("all")
+        reason = f"{type(err).__name__}: {err}".splitlines()[0]
+        print(f"tagbench: warning: {out.name}: not drawn ({reason})", file=sys.stderr)
+        fig = plt.figure(figsize=(6, 1.5))
+        fig.text(0.5, 0.5, textwrap.fill(f"{out.name} could not be drawn: {reason}", 70),
+                 ha="center", va="center", fontsize=9)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+
+
+def _error_bars(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[np.ndarray]:
+    """Bar lengths below and above each point: never negative (a point outside its interval,
+    or a missing interval, draws no bar on that side instead of failing the plot)."""
+    below = np.nan_to_num(mean - low, nan=0.0)
+    above = np.nan_to_num(high - mean, nan=0.0)
+    return [np.clip(below, 0, None), np.clip(above, 0, None)]
+
+
+def _plot_comparison(table: pd.DataFrame, variants, per_tag, runs: dict[str, Runs],
+                     out: Path) -> None:
+    """Per tag (box and dots), the macro mean over seeds with its interval (diamond and bar),
+    and each seed's macro figure beside it (circles): how far apart the seeds land."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     names = list(table["variant"])
     for ax, key, title in ((axes[0], "roc_auc", "ROC-AUC"), (axes[1], "pr_auc", "PR-AUC")):
@@ -159,17 +202,25 @@ def _plot_comparison(table: pd.DataFrame, variants, per_tag, out: Path) -> None:
         ax.boxplot(data, positions=range(1, len(variants) + 1), showfliers=False)
         for j, d in enumerate(data, start=1):
             ax.scatter(np.full(len(d), j) + np.linspace(-0.15, 0.15, len(d)), d, s=8, alpha=0.4)
-        mean, low, high = (table[f"{key}_macro{s}"].to_numpy()
+        mean, low, high = (table[f"{key}_macro{s}"].to_numpy(np.float64)
                            for s in ("", "_ci95_low", "_ci95_high"))
         x = np.arange(1, len(names) + 1)
-        ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="D", color="black", capsize=4,
-                    label="macro: mean over seeds, 95 % interval")
+        ax.errorbar(x, mean, yerr=_error_bars(mean, low, high), fmt="D", color="black",
+                    capsize=4, label="macro: mean over seeds, 95 % interval (seeds + clips; "
+                                     "clips only for one seed or the floor)")
+        j = KEYS.index(f"{key}_macro")
+        seeds = [(xi + 0.25, v) for xi, name in zip(x, names, strict=True)
+                 for v in runs[name].points[:, j] if runs[name].seeds is not None]
+        if seeds:
+            ax.scatter(*zip(*seeds, strict=True), s=16, facecolors="none", edgecolors="black",
+                       lw=0.8, label="macro: each seed")
         if BASELINE in names:
             ax.axhline(mean[-1], color="grey", ls=":", lw=1, label="baseline floor")
         ax.set_xticks(x, names, rotation=15)
         ax.set_title(f"{title} per tag (box: spread over tags)")
         ax.set_ylabel(title)
-        ax.set_ylim(min(0.4, *(d.min() for d in data if len(d))) - 0.02, 1.01)
+        shown = [d.min() for d in data if len(d)] + [v for v in low if np.isfinite(v)]
+        ax.set_ylim(min(0.4, *shown) - 0.02, 1.01)
         ax.grid(alpha=0.3, axis="y")
         ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -226,72 +277,12 @@ def _plot_roc_pr(folders: dict[str, Path], out: Path) -> None:
     plt.close(fig)
 
 
-def plot_taggram(tags: list[str], patch_scores: np.ndarray, title: str, out: str | Path,
-                 max_tags: int = 30) -> None:
-    """Tags x time (one column per 0.96 s patch); with many tags, the top ones by peak score."""
-    order = np.argsort(-patch_scores.max(axis=0), kind="stable")[:max_tags]
-    grid = patch_scores[:, order].T
-    seconds = 0.96 * len(patch_scores)
-    fig, ax = plt.subplots(figsize=(min(16, 7 + 0.1 * len(patch_scores)), 1.6 + 0.28 * len(order)))
-    im = ax.imshow(grid, aspect="auto", cmap="magma", vmin=0, vmax=1, interpolation="nearest",
-                   extent=(0, seconds, len(order) - 0.5, -0.5))
-    ax.set_yticks(range(len(order)), [tags[i] for i in order], fontsize=9)
-    ax.set_xlabel("time (s), one column per 0.96 s patch")
-    shown = "" if len(order) == len(tags) else f" (top {len(order)} of {len(tags)} tags by peak)"
-    ax.set_title(f"Taggram of {textwrap.shorten(Path(title).name, 70)}{shown}", fontsize=10)
-    fig.colorbar(im, ax=ax, label="tag score", pad=0.01)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-
-
 def _rst_table(header: list[str], rows: list[list[str]]) -> str:
     lines = [".. list-table::", "   :header-rows: 1", ""]
     for row in [header, *rows]:
         lines.append("   * - " + row[0])
         lines += [f"     - {cell}" for cell in row[1:]]
     return "\n".join(lines) + "\n"
-
-
-def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_macro") -> str:
-    """One sentence a reviewer can accept: a best variant only when its paired 95 % interval
-    against every other row (the baseline included) excludes 0; variants below the floor named."""
-    variants = table[table["variant"] != BASELINE]
-    rows = differences[differences["metric"] == key]
-
-    def diff(a, b):  # a - b: (difference, low, high)
-        r = rows[(rows["a"] == a) & (rows["b"] == b)]
-        if len(r):
-            r = r.iloc[0]
-            return r["difference"], r["ci95_low"], r["ci95_high"]
-        r = rows[(rows["a"] == b) & (rows["b"] == a)].iloc[0]
-        return -r["difference"], -r["ci95_high"], -r["ci95_low"]
-
-    label = key.replace("_", " ").replace("roc auc", "ROC-AUC").replace("pr auc", "PR-AUC")
-    if variants[key].isna().all():
-        return (f"No {label} could be computed: no tag has both a positive and a negative clip "
-                "in the test part.")
-    best = variants.loc[variants[key].idxmax(), "variant"]
-    others = [v for v in table["variant"] if v != best]
-    gaps = {o: diff(best, o) for o in others}
-    if others and all(low > 0 for _, low, _ in gaps.values()):
-        text = (f"Best by {label}: **{best}**; its paired 95 % interval excludes 0 against every "
-                f"other row: " + ", ".join(f"{o} +{d:.3f} [{lo:+.3f}, {hi:+.3f}]"
-                                            for o, (d, lo, hi) in gaps.items()) + ".")
-    else:
-        close = [o for o, (_, low, high) in gaps.items() if low <= 0 <= high]
-        text = f"No variant is significantly better than all others by {label}."
-        if close:
-            text += (f" The highest mean among the variants, {best}, is not separable (paired "
-                     f"95 % interval of the difference includes 0) from "
-                     + ", ".join(f"{o} ({gaps[o][0]:+.3f} [{gaps[o][1]:+.3f}, {gaps[o][2]:+.3f}])"
-                                 for o in close) + ".")
-    if BASELINE in set(table["variant"]):
-        below = [v for v in variants["variant"] if diff(v, BASELINE)[2] < 0]
-        if below:
-            text += f" Significantly below the baseline floor: {', '.join(below)}."
-    return text
 
 
 def _track_note(provenance: dict) -> str:
@@ -317,7 +308,8 @@ def _track_note(provenance: dict) -> str:
 def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd.DataFrame,
                    out: str | Path, experiment: str = "") -> None:
     """The HTML report's landing text (reStructuredText): dataset, split, tags, headline
-    metrics with their intervals, and the verdict."""
+    metrics with their intervals, the verdict (`tagbench.verdict`) and what the seeds can
+    claim per comparison."""
     from .split_files import read_part, read_provenance
 
     parts = {p: read_part(Path(split_dir) / f"{p}.tsv") for p in ("train", "valid", "test")}
@@ -330,17 +322,28 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
     shown = ", ".join(tags[:30]) + (f", ... ({len(tags) - 30} more)" if len(tags) > 30 else "")
 
     def figure(r, key):
+        if pd.isna(getattr(r, key)):
+            return "n/a"
         std = f" ± {getattr(r, key + '_std'):.3f}" if _n_seeds(r.seeds) > 1 else ""
         return (f"{getattr(r, key):.3f}{std} [{getattr(r, key + '_ci95_low'):.3f}, "
                 f"{getattr(r, key + '_ci95_high'):.3f}]")
 
-    # ("-" alone in a list-table cell would be read as an empty bullet list)
-    rows = [[f"{r.variant} ({r.pooling}, {r.head})",
-             "none (deterministic)" if r.seeds == "-" else r.seeds, figure(r, "roc_auc_macro"),
+    def seeds(r):
+        # ("-" alone in a list-table cell would be read as an empty bullet list)
+        if r.seeds == "-":
+            return "none (deterministic: clip-only interval)"
+        return r.seeds + (" (one seed: clip-only interval, no verdict)"
+                          if _n_seeds(r.seeds) < 2 else "")
+
+    rows = [[f"{r.variant} ({r.pooling}, {r.head})", seeds(r), figure(r, "roc_auc_macro"),
              figure(r, "pr_auc_macro"), f"{r.accuracy:.3f} / {r.all_negative_accuracy:.3f}",
              f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
             for r in table.itertuples(index=False)]
     resamples = int(table["bootstrap"].iloc[0])
+    key = "roc_auc_macro"
+    claims = "\n".join(f"- {line}" for line in resolution(differences, key))
+    families = differences.loc[~differences["family"].str.startswith("none"), "correction"]
+    correction = families.iloc[0] if len(families) else "holm"
     text = f"""**tagbench**: VGGish transfer learning for music auto-tagging on ``{dataset}``{named}.
 
 **Data.** Split ``{method}`` (README, "Split"): {sizes}. {_track_note(provenance)}
@@ -349,19 +352,29 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
 
 **Test results** (clip level: every 0.96 s patch scored, scores averaged per clip). ROC-AUC and
 PR-AUC are macro averages over tags with positives and negatives in the test part, shown as
-mean ± std over the training seeds and [95 % interval] from a bootstrap over test clips
-({resamples:,} resamples) of the mean over seeds; within a resample,
-tags without both classes are skipped. Accuracy is element-wise at 0.5 and only means something
-next to the accuracy of predicting no tag at all. The baseline floor is log-mel statistics per
-clip with logistic regression: a variant should clear it.
+mean ± std over the training seeds and [95 % interval over training seeds and test clips]:
+mean ± t x SE, where SE² is the seeds' variance over their number plus the variance of the mean
+over {resamples:,} Bayesian-bootstrap resamples of the test clips (every clip weighted, so a
+macro average keeps the same tags in every resample), with Satterthwaite's degrees of freedom
+(README, "Intervals"). A row with one seed and the baseline (one deterministic fit: a fixed-seed
+row) have clip-only intervals, labelled so. Accuracy is element-wise at 0.5 and only means
+something next to the accuracy of predicting no tag at all. The baseline floor is log-mel
+statistics per clip with logistic regression: a variant should clear it.
 
 {_rst_table(["model (pooling, head)", "seeds", "ROC-AUC", "PR-AUC", "accuracy / all-negative",
              "train min (mean)"], rows)}
-{verdict(table, differences)} Every pair's paired difference is in ``differences.csv``.
+{verdict(table, differences, key)} Every pair's difference is in ``differences.csv``, seeds paired
+across variants; its flags are corrected ({correction}) within their family (the variant pairs;
+the variants against the floor), and a best variant must beat every other row.
+
+**What these seeds can claim** ({key.replace("_", " ").replace("roc auc", "ROC-AUC")}, per
+comparison):
+
+{claims}
 
 **Figures** (left menu): *Training* holds the loss and metric curves of every variant by epoch
 (mean over seeds; train stream solid, validation dashed); *Comparison* holds the table above as
-CSV, the paired differences, the spread of per-tag ROC-AUC / PR-AUC, the per-tag ROC-AUC of
-every variant, and micro-averaged ROC and PR curves beside the baseline's.
+CSV, the differences, the spread of per-tag ROC-AUC / PR-AUC with each seed's macro figure, the
+per-tag ROC-AUC of every variant, and micro-averaged ROC and PR curves beside the baseline's.
 """
     write_text(out, text)

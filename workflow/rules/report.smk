@@ -70,6 +70,8 @@ rule report_compare:
         variants=VARIANTS,
         dataset=DATASET,
         eval_dirs=expand("results/{{experiment}}/eval/{variant}", variant=VARIANTS),
+        # the interval method and the flags' correction
+        spec=to_json(S.bootstrap),
         code=code_fingerprint("report"),
     localrule: True
     log:
@@ -81,7 +83,7 @@ rule report_compare:
     shell:
         "tagbench report --variants {params.variants} --eval-dirs {params.eval_dirs} "
         "--baseline-dir results/{wildcards.experiment}/baseline --model-metadata {input.models} "
-        "--out-dir results/{wildcards.experiment}/report "
+        "--out-dir results/{wildcards.experiment}/report --spec {params.spec:q} "
         "--split-dir results/{wildcards.experiment}/split --dataset {params.dataset} --experiment {wildcards.experiment} > {log} 2>&1"
 
 

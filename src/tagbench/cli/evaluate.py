@@ -23,18 +23,18 @@ def cmd_evaluate(args) -> None:
 def cmd_summarize(args) -> None:
     from ..replicates import summarize_seeds
 
-    metrics = summarize_seeds(args.runs, args.seeds, settings_from(args, BootstrapSettings),
-                              args.out_dir)
+    metrics = summarize_seeds(args.runs, args.seeds,
+                              settings_from(args, BootstrapSettings).for_summary(), args.out_dir)
     print(json.dumps({k: metrics[k] for k in ("roc_auc_macro", "roc_auc_macro_std",
-                                              "roc_auc_macro_ci95", "seeds")}))
+                                              "roc_auc_macro_ci95", "interval", "seeds")}))
 
 
 def cmd_baseline(args) -> None:
     from ..baseline import run_baseline
 
     metrics = run_baseline(args.train_shards, args.valid_shards, args.test_shards, args.out_dir,
-                           settings_from(args, BootstrapSettings))
-    print(json.dumps({k: metrics[k] for k in ("roc_auc_macro", "roc_auc_macro_ci95",
+                           settings_from(args, BootstrapSettings).for_summary())
+    print(json.dumps({k: metrics[k] for k in ("roc_auc_macro", "roc_auc_macro_ci95", "interval",
                                               "pr_auc_macro", "C")}))
 
 
@@ -49,7 +49,8 @@ def add_verbs(sub) -> None:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("summarize", parents=[settings_parent()],
-                       help="a variant's figures over its seeds, with bootstrap 95 %% intervals")
+                       help="a variant's figures over its seeds, with 95 %% intervals over seeds and "
+                            "test clips")
     p.add_argument("--runs", nargs="+", required=True, help="evaluation folders, one per seed")
     p.add_argument("--seeds", nargs="+", type=int, required=True)
     p.add_argument("--out-dir", required=True)

@@ -3,6 +3,9 @@ leaderboard, two runs compared)."""
 
 from __future__ import annotations
 
+from ..config import BootstrapSettings
+from .settings import settings_from, settings_parent
+
 
 def cmd_curves(args) -> None:
     from ..errors import DataError
@@ -20,7 +23,8 @@ def cmd_report(args) -> None:
     from ..report import write_comparison, write_overview
 
     table, differences = write_comparison(args.variants, args.eval_dirs, args.model_metadata,
-                                 args.out_dir, args.baseline_dir)
+                                          args.out_dir, args.baseline_dir,
+                                          settings_from(args, BootstrapSettings))
     if args.split_dir:
         write_overview(args.dataset, args.split_dir, table, differences,
                        Path(args.out_dir) / "overview.rst", experiment=args.experiment)
@@ -38,7 +42,7 @@ def cmd_leaderboard(args) -> None:
 def cmd_compare(args) -> None:
     from ..leaderboard import compare_runs, format_comparison
 
-    print(format_comparison(compare_runs(args.results, args.a, args.b)))
+    print(format_comparison(compare_runs(args.results, args.a, args.b, args.correction)))
 
 
 def add_verbs(sub) -> None:
@@ -49,8 +53,10 @@ def add_verbs(sub) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_curves)
 
-    p = sub.add_parser("report", help="comparison table, paired differences and charts across "
-                                      "variants and the baseline floor")
+    p = sub.add_parser("report", parents=[settings_parent()],
+                       help="comparison table, differences (intervals over seeds and clips, "
+                            "flags corrected per family) and charts across variants and the "
+                            "baseline floor")
     p.add_argument("--variants", nargs="+", required=True)
     p.add_argument("--eval-dirs", nargs="+", required=True,
                    help="each variant's summary folder (eval/{variant})")
@@ -73,9 +79,12 @@ def add_verbs(sub) -> None:
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("compare", help="two experiments (variant by variant) or two "
-                                       "EXPERIMENT/VARIANT runs: each figure's change, with the "
-                                       "paired bootstrap interval when both saw the same test clips")
+                                       "EXPERIMENT/VARIANT runs: each figure's change, with its "
+                                       "interval over seeds and clips when both saw the same "
+                                       "test clips")
     p.add_argument("a", help="EXPERIMENT or EXPERIMENT/VARIANT (VARIANT may be baseline)")
     p.add_argument("b", help="the same, for the other side")
     p.add_argument("--results", default="results", help="folder of experiments (default: results)")
+    p.add_argument("--correction", choices=("holm", "none"), default="holm",
+                   help="multiplicity correction of the flags within their family (default: holm)")
     p.set_defaults(func=cmd_compare)
