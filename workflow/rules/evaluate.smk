@@ -43,7 +43,7 @@ rule summarize:
         seeds=lambda w: S.variants[w.variant].seeds,
         spec=to_json(S.bootstrap.for_summary()),
         code=code_fingerprint("summarize"),
-    # the bootstrap: ~0.07 s per resample and seed on MTT's test part (~4 min for 1,000 x 3)
+    # the bootstrap: ~0.09 s per resample and seed on MTT's test part (~5 min for 1,000 x 3)
     threads: 1
     resources:
         mem_mb=4000,

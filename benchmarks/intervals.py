@@ -1,0 +1,116 @@
+"""The intervals: their calibration on synthetic scores, and the bootstrap's cost at MTT size.
+
+    python benchmarks/intervals.py      (~2 min on 2 cores; needs the git history for "before")
+
+Calibration, on the score model of tests/test_calibration.py (200 replications of a demo-sized
+test part, a variant with the demo's vggish_3fc seed spread against one with vggish_2fc's): how
+often equal variants are flagged at 3 and 5 seeds, and how often a gap of three seed stds is
+found at 5 seeds, for
+- clip-only percentile: tagbench before (commit `BEFORE`): clip resamples of counts, each
+  figure averaged over the seeds, the 2.5-97.5 percentiles of the paired difference;
+- two-level bootstrap: per resample, the clips and, per variant, its seeds with replacement;
+  percentiles of the difference;
+- clips only, centred: `evaluate.interval: clips` (the seeds ignored);
+- seeds+clips t: tagbench now (`stats.pairwise`).
+Cost: seconds per resample and seed of the bootstrap on MTT's test part size (6,466 clips x 188
+tags, random float32 scores), now and at `BEFORE`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import types
+
+import numpy as np
+from common import ROOT
+
+sys.path.insert(0, str(ROOT))
+
+BEFORE = "c6c67db"  # the last commit with clip-only intervals
+
+
+def before_stats() -> types.ModuleType:
+    """tagbench.stats as it was at BEFORE (from git)."""
+    source = subprocess.run(["git", "show", f"{BEFORE}:src/tagbench/stats.py"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout
+    module = types.ModuleType("stats_before")
+    exec(compile(source, f"{BEFORE}:stats.py", "exec"), module.__dict__)
+    return module
+
+
+def percentile_flag(values) -> bool:
+    low, high = np.nanpercentile(values, [2.5, 97.5])
+    return bool(low > 0 or high < 0)
+
+
+def calibration() -> None:
+    from tagbench.stats import KEYS, pairwise
+    from tests import test_calibration as cal
+
+    old = before_stats()
+    j = KEYS.index(cal.KEY)
+    pairs = {"equal, 3 seeds": ("noisy", "quiet", 3), "equal, 5 seeds": ("noisy", "quiet", 5),
+             "3-std gap, 5 seeds": ("noisy", "quiet_low", 5)}
+    methods = ("clip-only percentile (before)", "two-level bootstrap", "clips only, centred",
+               "seeds+clips t (now)")
+    flags = {(m, p): [] for m in methods for p in pairs}
+    start = time.perf_counter()
+    for r in range(cal.REPLICATIONS):
+        y, scores = cal.draw(r)
+        runs = cal.replication(r)
+        idx = old.resample_indices(cal.N_CLIPS, cal.RESAMPLES, r)
+        rng = np.random.default_rng([7, r])
+        for label, (a, b, n) in pairs.items():
+            point = {v: {k: np.mean([old.ranking_metrics(y, s)[k] for s in scores[v][:n]])
+                         for k in KEYS} for v in (a, b)}
+            boot = {v: old.bootstrap(y, scores[v][:n], idx) for v in (a, b)}
+            rows = old.paired_differences(boot, point)
+            flags["clip-only percentile (before)", label].append(
+                bool(rows.loc[rows["metric"] == cal.KEY, "significant"].iloc[0]))
+            ra, rb = cal.first(runs[a], n), cal.first(runs[b], n)
+            pick = [rng.integers(0, n, (cal.RESAMPLES, n)) for _ in (a, b)]
+            diff = (np.take_along_axis(ra.resamples[:, :, j], pick[0], axis=1).mean(axis=1)
+                    - np.take_along_axis(rb.resamples[:, :, j], pick[1], axis=1).mean(axis=1))
+            flags["two-level bootstrap", label].append(percentile_flag(diff))
+            for method, name in (("clips", "clips only, centred"),
+                                 ("seeds_and_clips", "seeds+clips t (now)")):
+                rows = pairwise({a: ra, b: rb}, method, "holm")
+                flags[name, label].append(bool(rows.loc[rows["metric"] == cal.KEY,
+                                                        "significant"].iloc[0]))
+    print(f"calibration: {cal.REPLICATIONS} replications, {cal.RESAMPLES} resamples, "
+          f"{time.perf_counter() - start:.0f} s")
+    print("| method | " + " | ".join(pairs) + " |")
+    print("|---|" + "---|" * len(pairs))
+    for m in methods:
+        print(f"| {m} | " + " | ".join(f"{np.mean(flags[m, p]):.1%}" for p in pairs) + " |")
+    print("(equal: flagged, target <= 10 %; gap: found, target >= 80 %)")
+
+
+def cost() -> None:
+    from tagbench.stats import bootstrap, resample_weights
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((6466, 188)) < 0.03).astype(np.uint8)
+    scores = [rng.random((6466, 188)).astype(np.float32) for _ in range(2)]
+    n = 20
+    old = before_stats()
+    timings = {}
+    for name, run in (("now", lambda: bootstrap(y, scores, resample_weights(6466, n, 0), [0, 1])),
+                      (f"before ({BEFORE})",
+                       lambda: old.bootstrap(y, scores, old.resample_indices(6466, n, 0)))):
+        start = time.perf_counter()
+        run()
+        timings[name] = (time.perf_counter() - start) / (n * len(scores))
+    print(f"bootstrap at MTT size (6,466 clips x 188 tags, {n} resamples x 2 seeds, sorting "
+          "included): " + ", ".join(f"{k} {v:.3f} s" for k, v in timings.items())
+          + " per resample and seed")
+
+
+if __name__ == "__main__":
+    from common import machine
+
+    print(machine())
+    cost()
+    calibration()
