@@ -20,14 +20,8 @@ from tagbench.config import load_settings, to_json
 from tagbench.errors import ConfigError
 from tagbench.fingerprint import code_fingerprint
 from tagbench.tag_lists import list_path
-from tagbench.layout import (
-    BACKBONE_PATTERN,
-    MTT_FILES,
-    MTT_PARTS,
-    PARTS,
-    backbone_name,
-    shard_name,
-)
+from tagbench.backbones import BACKBONES, CACHE_PATTERN, FRONT_ENDS, MUSICNN_MODELS, cache_name
+from tagbench.layout import MTT_FILES, MTT_PARTS, PARTS, shard_name
 
 
 configfile: "config.yaml"
@@ -52,6 +46,9 @@ if S.predict.audio_dir and not Path(S.predict.audio_dir).is_dir():
              "folder not found")
 ENV = "../../envs/tagbench.yaml"
 VGGISH_CKPT = "resources/vggish/vggish_model.ckpt"
+# The musicnn models' weights: the pinned wheel (fetched by `make setup` or the musicnn_wheel
+# rule, or placed by hand at config musicnn.wheel), unpacked per model by musicnn_weights.
+MUSICNN_WHEEL = S.musicnn_wheel
 
 # `snakemake --report` opens on an overview written by the report rules (dataset, split, tags,
 # headline metrics); before they have run, on the static description.
@@ -65,7 +62,9 @@ wildcard_constraints:
     experiment=re.escape(EXPERIMENT),
     part="|".join(PARTS),
     shard=r"\d{3}",
-    backbone=BACKBONE_PATTERN,
+    backbone=CACHE_PATTERN,
+    front_end="|".join(FRONT_ENDS),
+    musicnn_model="|".join(MUSICNN_MODELS),
     seed=r"\d+",
     variant="|".join(re.escape(v) for v in S.variants),
     mtt_file="|".join(re.escape(f) for f in MTT_FILES),

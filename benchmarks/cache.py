@@ -10,7 +10,8 @@
    run the backbone per patch, write HDF5) in patches/s vs the raw batched predict of the
    official VGGish network (conv + fc) on the same patches already in memory (target: >= 0.9x),
    on a shard like MTT's (~330 clips of 29.1 s: build, trace and write costs included);
-3. disk: that cache at the default hop, per clip and scaled to MTT's 25,863 clips
+3. disk: that cache at the default positions (non-overlapping patches), per clip and scaled
+   to MTT's 25,863 clips
    (target <= 6 GB);
 4. from the measured rates: the full frozen protocol on MTT (cache + 3 variants x 3 seeds,
    12 epochs of 8 patches per train clip, configs/mtt.yaml's folder split with 10 % valid,
@@ -49,13 +50,13 @@ def main() -> None:
 
     configure_tensorflow(2)
     from tagbench.backbone_cache import open_cache, write_cache
+    from tagbench.backbones.vggish import embedding_model
     from tagbench.config import TrainSettings
     from tagbench.features import FeatureStore
     from tagbench.inference import predict_store
     from tagbench.models import build_head, build_model
     from tagbench.stream import steps_per_epoch
     from tagbench.train import compile_model, input_dataset
-    from tagbench.vggish import embedding_model
 
     spec = TrainSettings(finetune=False, head=(256,), batch_size=32, n_active=20,
                          patches_per_clip=8)
@@ -64,7 +65,7 @@ def main() -> None:
         caches[part] = [work / "cache" / part / p.name for p in shards[part]]
         for src, dst in zip(shards[part], caches[part], strict=True):
             if not dst.is_file():
-                write_cache(src, dst, "random0", 96, "float16")
+                write_cache(src, dst, "random0", 1, "float16")
     train, valid = FeatureStore(shards["train"]), FeatureStore(shards["valid"])
     ctrain, cvalid = (open_cache(shards[p], caches[p], spec) for p in ("train", "valid"))
     n_tags = len(train.tags)
@@ -94,7 +95,7 @@ def main() -> None:
                                  clip_seconds=29.1, shards=(("train", 1),))
     shard = long_shards["train"][0]
     with FeatureStore([shard]) as one:
-        from tagbench.frontend import frame_examples
+        from tagbench.backbones.vggish_frontend import frame_examples
 
         n_long = len(one)
         patches = np.concatenate([frame_examples(one.logmel(i)) for i in range(n_long)])
@@ -103,7 +104,7 @@ def main() -> None:
     t_raw = best_of(2, lambda: [vggish.predict_on_batch(patches[i:i + 256])
                                 for i in range(0, len(patches), 256)])
     out = work / "long-cache.h5"
-    t_cache = best_of(2, lambda: write_cache(shard, out, "random0", 96, "float16"))
+    t_cache = best_of(2, lambda: write_cache(shard, out, "random0", 1, "float16"))
     per_clip = out.stat().st_size / n_long
 
     # 4. the frozen protocol on MTT from these rates
@@ -123,7 +124,7 @@ def main() -> None:
           f"backbone | {t_whole / t_head:.0f}x faster | >= 20x |")
     print(f"| cache rule, patches/s | {cache_rate:,.0f} | {len(patches) / t_raw:,.0f} raw VGGish "
           f"predict | {t_raw / t_cache:.2f}x | >= 0.9x |")
-    print(f"| cache disk per 29.1 s clip (hop 96, float16) | {per_clip / 1e3:,.0f} KB | MTT "
+    print(f"| cache disk per 29.1 s clip (non-overlapping patches, float16) | {per_clip / 1e3:,.0f} KB | MTT "
           f"{per_clip * MTT_CLIPS / 1e9:.2f} GB | | <= 6 GB |")
     print(f"| head training, patches/s | {head_train_rate:,.0f} | head scoring "
           f"{head_valid_rate:,.0f} patches/s | | |")

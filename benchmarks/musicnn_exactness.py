@@ -28,6 +28,7 @@ def main() -> None:
     configure_tensorflow(None)
     from tagbench.audio import load_audio
     from tagbench.backbones import musicnn as mn
+    from tagbench.backbones import musicnn_frontend as mf
     from tagbench.backbones import musicnn_weights as mw
 
     wheel = ROOT / "resources" / "musicnn" / mw.WHEEL_NAME
@@ -51,7 +52,7 @@ def main() -> None:
                 mean = got["taggram"].mean(axis=0)
                 top = ", ".join(f"{mn.MODELS[name].tags[i]} {mean[i]:.4f}" for i in np.argsort(-mean)[:10])
     clip = REFERENCE / "joram-moments_of_clarity-08-solipsism-59-88.mp3"
-    batch = mn.waveform_to_patches(load_audio(clip, "soxr_hq"))
+    batch = mf.waveform_to_patches(load_audio(clip, "soxr_hq"))
     ref = np.load(REFERENCE / "joram_MTT_musicnn.npz")["batch"]
     print(f"front end (audio.load_audio soxr_hq + musicnn.waveform_to_patches) vs the reference "
           f"batch: shape {batch.shape}, max abs diff {np.abs(batch - ref).max():.3g}")

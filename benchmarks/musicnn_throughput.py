@@ -43,12 +43,13 @@ def main() -> None:
     from tagbench.runtime import configure_tensorflow
 
     configure_tensorflow(1)
-    from tagbench import frontend
     from tagbench.backbones import musicnn as mn
+    from tagbench.backbones import musicnn_frontend as mf
+    from tagbench.backbones import vggish_frontend as frontend
     from tagbench.models import build_backbone
 
     pipelines = {
-        "MSD_musicnn": (mn.waveform_to_patches, mn.build("MSD_musicnn")),
+        "MSD_musicnn": (mf.waveform_to_patches, mn.build("MSD_musicnn")),
         "VGGish (build_backbone(0))": (
             lambda w: frontend.frame_examples(frontend.log_mel(frontend.pad_to_example(w))),
             build_backbone(0)),

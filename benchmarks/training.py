@@ -26,9 +26,9 @@ def main() -> None:
     work = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tagbench-bench/train")
     shards, _ = demo_shards(work, n_tracks=96)
 
+    from tagbench.backbones.vggish_frontend import frame_examples
     from tagbench.config import TrainSettings
     from tagbench.features import FeatureStore
-    from tagbench.frontend import frame_examples
     from tagbench.inference import predict_patches, predict_store
     from tagbench.models import build_model
     from tagbench.runtime import configure_tensorflow

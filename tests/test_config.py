@@ -33,7 +33,14 @@ def test_variant_overrides_train_keys():
     ({"train": {"seeds": [0, 1, 0]}}, "train.seeds': [0, 1, 0] has non-unique elements"),
     ({"variants": {"v": {"seeds": 3}}}, "variants.v.seeds': 3 is not of type 'array'"),
     ({"evaluate": {"bootstrap": 0}}, "evaluate.bootstrap': 0 is less than the minimum of 1"),
-    ({"cache": {"hop": 50}}, "cache.hop"),
+    ({"cache": {"positions_per_patch": 5}}, "cache.positions_per_patch"),
+    ({"cache": {"hop": 48}}, "config key 'cache.hop' is not known (allowed: positions_per_patch)"),
+    ({"train": {"backbone": "musicnn"}}, "train.backbone': 'musicnn' is not one of ['vggish', "),
+    ({"variants": {"m": {"backbone": "MSD_musicnn", "pooling": "avg"}}},
+     "config key 'variants.m.pooling': 'avg' is not a pooling of backbone MSD_musicnn (one of "
+     "max_pool, mean_pool, penultimate, taggram)"),
+    ({"variants": {"m": {"backbone": "MTT_vgg", "pooling": "pool5", "weights": "vggish"}}},
+     "config key 'variants.m.weights': 'vggish' is the VGGish checkpoint"),
 ])
 def test_bad_config_names_the_key(raw, message):
     with pytest.raises(ConfigError, match=re.escape(message)):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tagbench import frontend
+from tagbench.backbones import vggish_frontend as frontend
 
 from .conftest import DATA
 

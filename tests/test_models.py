@@ -61,7 +61,8 @@ def test_backbone_weights_follow_backbone_seed_and_head_weights_follow_seed():
 
 @pytest.mark.parametrize("pooling", ["avg", "max", "autopool", "embedding"])
 def test_a_trained_head_moves_into_the_whole_model_by_layer_name(pooling):
-    from tagbench.models import BACKBONE_OUTPUTS, POOLING_INPUT, build_backbone, build_head, copy_weights
+    from tagbench.backbones import BACKBONES
+    from tagbench.models import build_backbone, build_head, copy_weights
 
     spec = TrainSettings(pooling=pooling, head=(8,), finetune=False, seeds=(4,), backbone_seed=2)
     head = build_head(spec, 3)
@@ -71,8 +72,9 @@ def test_a_trained_head_moves_into_the_whole_model_by_layer_name(pooling):
     model = build_model(spec, 3)
     copy_weights(head, model)
     x = rng.normal(size=(4, 96, 64)).astype(np.float32)
-    cached = build_backbone(spec.backbone_seed).predict_on_batch(x)[POOLING_INPUT[pooling]]
-    assert cached.shape[1:] == BACKBONE_OUTPUTS[POOLING_INPUT[pooling]]
+    output = BACKBONES["vggish"].output_of(pooling)
+    cached = build_backbone(spec.backbone_seed).predict_on_batch(x)[output]
+    assert cached.shape[1:] == BACKBONES["vggish"].outputs[output]
     np.testing.assert_allclose(model.predict_on_batch(x), head.predict_on_batch(cached),
                                rtol=1e-4, atol=1e-5)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tagbench.backbones import musicnn as mn
+from tagbench.backbones import musicnn_frontend as mf
 from tagbench.backbones import musicnn_weights as mw
 from tagbench.errors import DataError
 
@@ -129,7 +130,7 @@ def test_front_end_reproduces_the_reference_batch():
 
     if not CLIP.is_file():
         pytest.fail(f"{CLIP} missing: the reference folder shared/ belongs beside the repository")
-    got = mn.waveform_to_patches(load_audio(CLIP, "soxr_hq"))
+    got = mf.waveform_to_patches(load_audio(CLIP, "soxr_hq"))
     ref = reference("MTT_musicnn")["batch"]
     assert got.shape == ref.shape == (9, 187, 96) and got.dtype == np.float32
     diff = np.abs(got - ref).max()
@@ -140,19 +141,19 @@ def test_front_end_reproduces_the_reference_batch():
 def test_short_clips_are_zero_padded_to_one_patch():
     rng = np.random.default_rng(1)
     short = rng.uniform(-0.5, 0.5, 16000).astype(np.float32)  # 1 s
-    got = mn.waveform_to_patches(short)
+    got = mf.waveform_to_patches(short)
     assert got.shape == (1, 187, 96)
-    padded = np.concatenate([short, np.zeros(mn.PATCH_SAMPLES - len(short), np.float32)])
-    np.testing.assert_array_equal(got, mn.patches(mn.log_mel(padded)))
-    assert len(mn.log_mel(np.zeros(mn.PATCH_SAMPLES - 1))) == 186  # one sample short: no patch
-    assert mn.patches(mn.log_mel(np.zeros(mn.PATCH_SAMPLES - 1))).shape == (0, 187, 96)
+    padded = np.concatenate([short, np.zeros(mf.PATCH_SAMPLES - len(short), np.float32)])
+    np.testing.assert_array_equal(got, mf.patches(mf.log_mel(padded)))
+    assert len(mf.log_mel(np.zeros(mf.PATCH_SAMPLES - 1))) == 186  # one sample short: no patch
+    assert mf.patches(mf.log_mel(np.zeros(mf.PATCH_SAMPLES - 1))).shape == (0, 187, 96)
 
 
 def test_patches_hop_and_tail():
     logmel = np.arange(500 * 96, dtype=np.float32).reshape(500, 96)
-    assert mn.patches(logmel).shape == (2, 187, 96)           # 374 frames used, tail dropped
-    np.testing.assert_array_equal(mn.patches(logmel)[1], logmel[187:374])
-    overlapping = mn.patches(logmel, hop=93)
+    assert mf.patches(logmel).shape == (2, 187, 96)           # 374 frames used, tail dropped
+    np.testing.assert_array_equal(mf.patches(logmel)[1], logmel[187:374])
+    overlapping = mf.patches(logmel, hop=93)
     assert overlapping.shape == (4, 187, 96)                  # starts 0, 93, 186, 279
     np.testing.assert_array_equal(overlapping[3], logmel[279:466])
 
@@ -162,17 +163,17 @@ def test_loud_input_stays_finite_and_distinct(pretrained):
     import librosa
 
     rng = np.random.default_rng(2)
-    t = np.arange(4 * mn.PATCH_FRAMES * mn.HOP) / mn.SAMPLE_RATE  # 4 patches
+    t = np.arange(4 * mf.PATCH_FRAMES * mf.HOP) / mf.SAMPLE_RATE  # 4 patches
     loud = (np.sign(np.sin(2 * np.pi * 110 * t * (1 + t))) * 0.9
             + 0.1 * rng.standard_normal(t.size)).astype(np.float32)  # full-scale square chirp
     power = librosa.feature.melspectrogram(y=loud, sr=16000, n_fft=512, hop_length=256, n_mels=96)
     with np.errstate(over="ignore"):
         assert np.isinf(np.log10(10000 * power.astype(np.float16) + 1)).any()  # the trap is here
     for gain in (1.0, 1000.0):  # x1000: a power beyond float16's range as well
-        got = mn.waveform_to_patches(loud * np.float32(gain))
+        got = mf.waveform_to_patches(loud * np.float32(gain))
         assert np.isfinite(got).all()
         assert len({p.tobytes() for p in got}) == len(got) == 4
-    taggram = pretrained["MTT_musicnn"].predict_on_batch(mn.waveform_to_patches(loud))["taggram"]
+    taggram = pretrained["MTT_musicnn"].predict_on_batch(mf.waveform_to_patches(loud))["taggram"]
     assert np.isfinite(taggram).all() and np.ptp(taggram, axis=0).max() > 1e-3
 
 

@@ -20,12 +20,12 @@ def clip(seconds, rate=16000, seed=0):
 def test_prediction_computes_the_training_features_with_the_models_resampler(tmp_path):
     """A 44.1 kHz clip extracted with soxr VHQ (not the default): predict must use VHQ too."""
     from tagbench.audio import clip_logmel
+    from tagbench.backbones.vggish_frontend import frame_examples
     from tagbench.config import FeatureSettings, TrainSettings
     from tagbench.features import FeatureStore, extract_shard
-    from tagbench.frontend import frame_examples
     from tagbench.model_file import read_metadata, save_with_metadata
     from tagbench.models import build_model
-    from tagbench.predict import model_resampler
+    from tagbench.predict import model_front_end
 
     t = np.arange(2 * 44100) / 44100  # a tone inside soxr HQ's transition band, VHQ's passband
     audio = write_wav(tmp_path / "a" / "0" / "x.wav", 0.3 * np.sin(2 * np.pi * 7450 * t)
@@ -40,8 +40,8 @@ def test_prediction_computes_the_training_features_with_the_models_resampler(tmp
     save_with_metadata(model, tmp_path / "m.keras", {"tags": tags, "feature_params": params,
                                                      "aggregate": "mean"})
 
-    resample = model_resampler(read_metadata(tmp_path / "m.keras"), tmp_path / "m.keras")
-    assert resample == "soxr_vhq"
+    front, resample = model_front_end(read_metadata(tmp_path / "m.keras"), tmp_path / "m.keras")
+    assert (front, resample) == ("vggish", "soxr_vhq")
     assert np.array_equal(clip_logmel(audio, resample), stored)
     assert np.abs(clip_logmel(audio, "soxr_hq") - stored).max() > 1e-3  # the check can fail
     _, [tagged] = tag_files(tmp_path / "m.keras", [audio])
@@ -51,10 +51,10 @@ def test_prediction_computes_the_training_features_with_the_models_resampler(tmp
 
 def test_a_model_with_an_unknown_resampler_is_refused(tmp_path):
     from tagbench.errors import DataError
-    from tagbench.predict import model_resampler
+    from tagbench.predict import model_front_end
 
     with pytest.raises(DataError, match="other front-end settings.*resample 'kaiser_best'"):
-        model_resampler({"feature_params": {"resample": "kaiser_best"}}, tmp_path / "m.keras")
+        model_front_end({"feature_params": {"resample": "kaiser_best"}}, tmp_path / "m.keras")
 
 
 def test_predict_agrees_with_evaluation_of_the_same_clips(tiny_model, tiny_demo, tiny_features):

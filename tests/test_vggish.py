@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tagbench import vggish
+from tagbench.backbones import vggish
 from tagbench.errors import DataError
 
 from . import fake_vggish
@@ -48,8 +48,8 @@ def test_missing_or_wrong_checkpoint(tmp_path):
 
 
 def test_smoke_signal_is_the_official_one():
+    from tagbench.backbones.vggish_frontend import waveform_to_examples
     from tagbench.checkpoint import smoke_signal
-    from tagbench.frontend import waveform_to_examples
 
     x = smoke_signal()
     assert x.dtype == np.float64 and len(x) == 48_000  # 3 s at 16 kHz, no resampling

@@ -3,7 +3,7 @@
 Decoded as float (never int16: int16 clips decoded peaks above 1.0 and changes MTT log-mels by
 up to 0.15), down-mixed by channel mean, resampled with soxr when not already at 16 kHz
 (MTT is 16 kHz: no resampling happens there). soundfile (libsndfile) reads WAV/FLAC/OGG/MP3;
-other formats fall back to librosa's audioread path. `clip_logmel` adds the VGGish front end.
+other formats fall back to librosa's audioread path. `clip_logmel` adds a backbone's front end.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from . import frontend
 from .errors import DecodeError
 from .stderr_filter import silenced_stderr
 
+SAMPLE_RATE = 16000  # every front end's (backbones.FRONT_ENDS)
 RESAMPLERS = {"soxr_hq": "HQ", "soxr_vhq": "VHQ"}
 
 
@@ -55,16 +55,19 @@ def load_audio(path: str | Path, resample: str) -> np.ndarray:
         raise DecodeError(f"{path}: no audio samples")
     if not np.isfinite(np.sum(samples, dtype=np.float64)):  # one NaN/inf makes the sum one
         raise DecodeError(f"{path}: decoded samples contain NaN or infinity")
-    if rate != frontend.SAMPLE_RATE:
+    if rate != SAMPLE_RATE:
         import soxr
 
-        samples = soxr.resample(samples, rate, frontend.SAMPLE_RATE, quality=RESAMPLERS[resample])
+        samples = soxr.resample(samples, rate, SAMPLE_RATE, quality=RESAMPLERS[resample])
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
-def clip_logmel(path: str | Path, resample: str) -> np.ndarray:
-    """Audio file -> (frames >= 96, 64) float32 log-mel; short clips padded with silence.
+def clip_logmel(path: str | Path, resample: str, front_end: str = "vggish") -> np.ndarray:
+    """Audio file -> (frames, n_mels) float32 log-mel of a backbone's front end (at least one
+    patch: short clips are padded with silence).
 
     The one path from a file to features, for extraction and for prediction alike.
     """
-    return frontend.log_mel(frontend.pad_to_example(load_audio(path, resample)))
+    from . import backbones
+
+    return backbones.log_mel(front_end, load_audio(path, resample))

@@ -1,18 +1,19 @@
 """The frozen backbone's outputs, computed once per feature shard and shared by frozen variants.
 
-A variant with `finetune: false` never changes VGGish's conv weights, so the backbone's output
+A variant with `finetune: false` never changes its backbone's weights, so the backbone's output
 for a patch is the same in every epoch, variant and replicate that shares the backbone
-(`layout.backbone_name`). A cache shard,
-`results/{experiment}/backbone/{backbone}/{part}/{shard}.h5`, mirrors one feature shard: for each
-clip, the patches starting every `hop` frames, each run through the backbone on its own
-(`models.build_backbone`). Patches are never cut out of a whole-clip feature map: VGGish's SAME
-convolutions see zeros at a patch's borders, so only a per-patch forward pass equals what the
-whole model computes for that patch.
+(`backbones.cache_name`). A cache shard,
+`results/{experiment}/backbone/{backbone}/{part}/{shard}.h5`, mirrors one feature shard of the
+backbone's front end: for each clip, the patches starting every `patch_step` frames, each run
+through the backbone on its own (`models.build_backbone`). Patches are never cut out of a
+whole-clip feature map: SAME convolutions see zeros at a patch's borders, so only a per-patch
+forward pass equals what the whole model computes for that patch.
 
-Layout: one dataset per `models.BACKBONE_OUTPUTS` name, (patches, *shape), in the features'
-storage type; `patch_offsets` (clips + 1), `patch_start` (first frame of each patch),
-`clip_id`; attributes `backbone`, `hop`, `feature_params` and `source` (the feature shard's file
-name). `CacheStore` is the one reader: it checks all of them against what a variant asks for.
+Layout: one dataset per output the registry lists for the backbone (`Backbone.outputs`),
+(patches, *shape), in the features' storage type; `patch_offsets` (clips + 1), `patch_start`
+(first frame of each patch), `clip_id`; attributes `backbone`, `patch_step`, `feature_params`,
+`source` (the feature shard's file name) and `weights` (a digest per backbone layer).
+`CacheStore` is the one reader: it checks them against what a variant asks for.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from . import backbones
 from .atomic import atomic_path
+from .backbones import cache_name, parse_cache_name
 from .errors import DataError
 from .features import STR, FeatureStore
-from .frontend import EXAMPLE_FRAMES, frame_examples
 from .inference import predict_patches
-from .layout import backbone_name, parse_backbone
 
 CHUNK_PATCHES = 64
 
@@ -63,38 +64,39 @@ def check_backbone(model, cached: dict[str, str], skip=()) -> None:
                             "rerun snakemake")
 
 
-def backbone_model(backbone: str, weights_path=None):
-    """The backbone named `vggish` (checkpoint at weights_path) or `random{seed}`, with every
-    output of `models.BACKBONE_OUTPUTS` flattened into one row per patch (one predict call)."""
+def backbone_model(name: str, weights_path=None):
+    """The backbone of a cache name (`backbones.cache_name`: vggish, random{seed}, a musicnn
+    model), its trained weights loaded, with every output the registry caches flattened into
+    one row per patch (one predict call)."""
     import keras
 
-    from .models import BACKBONE_OUTPUTS, build_backbone
+    from .models import build_backbone, load_backbone_weights
 
-    try:
-        weights, seed = parse_backbone(backbone)
-    except ValueError as err:
-        raise DataError(str(err)) from None
-    model = build_backbone(seed)
-    if weights == "vggish":
-        from .vggish import load_checkpoint
-
-        load_checkpoint(model, weights_path)
-    flat = [keras.layers.Flatten(name=f"flat_{name}")(model.output[name]) if len(shape) > 1
-            else model.output[name] for name, shape in BACKBONE_OUTPUTS.items()]
+    backbone, weights, seed = parse_cache_name(name)
+    model = build_backbone(seed, backbone=backbone)
+    load_backbone_weights(model, backbone, weights, weights_path)
+    outputs = backbones.backbone(backbone).outputs
+    flat = [keras.layers.Flatten(name=f"flat_{out}")(model.output[out]) if len(shape) > 1
+            else model.output[out] for out, shape in outputs.items()]
     return keras.Model(model.input, keras.layers.Concatenate(name="cache_row")(flat))
 
 
-def write_cache(feature_shard, out_path, backbone: str, hop: int, dtype: str, *,
+def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dtype: str, *,
                 weights_path=None, batch_size: int = 256, progress: bool = False) -> dict:
-    """Run the backbone over every patch (every `hop` frames) of every clip of one feature
-    shard and write the cache shard atomically. Returns counts {clips, patches}."""
-    from .models import BACKBONE_OUTPUTS
-
-    model = backbone_model(backbone, weights_path)
-    widths = [int(np.prod(shape)) for shape in BACKBONE_OUTPUTS.values()]
+    """Run the backbone over every patch (`positions_per_patch` per patch length) of every clip
+    of one feature shard and write the cache shard atomically. Returns counts {clips, patches}.
+    A non-finite output (a broken front end or weights) is refused, naming the clip."""
+    outputs = backbones.backbone(parse_cache_name(name)[0]).outputs
+    model = backbone_model(name, weights_path)
+    widths = [int(np.prod(shape)) for shape in outputs.values()]
     bounds = np.cumsum([0, *widths])
     with FeatureStore([feature_shard]) as store:
-        starts = [np.arange(0, n - EXAMPLE_FRAMES + 1, hop) for n in store.n_frames]
+        if store.front_end.name != backbones.backbone(parse_cache_name(name)[0]).front_end:
+            raise DataError(f"{feature_shard}: {store.front_end.name} features, but backbone "
+                            f"{name} reads {backbones.backbone(parse_cache_name(name)[0]).front_end}")
+        frames = store.front_end.patch_frames
+        step = max(1, frames // positions_per_patch)
+        starts = [np.arange(0, n - frames + 1, step) for n in store.n_frames]
         offsets = np.concatenate([[0], np.cumsum([len(s) for s in starts])]).astype(np.int64)
         clips = range(len(store))
         if progress:
@@ -103,20 +105,24 @@ def write_cache(feature_shard, out_path, backbone: str, hop: int, dtype: str, *,
             clips = tqdm(clips, desc=Path(out_path).name, unit="clip", mininterval=2.0)
         with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
             n = int(offsets[-1])
-            outputs = {name: h5.create_dataset(
-                name, (n, *shape), dtype=dtype,
+            datasets = {out: h5.create_dataset(
+                out, (n, *shape), dtype=dtype,
                 chunks=(min(CHUNK_PATCHES, n), *shape) if n else None)  # (a shard may be empty)
-                for name, shape in BACKBONE_OUTPUTS.items()}
-            patches = (frame_examples(store.logmel(i), hop) for i in clips)
+                for out, shape in outputs.items()}
+            patches = (backbones.patches(store.logmel(i), frames, step) for i in clips)
             for i, rows in enumerate(predict_patches(model, patches, batch_size)):
-                for (name, shape), lo, hi in zip(BACKBONE_OUTPUTS.items(), bounds[:-1],
-                                                 bounds[1:], strict=True):
-                    outputs[name][offsets[i]:offsets[i + 1]] = \
+                if not np.isfinite(rows).all():
+                    raise DataError(f"{feature_shard}: backbone {name} gives non-finite outputs "
+                                    f"for clip {store.clip_ids[i]} (its features or the weights "
+                                    "are broken); nothing was cached")
+                for (out, shape), lo, hi in zip(outputs.items(), bounds[:-1], bounds[1:],
+                                                strict=True):
+                    datasets[out][offsets[i]:offsets[i + 1]] = \
                         rows[:, lo:hi].reshape(-1, *shape).astype(dtype)
             h5["patch_offsets"] = offsets
             h5["patch_start"] = (np.concatenate(starts) if starts else np.zeros(0)).astype(np.int32)
             h5.create_dataset("clip_id", data=np.array(store.clip_ids, dtype=object), dtype=STR)
-            h5.attrs.update(backbone=backbone, hop=hop, source=Path(feature_shard).name,
+            h5.attrs.update(backbone=name, patch_step=step, source=Path(feature_shard).name,
                             feature_params=json.dumps(store.feature_params, sort_keys=True),
                             weights=json.dumps(weight_digests(model), sort_keys=True))
     return {"clips": len(store), "patches": int(offsets[-1])}
@@ -148,7 +154,7 @@ class CacheStore:
                 raise DataError(f"{path}: not a readable backbone cache ({err}); delete it and "
                                 "rerun snakemake") from None
             by_source[attrs.get("source")] = (path, attrs, clip_ids, index)
-        self.backbone, self.paths, self.starts, self.offsets, hops = backbone, [], [], [], set()
+        self.backbone, self.paths, self.starts, self.offsets, steps = backbone, [], [], [], set()
         self.attrs, weights = [], set()
         for shard in self.index.shards:
             path, attrs, clip_ids, (offsets, starts) = by_source.get(
@@ -162,20 +168,20 @@ class CacheStore:
                     or clip_ids != shard.clip_ids:
                 raise DataError(f"{path}: computed from other features than {shard.path} "
                                 "(delete it and rerun snakemake)")
-            if "weights" not in attrs:
+            if "weights" not in attrs or "patch_step" not in attrs:
                 raise DataError(f"{path}: made by an older tagbench (no backbone weight digests): "
                                 "delete it and rerun snakemake")
             self.offsets.append(offsets)
             self.starts.append(starts)
             self.paths.append(path)
-            hops.add(int(attrs["hop"]))
+            steps.add(int(attrs["patch_step"]))
             weights.add(attrs["weights"])
             self.attrs.append({k: (v.item() if hasattr(v, "item") else v) for k, v in attrs.items()})
         if len(weights) > 1:
             raise DataError(f"the backbone cache shards of {backbone} were computed with different "
                             "weights: delete them and rerun snakemake")
         self.weights = json.loads(weights.pop())
-        self.hops = sorted(hops)
+        self.patch_steps = sorted(steps)
         self.tags, self.labels, self.clip_ids = self.index.tags, self.index.labels, self.index.clip_ids
         self.feature_params, self.failed = self.index.feature_params, self.index.failed
         self.split = self.index.split
@@ -198,9 +204,7 @@ class CacheStore:
 
     @property
     def patch_shape(self) -> tuple[int, ...]:
-        from .models import BACKBONE_OUTPUTS
-
-        return BACKBONE_OUTPUTS[self.output]
+        return backbones.backbone(parse_cache_name(self.backbone)[0]).outputs[self.output]
 
     def rows(self, clip: int) -> tuple[np.ndarray, np.ndarray]:
         """(backbone outputs of the clip's cached patches as float32, their start frames)."""
@@ -213,8 +217,12 @@ class CacheStore:
 
     def eval_patches(self, clip: int) -> np.ndarray:
         """The patches evaluation scores: those at non-overlapping positions (0, 96, ...)."""
+        frames = self.index.front_end.patch_frames
+        if any(frames % step for step in self.patch_steps):
+            raise DataError(f"{self.paths[0]}: cached every {self.patch_steps[0]} frames, which "
+                            f"misses the non-overlapping {frames}-frame patches evaluation scores")
         rows, starts = self.rows(clip)
-        return rows[starts % EXAMPLE_FRAMES == 0]
+        return rows[starts % frames == 0]
 
     def random_patches(self, clip: int, rng: np.random.Generator):
         """Endless random cached patches of one clip (the training stream's streamer body)."""
@@ -237,8 +245,7 @@ class CacheStore:
 
 def open_cache(feature_shards, cache_shards, spec) -> CacheStore:
     """The cache a frozen variant (TrainSettings) reads: its backbone, its pooling's output."""
-    from .models import POOLING_INPUT
-
-    return CacheStore(feature_shards, cache_shards, backbone_name(spec.weights, spec.backbone_seed),
-                      POOLING_INPUT[spec.pooling])
+    return CacheStore(feature_shards, cache_shards,
+                      cache_name(spec.backbone, spec.weights, spec.backbone_seed),
+                      backbones.backbone(spec.backbone).output_of(spec.pooling))
 

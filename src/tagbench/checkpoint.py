@@ -31,8 +31,8 @@ def smoke_signal() -> np.ndarray:
 
 def smoke_embedding_stats(ckpt: str | Path, waveform: np.ndarray | None = None) -> tuple[float, float]:
     """Mean and std of the VGGish embedding of `waveform` (16 kHz; default the smoke signal)."""
-    from .frontend import frame_examples, log_mel
-    from .vggish import embedding_model, load_checkpoint
+    from .backbones.vggish import embedding_model, load_checkpoint
+    from .backbones.vggish_frontend import frame_examples, log_mel
 
     wave = smoke_signal() if waveform is None else waveform
     # the front end in float64, as the official code computes it (float32 differs by ~1e-4)

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .layout import EXAMPLE_FRAMES, MTT_SHA256
+from .layout import MTT_SHA256
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
@@ -57,6 +57,7 @@ class SplitSettings:
 class FeatureSettings:
     dtype: str = "float16"
     resample: str = "soxr_hq"
+    front_end: str = "vggish"  # the extraction job's (a backbone's front end), not a config key
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,10 @@ class TrainSettings:
     learning_rate: float = 0.001
     n_active: int = 20
     patches_per_clip: float = 1
+    backbone: str = "vggish"
     weights: str = "none"
     finetune: bool = True
+    finetune_batchnorm: bool = False
     pooling: str = "avg"
     head: tuple[int, ...] = (256,)
     dropout: float = 0.3
@@ -150,16 +153,18 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class CacheSettings:
-    """The frozen backbone's cached outputs: frames between cached patches, and their storage
-    type (the features')."""
+    """The frozen backbone's cached outputs: how many patch positions per patch length are
+    cached for training (1 = non-overlapping patches; 2 = every half patch, ...), and their
+    storage type (the features')."""
 
-    hop: int = EXAMPLE_FRAMES
+    positions_per_patch: int = 1
     dtype: str = "float16"
 
     def for_part(self, part: str) -> CacheSettings:
-        """`hop` applies to the train part; valid and test are cached at the evaluation hop
-        (non-overlapping patches), so a new training hop leaves their caches as they are."""
-        return self if part == "train" else CacheSettings(EXAMPLE_FRAMES, self.dtype)
+        """`positions_per_patch` applies to the train part; valid and test are cached at the
+        positions evaluation scores (non-overlapping patches), so a new training setting leaves
+        their caches as they are."""
+        return self if part == "train" else CacheSettings(1, self.dtype)
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,25 @@ class Settings:
     predict: PredictSettings = PredictSettings()
     custom_annotations: str | None = None
     custom_audio_dir: str | None = None
+    musicnn_wheel: str = "resources/musicnn/musicnn-0.1.0-py3-none-any.whl"
+
+    def features_for(self, front_end: str) -> FeatureSettings:
+        """The extraction settings of one front end's shards."""
+        return replace(self.features, front_end=front_end)
+
+
+def check_backbone(spec: TrainSettings, where: str) -> None:
+    """A variant's pooling and weights must be its backbone's: one config-error line naming the
+    key, before any job runs."""
+    from .backbones import BACKBONES
+
+    known = BACKBONES[spec.backbone]  # the schema's enum: a known name
+    if spec.pooling not in known.poolings:
+        raise ConfigError(f"config key '{where}.pooling': {spec.pooling!r} is not a pooling of "
+                          f"backbone {spec.backbone} (one of {', '.join(known.poolings)})")
+    if spec.weights == "vggish" and spec.backbone != "vggish":
+        raise ConfigError(f"config key '{where}.weights': 'vggish' is the VGGish checkpoint; "
+                          f"backbone {spec.backbone} loads its own trained weights (weights: none)")
 
 
 def to_json(spec) -> str:
@@ -287,6 +311,8 @@ def load_settings(raw: dict) -> Settings:
     config = validate(raw)
     train = config["train"]
     variants = {name: TrainSettings(**{**train, **over}) for name, over in config["variants"].items()}
+    for name, spec in variants.items():
+        check_backbone(spec, f"variants.{name}")
     if config["dataset"] == "custom":
         for key in ("annotations", "audio_dir"):
             if not config["custom"].get(key):
@@ -322,10 +348,12 @@ def load_settings(raw: dict) -> Settings:
                                     seed=config["evaluate"]["bootstrap_seed"],
                                     interval=config["evaluate"]["interval"],
                                     correction=config["evaluate"]["correction"]),
-        cache=CacheSettings(hop=config["cache"]["hop"], dtype=config["features"]["dtype"]),
+        cache=CacheSettings(positions_per_patch=config["cache"]["positions_per_patch"],
+                            dtype=config["features"]["dtype"]),
         mtt=MttSettings(mirrors=tuple(config["mtt"]["mirrors"]), sha256=dict(config["mtt"]["sha256"]),
                         **config["download"]),
         vggish=VggishSettings(**config["vggish"], **config["download"]),
+        musicnn_wheel=config["musicnn"]["wheel"],
         custom_annotations=config["custom"]["annotations"],
         custom_audio_dir=config["custom"]["audio_dir"],
     )

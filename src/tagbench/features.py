@@ -1,8 +1,10 @@
 """Per-file feature extraction into HDF5 shards, and reading them back.
 
-A shard (`results/{experiment}/features/{part}/{shard}.h5`) holds the full log-mel of each of its
-clips, concatenated: `logmel` (frames, 64), `clip_offsets` (n+1), `clip_id`, `path`, `labels`
-(n, n_tags) uint8, attributes `tags`, `feature_params` and `split` (JSON), and a `failed` table
+A shard (`results/{experiment}/features/{front_end}/{part}/{shard}.h5`) holds the full log-mel
+of each of its clips in one backbone front end (`backbones.FRONT_ENDS`), concatenated: `logmel`
+(frames, n_mels), `clip_offsets` (n+1), `clip_id`, `path`, `labels` (n, n_tags) uint8, attributes
+`tags`, `feature_params` (the front end's settings, its name included) and `split` (JSON), and a
+`failed` table
 (clip_id, path, error) of files that could not be decoded. It is written under a temporary
 name and renamed when whole (`ShardWriter`), so a killed job never leaves a plausible-looking
 shard.
@@ -18,7 +20,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from . import frontend
+from . import backbones
 from .atomic import temporary_sibling
 from .audio import clip_logmel
 from .config import FeatureSettings
@@ -54,13 +56,14 @@ def extract_shard(split_tsv: str | Path, audio_root: str | Path, shard: int, n_s
                      split=read_provenance(Path(split_tsv).parent)) as writer:
         for i in rows:
             try:
-                mel = clip_logmel(audio_root / part.paths[i], settings.resample)
+                mel = clip_logmel(audio_root / part.paths[i], settings.resample, settings.front_end)
             except DecodeError as err:
                 writer.add_failed(part.clip_ids[i], part.paths[i], str(err))
                 continue
             writer.add(part.clip_ids[i], part.paths[i], part.labels[i], mel)
+    fe = backbones.front_end(settings.front_end)
     return {"clips": writer.n_clips, "failed": len(writer.failed), "frames": writer.n_frames,
-            "seconds": writer.n_frames * frontend.HOP / frontend.SAMPLE_RATE}
+            "seconds": writer.n_frames * fe.frame_hop / fe.sample_rate}
 
 
 class ShardWriter:
@@ -89,9 +92,10 @@ class ShardWriter:
     def __enter__(self) -> ShardWriter:
         self._tmp = temporary_sibling(self.out_path)
         self._h5 = h5py.File(self._tmp, "w")
+        n_mels = backbones.front_end(self.settings.front_end).n_mels
         self._logmel = self._h5.create_dataset(
-            "logmel", (0, frontend.N_MELS), dtype=self.settings.dtype,
-            maxshape=(None, frontend.N_MELS), chunks=(4096, frontend.N_MELS))
+            "logmel", (0, n_mels), dtype=self.settings.dtype, maxshape=(None, n_mels),
+            chunks=(4096, n_mels))
         return self
 
     def add(self, clip_id: str, path: str, labels, mel: np.ndarray) -> None:
@@ -126,8 +130,9 @@ class ShardWriter:
         h5.create_dataset("labels", data=labels)
         h5.create_dataset("failed", data=np.array(self.failed, dtype=FAILED_DTYPE))
         h5.attrs["tags"] = json.dumps(self.tags)
-        h5.attrs["feature_params"] = frontend.params_json(dtype=self.settings.dtype,
-                                                          resample=self.settings.resample)
+        h5.attrs["feature_params"] = json.dumps(
+            {**backbones.front_end_params(self.settings.front_end), "dtype": self.settings.dtype,
+             "resample": self.settings.resample}, sort_keys=True)
         h5.attrs["split"] = json.dumps(self.split, sort_keys=True)
 
 
@@ -191,6 +196,12 @@ class FeatureStore:
             raise DataError(f"shards disagree on the tag list: {[s.path.name for s in self.shards]}")
         self.tags = list(tags.pop())
         self.feature_params = self.shards[0].feature_params
+        fronts = {s.feature_params.get("front_end", "vggish") for s in self.shards}
+        if len(fronts) != 1:
+            raise DataError(f"shards of different front ends ({', '.join(sorted(fronts))}) given "
+                            "as one part")
+        self.front_end = backbones.front_end(fronts.pop())
+        self.patch_shape = (self.front_end.patch_frames, self.front_end.n_mels)
         self.split = self.shards[0].split
         self.locations = [(si, ci) for si, s in enumerate(self.shards) for ci in range(len(s.clip_ids))]
         self.labels = (np.concatenate([s.labels for s in self.shards])
@@ -224,20 +235,19 @@ class FeatureStore:
         hi = off[ci + 1] if stop is None else off[ci] + stop
         return self._file(si)["logmel"][lo:hi].astype(np.float32)
 
-    patch_shape = (frontend.EXAMPLE_FRAMES, frontend.N_MELS)
-
     def eval_patches(self, clip: int) -> np.ndarray:
-        """The patches evaluation scores: every non-overlapping 96-frame window, (n, 96, 64)."""
-        return frontend.frame_examples(self.logmel(clip))
+        """The patches evaluation scores: every non-overlapping patch, (n, frames, n_mels)."""
+        return backbones.patches(self.logmel(clip), self.front_end.patch_frames)
 
     def random_patches(self, clip: int, rng: np.random.Generator):
-        """Endless random 96-frame windows of one clip, at any frame (the training stream's
-        streamer body: the clip is read once per activation)."""
+        """Endless random patches of one clip, at any frame (the training stream's streamer
+        body: the clip is read once per activation)."""
         data = self.logmel(clip)
-        last = len(data) - frontend.EXAMPLE_FRAMES
+        frames = self.front_end.patch_frames
+        last = len(data) - frames
         while True:
             start = int(rng.integers(0, last + 1))
-            yield data[start:start + frontend.EXAMPLE_FRAMES]
+            yield data[start:start + frames]
 
     def close(self) -> None:
         for f in self._files.values():

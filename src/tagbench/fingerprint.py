@@ -44,6 +44,7 @@ STAGES = {
     "import": ("custom",),
     "acquire": ("acquire",),
     "checkpoint": ("checkpoint",),
+    "musicnn_weights": ("backbones.musicnn_weights",),
     "split": ("split",),
     "features": ("features",),
     "cache": ("backbone_cache", "runtime"),

@@ -34,22 +34,3 @@ MTT_PARTS = ("mp3.zip.001", "mp3.zip.002", "mp3.zip.003")
 def shard_name(index: int) -> str:
     """Shard number -> file stem (`007`): shards sort in order, whatever their count."""
     return f"{index:03d}"
-
-
-BACKBONE_PATTERN = r"vggish|random\d+"  # backbone_name's values (a Snakemake wildcard)
-
-
-def backbone_name(weights: str, backbone_seed: int) -> str:
-    """The folder a frozen backbone's cached outputs live in: `vggish` (the checkpoint) or
-    `random{seed}` (random weights from their own seed, not the replicate seed, so every
-    variant and replicate with that backbone shares one cache)."""
-    return "vggish" if weights == "vggish" else f"random{backbone_seed}"
-
-
-def parse_backbone(name: str) -> tuple[str, int]:
-    """Inverse of `backbone_name`: (weights, backbone_seed); ValueError for another name."""
-    if name == "vggish":
-        return "vggish", 0
-    if name.startswith("random") and name[6:].isdigit():
-        return "none", int(name[6:])
-    raise ValueError(f"unknown backbone {name!r} (vggish or random<seed>)")

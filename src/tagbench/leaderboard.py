@@ -24,7 +24,7 @@ from .tag_lists import read_tag_list, tag_set_digest, tag_set_name
 PUBLISHED = Path(__file__).with_name("published.csv")
 BASELINE_RUN = "baseline"  # the baseline's name in `compare` (EXPERIMENT/baseline)
 COLUMNS = ["kind", "experiment", "dataset", "split", "n_tags", "tags", "tag_set", "variant",
-           "model", "weights",
+           "backbone", "model", "weights",
            "finetune", "seeds", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low",
            "pr_auc_high", "baseline_roc_auc", "baseline_pr_auc", "train_minutes", "source"]
 
@@ -46,7 +46,10 @@ def _row(experiment: str, variant: str, m: dict, baseline: dict | None) -> dict:
         "kind": "experiment", "experiment": experiment, "dataset": split.get("dataset", ""),
         "split": split.get("method", "?"), "n_tags": m.get("n_tags"),
         "tags": _tags_label(split), "tag_set": split.get("tags_sha256", ""), "variant": variant,
-        "model": described, "weights": model.get("weights", "-"),
+        "backbone": model.get("backbone", "vggish" if "pooling" in model else "-"),
+        "model": described,
+        # a musicnn backbone always loads its trained weights (`weights` is VGGish's init)
+        "weights": "trained" if model.get("backbone", "vggish") != "vggish" else model.get("weights", "-"),
         "finetune": model.get("finetune", "-"),
         "seeds": " ".join(map(str, m["seeds"])) if m.get("seeds") else "-",
         "roc_auc": m["roc_auc_macro"], "roc_auc_low": m["roc_auc_macro_ci95"][0],
@@ -104,6 +107,7 @@ def published(path=PUBLISHED) -> pd.DataFrame:
         "kind": "published", "experiment": "", "dataset": table["dataset"], "split": table["split"],
         "n_tags": [len(lists[t]) for t in table["tags"]], "tags": table["tags"],
         "tag_set": [tag_set_digest(lists[t]) for t in table["tags"]], "variant": "",
+        "backbone": table["backbone"] if "backbone" in table else "-",
         "model": table["model"], "weights": "-",
         "finetune": np.where(table["frozen"].astype(str).str.lower() == "true", False, True),
         "seeds": "-", "roc_auc": table["roc_auc"], "roc_auc_low": np.nan, "roc_auc_high": np.nan,
@@ -154,9 +158,9 @@ def _markdown(table: pd.DataFrame) -> str:
              "are the paper's.", ""]
     for (split, n_tags, _), group in table.groupby(["split", "n_tags", "tag_set"], sort=True):
         lines += [f"## split `{split}`, {n_tags} tags ({group['tags'].iloc[0]})", "",
-                  "| | experiment / source | variant / model | weights, finetune | seeds | "
+                  "| | experiment / source | variant / model | backbone | weights, finetune | seeds | "
                   "ROC-AUC | PR-AUC | floor ROC / PR | train min |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for r in group.itertuples(index=False):
             kind = {"published": "**published**", "baseline": "floor"}.get(r.kind, "")
             who = r.source if r.kind == "published" else r.experiment
@@ -166,7 +170,7 @@ def _markdown(table: pd.DataFrame) -> str:
             frozen = "frozen" if r.finetune is False or r.finetune == "False" else "trained"
             how = f"{r.weights}, {frozen}" if r.kind != "baseline" else "-"
             minutes = "" if pd.isna(r.train_minutes) else f"{r.train_minutes:.1f}"
-            lines.append(f"| {kind} | {who} | {what} | {how} | {r.seeds} | "
+            lines.append(f"| {kind} | {who} | {what} | {r.backbone} | {how} | {r.seeds} | "
                          f"{_figure(r.roc_auc, r.roc_auc_low, r.roc_auc_high)} | "
                          f"{_figure(r.pr_auc, r.pr_auc_low, r.pr_auc_high)} | {floor} | {minutes} |")
         lines.append("")

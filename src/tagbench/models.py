@@ -1,11 +1,14 @@
-"""Tagging models: the VGGish backbone + a pooling + a head, all chosen by a variant's settings.
+"""Tagging models: a backbone + a pooling + a head, all chosen by a variant's settings.
 
-pooling: `avg` / `max` (global over the 6x4 pool4 map; the report used avg), `autopool`
-(mean over frequency, then AutoPool over the 6 time steps), `embedding` (the official fc
-layers' 128-d output). head: for each hidden size, batch-norm + dropout + dense(ReLU); then
-batch-norm + dropout + dense(n_tags) with a sigmoid (multi-label, binary cross-entropy).
+backbone: `vggish` or a pretrained musicnn model (`backbones.BACKBONES`). pooling, what the head
+reads: for VGGish `avg` / `max` (global over the 6x4 pool4 map; the report used avg),
+`autopool` (mean over frequency, then AutoPool over the 6 time steps), `embedding` (the
+official fc layers' 128-d output); for musicnn one of its embedding layers (`max_pool`,
+`mean_pool`, `penultimate`, `taggram`; vgg models `pool5`, `taggram`). head: for each hidden
+size, batch-norm + dropout + dense(ReLU); then batch-norm + dropout + dense(n_tags) with a
+sigmoid (multi-label, binary cross-entropy).
 
-The model is built as backbone outputs (`BACKBONE_OUTPUTS`) + a head stack, so a frozen
+The model is built as backbone outputs (the registry's `outputs`) + a head stack, so a frozen
 variant's head can train alone on cached backbone outputs (`build_head`) and be put back into
 the whole model by layer name (`copy_weights`).
 """
@@ -15,10 +18,10 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from . import vggish
+from . import backbones
+from .backbones import vggish
 from .config import TrainSettings
 from .errors import DataError
-from .frontend import EXAMPLE_FRAMES, N_MELS
 from .model_file import read_metadata
 
 
@@ -70,16 +73,9 @@ class AxisMean(layers.Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
-# What the frozen backbone hands each pooling (and so what the backbone cache stores per patch):
-# name -> per-patch shape. avg and autopool both start from the pool4 map averaged over its 4
-# frequency rows (avg then averages the 6 time steps, which equals the global 6x4 average).
-BACKBONE_OUTPUTS = {"pool4_freq_mean": (6, 512), "pool4_max": (512,), "embedding": (128,)}
-POOLING_INPUT = {"avg": "pool4_freq_mean", "autopool": "pool4_freq_mean", "max": "pool4_max",
-                 "embedding": "embedding"}
-
-
 def backbone_outputs(logmel, names) -> dict:
-    """The backbone's per-patch outputs `names` (keys of BACKBONE_OUTPUTS) for a (96, 64) input."""
+    """VGGish's per-patch outputs `names` (of `backbones.BACKBONES['vggish'].outputs`) for a
+    (96, 64) input."""
     feature_map = vggish.conv_stack(logmel)
     out = {}
     if "pool4_freq_mean" in names:
@@ -92,9 +88,8 @@ def backbone_outputs(logmel, names) -> dict:
 
 
 def _pooling_input(spec: TrainSettings) -> str:
-    if spec.pooling not in POOLING_INPUT:  # the schema refuses this; a spec built by hand may not
-        raise DataError(f"unknown pooling {spec.pooling!r} (avg, max, autopool, embedding)")
-    return POOLING_INPUT[spec.pooling]
+    """The backbone output the variant's pooling reads (a one-line error for another)."""
+    return backbones.backbone(spec.backbone).output_of(spec.pooling)
 
 
 def _head_layers(spec: TrainSettings, n_tags: int) -> list:
@@ -116,12 +111,44 @@ def _apply(stack, x):
     return x
 
 
-def build_backbone(backbone_seed: int, names=tuple(BACKBONE_OUTPUTS)) -> keras.Model:
-    """The backbone alone, with the outputs `names`: what the backbone cache runs. Its weights
-    equal those of `build_model` for the same `backbone_seed` (before loading a checkpoint)."""
+def build_backbone(backbone_seed: int = 0, names=None, backbone: str = "vggish") -> keras.Model:
+    """A backbone alone, with the outputs `names` (default: all the registry caches): what the
+    backbone cache runs. Its weights equal those of `build_model` for the same backbone and
+    `backbone_seed`, before trained weights are loaded (`load_backbone_weights`)."""
+    spec = backbones.backbone(backbone)
+    names = list(spec.outputs) if names is None else list(names)
     keras.utils.set_random_seed(backbone_seed)
-    inputs = keras.Input((EXAMPLE_FRAMES, N_MELS), name="logmel")
-    return keras.Model(inputs, backbone_outputs(inputs, names), name="vggish_backbone")
+    if backbone == "vggish":
+        fe = backbones.front_end(spec.front_end)
+        inputs = keras.Input((fe.patch_frames, fe.n_mels), name="logmel")
+        return keras.Model(inputs, backbone_outputs(inputs, names), name="vggish_backbone")
+    from .backbones import musicnn
+
+    net = musicnn.build(backbone)
+    return keras.Model(net.input, {n: net.output[n] for n in names}, name=f"{backbone}_backbone")
+
+
+def load_backbone_weights(model: keras.Model, backbone: str, weights: str, path) -> str | None:
+    """Trained weights into the backbone layers of `model` (a backbone or a whole tagger):
+    the VGGish checkpoint when `weights` is `vggish`, a musicnn model's own always. Returns
+    what was loaded, for the log (None: random VGGish, nothing to load)."""
+    if backbone == "vggish":
+        if weights != "vggish":
+            return None
+        loaded = vggish.load_checkpoint(model, path)
+        return f"VGGish weights loaded into {len(loaded)} layers from {path}"
+    from .backbones import musicnn
+
+    full = musicnn.build(backbone)  # every variable must find its weight (strict loader)
+    n = musicnn.load_weights(full, checkpoint_prefix(path))
+    copy_weights(full, model)
+    return f"{backbone} weights ({n} variables) loaded from {path}"
+
+
+def checkpoint_prefix(path) -> str:
+    """A TF checkpoint's prefix from its `.index` file (what the rules pass) or the prefix."""
+    text = str(path)
+    return text[:-len(".index")] if text.endswith(".index") else text
 
 
 def build_model(spec: TrainSettings, n_tags: int) -> keras.Model:
@@ -129,18 +156,16 @@ def build_model(spec: TrainSettings, n_tags: int) -> keras.Model:
     weights come from `backbone_seed`, the head's from `seed`: replicates differ in the head
     and the stream only, and all share one frozen backbone."""
     feature = _pooling_input(spec)
-    keras.utils.set_random_seed(spec.backbone_seed)
-    inputs = keras.Input((EXAMPLE_FRAMES, N_MELS), name="logmel")
-    x = backbone_outputs(inputs, [feature])[feature]
+    base = build_backbone(spec.backbone_seed, [feature], spec.backbone)
     keras.utils.set_random_seed(spec.seed)
-    outputs = _apply(_head_layers(spec, n_tags), x)
-    model = keras.Model(inputs, outputs, name=f"tagger_{spec.pooling}")
-    if not spec.finetune:
-        for name in (*vggish.CONV_LAYERS, *vggish.FC_LAYERS):
-            try:
-                model.get_layer(name).trainable = False
-            except ValueError:
-                pass
+    outputs = _apply(_head_layers(spec, n_tags), base.output[feature])
+    model = keras.Model(base.input, outputs, name=f"tagger_{spec.backbone}_{spec.pooling}")
+    for layer in base.layers:
+        # frozen: nothing of the backbone trains; fine-tuned: batch norm keeps its trained
+        # statistics (a frozen Keras batch norm runs in inference mode) unless asked
+        if not spec.finetune or (isinstance(layer, layers.BatchNormalization)
+                                 and not spec.finetune_batchnorm):
+            layer.trainable = False
     return model
 
 
@@ -149,7 +174,7 @@ def build_head(spec: TrainSettings, n_tags: int) -> keras.Model:
     Its layers carry the same names as in `build_model`, so weights move by name."""
     feature = _pooling_input(spec)
     keras.utils.set_random_seed(spec.seed)
-    inputs = keras.Input(BACKBONE_OUTPUTS[feature], name=feature)
+    inputs = keras.Input(backbones.backbone(spec.backbone).outputs[feature], name=feature)
     return keras.Model(inputs, _apply(_head_layers(spec, n_tags), inputs),
                        name=f"head_{spec.pooling}")
 

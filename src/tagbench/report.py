@@ -18,7 +18,7 @@ from .errors import DataError  # noqa: E402
 from .stats import KEYS, Runs, estimate, pairwise  # noqa: E402
 from .verdict import BASELINE, resolution, verdict  # noqa: E402
 
-COLUMNS = ("variant", "pooling", "head", "finetune", "epochs", "best_epoch", "seeds",
+COLUMNS = ("variant", "backbone", "pooling", "head", "finetune", "epochs", "best_epoch", "seeds",
            "roc_auc_macro", "roc_auc_macro_std", "roc_auc_macro_ci95_low", "roc_auc_macro_ci95_high",
            "pr_auc_macro", "pr_auc_macro_std", "pr_auc_macro_ci95_low", "pr_auc_macro_ci95_high",
            "roc_auc_micro", "roc_auc_micro_std", "roc_auc_micro_ci95_low", "roc_auc_micro_ci95_high",
@@ -83,12 +83,14 @@ def _markdown(frame: pd.DataFrame) -> str:
         return (f"{row[key]:.3f}{std} [{row[f'{key}_ci95_low']:.3f}, "
                 f"{row[f'{key}_ci95_high']:.3f}]")
 
-    header = ["variant", "pooling", "head", "finetune", "seeds", "ROC-AUC macro", "PR-AUC macro",
+    header = ["variant", "backbone", "pooling", "head", "finetune", "seeds", "ROC-AUC macro",
+              "PR-AUC macro",
               "ROC-AUC micro", "PR-AUC micro", "accuracy", "all-negative accuracy",
               "train s (mean)", "interval"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for _, row in frame.iterrows():
-        cells = [row["variant"], row["pooling"], row["head"], str(row["finetune"]), row["seeds"],
+        cells = [row["variant"], row["backbone"], row["pooling"], row["head"], str(row["finetune"]),
+                 row["seeds"],
                  *(figure(row, k) for k in KEYS), f"{row['accuracy']:.3f}",
                  f"{row['all_negative_accuracy']:.3f}",
                  "-" if pd.isna(row["train_seconds"]) else f"{row['train_seconds']:.0f}",
@@ -101,7 +103,8 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 def _row(name: str, metrics: dict, spec: dict, runs: Runs, method: str) -> dict:
     head = spec.get("head", [])
-    row = {**metrics, "variant": name, "pooling": spec.get("pooling", "-"),
+    row = {**metrics, "variant": name, "backbone": spec.get("backbone", "vggish"),
+           "pooling": spec.get("pooling", "-"),
            "head": head if isinstance(head, str) else "-".join(map(str, head)) or "-",
            "finetune": spec.get("finetune", "-"), "epochs": metrics.get("epochs_trained"),
            "seeds": " ".join(map(str, metrics["seeds"])) if metrics.get("seeds") else "-"}
@@ -142,7 +145,7 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
             _read_csv(Path(edir) / "per_tag.csv"), metrics, Path(edir))
     if baseline_dir:
         metrics, runs[BASELINE] = _read_summary(Path(baseline_dir), "the baseline")
-        rows.append(_row(BASELINE, metrics, {"pooling": "log-mel mean+std",
+        rows.append(_row(BASELINE, metrics, {"backbone": "none", "pooling": "log-mel mean+std",
                                              "head": "logistic regression"}, runs[BASELINE],
                          settings.interval))
         point[BASELINE], folders[BASELINE] = metrics, Path(baseline_dir)
@@ -335,7 +338,7 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
         return r.seeds + (" (one seed: clip-only interval, no verdict)"
                           if _n_seeds(r.seeds) < 2 else "")
 
-    rows = [[f"{r.variant} ({r.pooling}, {r.head})", seeds(r), figure(r, "roc_auc_macro"),
+    rows = [[f"{r.variant} ({r.backbone}, {r.pooling}, {r.head})", seeds(r), figure(r, "roc_auc_macro"),
              figure(r, "pr_auc_macro"), f"{r.accuracy:.3f} / {r.all_negative_accuracy:.3f}",
              f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
             for r in table.itertuples(index=False)]
@@ -361,7 +364,7 @@ row) have clip-only intervals, labelled so. Accuracy is element-wise at 0.5 and 
 something next to the accuracy of predicting no tag at all. The baseline floor is log-mel
 statistics per clip with logistic regression: a variant should clear it.
 
-{_rst_table(["model (pooling, head)", "seeds", "ROC-AUC", "PR-AUC", "accuracy / all-negative",
+{_rst_table(["model (backbone, pooling, head)", "seeds", "ROC-AUC", "PR-AUC", "accuracy / all-negative",
              "train min (mean)"], rows)}
 {verdict(table, differences, key)} Every pair's difference is in ``differences.csv``, seeds paired
 across variants; its flags are corrected ({correction}) within their family (the variant pairs;

@@ -12,10 +12,10 @@ written. A track is what the annotations' optional `track` column says, or else 
 names say (same folder and file name before the final `-start-end`); when neither groups any
 two clips, `split.json` says so (`tracks.grouped: false`) and nothing claims the guarantee.
 MTT also holds `magnatune_compilation` copies of album clips under other folders: test clips
-with such a twin in train or valid are counted (`twins`), and `split.drop_twins` leaves them out. Output TSVs keep the
-annotations' clip order and are byte-identical for the same input and seed; `split.json`
-records the method and its inputs (for `lists`, each file's sha256), and travels on with the
-features into every model and metrics file.
+with such a twin in train or valid are counted (`twins`), and `split.drop_twins` leaves them
+out. Output TSVs keep the annotations' clip order and are byte-identical for the same input
+and seed; `split.json` records the method and its inputs (for `lists`, each file's sha256),
+and travels on with the features into every model and metrics file.
 """
 
 from __future__ import annotations

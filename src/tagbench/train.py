@@ -165,8 +165,7 @@ def _state_key(settings: TrainSettings, train, valid, weights_path) -> str:
     from .download import sha256_of
     from .fingerprint import code_digest
 
-    checkpoint = sha256_of(weights_path) if settings.weights == "vggish" and weights_path \
-        and Path(weights_path).is_file() else None
+    checkpoint = sha256_of(weights_path) if weights_path and Path(weights_path).is_file() else None
     key = json.dumps({"settings": settings.model_key, "code": code_digest("train"),
                       "libraries": library_versions(), "train": train.digest(),
                       "valid": valid.digest(), "checkpoint": checkpoint},
@@ -199,8 +198,8 @@ def _open_parts(settings: TrainSettings, train_shards, valid_shards, train_cache
 
 def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, weights_path, log,
                  cached: bool):
-    """The model to continue from: the last committed epoch's, or a new one (VGGish weights
-    loaded when the settings ask for them); the head alone when training from the cache."""
+    """The model to continue from: the last committed epoch's, or a new one (the backbone's
+    trained weights loaded); the head alone when training from the cache."""
     from .models import build_head, build_model
 
     if state.resumed:
@@ -215,12 +214,13 @@ def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, wei
 
 
 def _load_backbone_weights(model, settings: TrainSettings, weights_path, log) -> None:
-    """The official VGGish weights into a whole model, when the settings ask for them."""
-    if settings.weights == "vggish":
-        from .vggish import load_checkpoint
+    """The backbone's trained weights into a whole model: the VGGish checkpoint when the
+    settings ask for it, a musicnn model's own always."""
+    from .models import load_backbone_weights
 
-        loaded = load_checkpoint(model, weights_path)
-        log(f"VGGish weights loaded into {len(loaded)} layers from {weights_path}")
+    loaded = load_backbone_weights(model, settings.backbone, settings.weights, weights_path)
+    if loaded:
+        log(loaded)
 
 
 def _whole_model(settings: TrainSettings, head, n_tags: int, weights_path, log):

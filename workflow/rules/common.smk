@@ -1,17 +1,36 @@
 # Input functions shared by the rules.
 
 
-def shard_files(part):
-    """Every shard of a split part, as configured in features.shards."""
+def shard_files(part, front_end="vggish"):
+    """Every shard of a split part in one front end, as configured in features.shards."""
     return [
-        f"results/{EXPERIMENT}/features/{part}/{shard_name(i)}.h5"
+        f"results/{EXPERIMENT}/features/{front_end}/{part}/{shard_name(i)}.h5"
         for i in range(S.shards[part])
     ]
 
 
+def variant_shards(part):
+    """Input function: a variant's feature shards of `part`, in its backbone's front end."""
+
+    def files(wildcards):
+        spec = S.variants[wildcards.variant]
+        return shard_files(part, BACKBONES[spec.backbone].front_end)
+
+    return files
+
+
+def backbone_weights(backbone, weights):
+    """The trained weights a backbone loads: the VGGish checkpoint (weights: vggish), a musicnn
+    model's unpacked checkpoint index, or none (random VGGish)."""
+    if backbone != "vggish":
+        return f"resources/musicnn/{backbone}/variables.index"
+    return VGGISH_CKPT if weights == "vggish" else []
+
+
 def weights_input(wildcards):
-    """The VGGish checkpoint, for variants that start from it."""
-    return VGGISH_CKPT if S.variants[wildcards.variant].weights == "vggish" else []
+    """The weights a variant's backbone starts from."""
+    spec = S.variants[wildcards.variant]
+    return backbone_weights(spec.backbone, spec.weights)
 
 
 def custom_audio_paths(annotations):
@@ -54,7 +73,7 @@ def backbone_cache(part):
         spec = S.variants[wildcards.variant]
         if spec.finetune:
             return []
-        backbone = backbone_name(spec.weights, spec.backbone_seed)
+        backbone = cache_name(spec.backbone, spec.weights, spec.backbone_seed)
         return [
             f"results/{EXPERIMENT}/backbone/{backbone}/{part}/{shard_name(i)}.h5"
             for i in range(S.shards[part])
@@ -64,8 +83,17 @@ def backbone_cache(part):
 
 
 def cache_weights(wildcards):
-    """The VGGish checkpoint, for the cache of the vggish backbone."""
-    return VGGISH_CKPT if wildcards.backbone == "vggish" else []
+    """The trained weights of a cache's backbone (none for random VGGish)."""
+    if wildcards.backbone in MUSICNN_MODELS:
+        return backbone_weights(wildcards.backbone, "pretrained")
+    return backbone_weights("vggish", "vggish" if wildcards.backbone == "vggish" else "none")
+
+
+def cache_features(wildcards):
+    """The feature shard a cache shard mirrors, in its backbone's front end."""
+    backbone = wildcards.backbone if wildcards.backbone in MUSICNN_MODELS else "vggish"
+    front_end = BACKBONES[backbone].front_end
+    return f"results/{wildcards.experiment}/features/{front_end}/{wildcards.part}/{wildcards.shard}.h5"
 
 
 def seed_runs(wildcards):

@@ -129,3 +129,35 @@ rule download_vggish:
         ENV
     shell:
         "tagbench download-vggish --out {output:q} --spec {params.spec:q} > {log} 2>&1"
+
+
+# The musicnn models' weights: the pinned wheel is a container of checkpoints (never installed:
+# it pins numpy<1.17). `make setup` fetches it; without it, this rule does (pip download).
+rule musicnn_wheel:
+    output:
+        "resources/musicnn/musicnn-0.1.0-py3-none-any.whl",
+    localrule: True
+    log:
+        "resources/musicnn/fetch.log",
+    conda:
+        ENV
+    shell:
+        "tagbench fetch-musicnn --out-dir resources/musicnn > {log} 2>&1"
+
+
+rule musicnn_weights:
+    input:
+        MUSICNN_WHEEL,
+    output:
+        index="resources/musicnn/{musicnn_model}/variables.index",
+        data="resources/musicnn/{musicnn_model}/variables.data-00000-of-00001",
+    params:
+        code=code_fingerprint("musicnn_weights"),
+    localrule: True
+    log:
+        "resources/musicnn/{musicnn_model}/unpack.log",
+    conda:
+        ENV
+    shell:
+        "tagbench unpack-musicnn --wheel {input:q} --model {wildcards.musicnn_model} "
+        "--out-dir resources/musicnn > {log} 2>&1"

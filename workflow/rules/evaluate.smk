@@ -4,7 +4,7 @@
 rule evaluate:
     input:
         model="results/{experiment}/models/{variant}/seed{seed}/model.keras",
-        test=shard_files("test"),
+        test=variant_shards("test"),
         cache=backbone_cache("test"),
     output:
         metrics="results/{experiment}/eval/{variant}/seed{seed}/metrics.json",

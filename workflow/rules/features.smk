@@ -8,20 +8,20 @@ rule extract:
         annotations=f"resources/{DATASET}/annotations_final.csv",
         audio=audio_input,
     output:
-        "results/{experiment}/features/{part}/{shard}.h5",
+        "results/{experiment}/features/{front_end}/{part}/{shard}.h5",
     params:
         n_shards=lambda w: S.shards[w.part],
         dataset=DATASET,
-        spec=to_json(S.features),
+        spec=lambda w: to_json(S.features_for(w.front_end)),
         code=code_fingerprint("features"),
     threads: 1
     resources:
         mem_mb=2000,
         runtime=120,
     log:
-        "results/{experiment}/logs/extract/{part}-{shard}.log",
+        "results/{experiment}/logs/extract/{front_end}/{part}-{shard}.log",
     benchmark:
-        "results/{experiment}/benchmarks/extract/{part}-{shard}.tsv"
+        "results/{experiment}/benchmarks/extract/{front_end}/{part}-{shard}.tsv"
     conda:
         ENV
     shell:
@@ -31,10 +31,11 @@ rule extract:
 
 
 # A frozen backbone's outputs, once per feature shard, shared by every frozen variant (and
-# replicate) with that backbone: vggish (the checkpoint) or random<backbone_seed>.
+# replicate) with that backbone: vggish (the checkpoint), random<backbone_seed> (VGGish with
+# random weights) or a musicnn model.
 rule cache_backbone:
     input:
-        shard="results/{experiment}/features/{part}/{shard}.h5",
+        shard=cache_features,
         weights=cache_weights,
     output:
         "results/{experiment}/backbone/{backbone}/{part}/{shard}.h5",

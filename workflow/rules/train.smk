@@ -3,8 +3,8 @@
 
 rule train:
     input:
-        train=shard_files("train"),
-        valid=shard_files("valid"),
+        train=variant_shards("train"),
+        valid=variant_shards("valid"),
         weights=weights_input,
         train_cache=backbone_cache("train"),
         valid_cache=backbone_cache("valid"),

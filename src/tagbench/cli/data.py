@@ -67,6 +67,19 @@ def cmd_check_vggish(args) -> None:
     print(f"{args.ckpt}: smoke test passed (embedding mean {mean:.6f}, std {std:.4f})")
 
 
+def cmd_fetch_musicnn(args) -> None:
+    from ..backbones.musicnn_weights import fetch_wheel
+
+    print(f"musicnn wheel: {fetch_wheel(args.out_dir)}")
+
+
+def cmd_unpack_musicnn(args) -> None:
+    from ..backbones.musicnn_weights import unpack_weights
+
+    prefix = unpack_weights(args.wheel, args.out_dir, args.model)
+    print(f"{args.model}: weights checked and unpacked to {prefix}.*")
+
+
 def add_verbs(sub) -> None:
     settings = settings_parent()
     p = sub.add_parser("make-demo", parents=[settings],
@@ -102,6 +115,18 @@ def add_verbs(sub) -> None:
                        help="download the VGGish checkpoint and smoke-test it")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_download_vggish)
+
+    p = sub.add_parser("fetch-musicnn", help="fetch the pinned musicnn==0.1.0 wheel (weights only; "
+                       "never installed) and check its sha256")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_fetch_musicnn)
+
+    p = sub.add_parser("unpack-musicnn", help="one musicnn model's checkpoint out of the wheel, "
+                       "checked against the published sha256")
+    p.add_argument("--wheel", required=True)
+    p.add_argument("--model", required=True, help="MSD_musicnn, MTT_musicnn, MSD_vgg or MTT_vgg")
+    p.add_argument("--out-dir", required=True, help="gets MODEL/variables.{index,data-...}")
+    p.set_defaults(func=cmd_unpack_musicnn)
 
     p = sub.add_parser("check-vggish", help="run the official smoke test on a VGGish checkpoint")
     p.add_argument("ckpt")

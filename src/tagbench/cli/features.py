@@ -46,7 +46,8 @@ def cmd_cache_backbone(args) -> None:
     from ..backbone_cache import write_cache
 
     settings = settings_from(args, CacheSettings)
-    counts = write_cache(args.shard, args.out, args.backbone, settings.hop, settings.dtype,
+    counts = write_cache(args.shard, args.out, args.backbone, settings.positions_per_patch,
+                         settings.dtype,
                          weights_path=args.weights, progress=sys.stderr.isatty())
     print(json.dumps({"cache": args.out, **counts}))
 
@@ -60,7 +61,7 @@ def add_verbs(sub) -> None:
     p.set_defaults(func=cmd_split)
 
     p = sub.add_parser("extract", parents=[settings],
-                       help="VGGish log-mel of one shard of a split part -> HDF5")
+                       help="a backbone front end's log-mel of one shard of a split part -> HDF5")
     p.add_argument("split_tsv")
     p.add_argument("--audio-root", required=True, help="folder the mp3_path entries are relative to")
     p.add_argument("--shard", type=int, required=True)
@@ -71,8 +72,10 @@ def add_verbs(sub) -> None:
     p = sub.add_parser("cache-backbone", parents=[settings],
                        help="a frozen backbone's outputs for every patch of one feature shard")
     p.add_argument("shard", help="feature shard (.h5)")
-    p.add_argument("--backbone", required=True, help="vggish or random<seed>")
-    p.add_argument("--weights", help="the VGGish checkpoint (backbone vggish)")
+    p.add_argument("--backbone", required=True,
+                   help="vggish, random<seed> (VGGish, random weights) or a musicnn model")
+    p.add_argument("--weights", help="the VGGish checkpoint (vggish) or a musicnn model's "
+                   "variables.index")
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_cache_backbone)

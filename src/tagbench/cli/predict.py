@@ -20,9 +20,9 @@ def cmd_predict(args) -> int:
     fmt = "json" if args.json else "csv" if args.csv else "table"
     write_predictions(tags, results, args.top_k, fmt, args.out)
     if args.taggram and results[0].error is None:
-        from ..report import plot_taggram
+        from ..predict import plot_taggram
 
-        plot_taggram(tags, results[0].patch_scores, results[0].path, args.taggram)
+        plot_taggram(tags, results[0], args.taggram)
     return 1 if any(r.error for r in results) else 0
 
 

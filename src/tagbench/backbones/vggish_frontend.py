@@ -16,7 +16,7 @@ import librosa
 import numpy as np
 import scipy.fft
 
-from .layout import EXAMPLE_FRAMES  # 96 frames, 0.96 s
+from ..layout import EXAMPLE_FRAMES  # 96 frames, 0.96 s
 
 SAMPLE_RATE = 16000
 WINDOW = 400
