@@ -49,7 +49,7 @@ def snakemake(work: Path, *args) -> float:
 
 
 def feature_targets() -> list[str]:
-    return [f"results/demo/features/{p}/{i:03d}.h5" for p, n in SHARDS.items() for i in range(n)]
+    return [f"results/demo/features/vggish/{p}/{i:03d}.h5" for p, n in SHARDS.items() for i in range(n)]
 
 
 def max_rss(work: Path, pattern: str) -> float:
@@ -81,9 +81,9 @@ def main() -> None:
     # disk and the float16 choice, on the big dataset's test part
     from tagbench.features import FeatureStore
 
-    f16 = FeatureStore(sorted((big / "results/demo/features/test").glob("*.h5")))
+    f16 = FeatureStore(sorted((big / "results/demo/features/vggish/test").glob("*.h5")))
     frames = int(f16.n_frames.sum())
-    size16 = sum(p.stat().st_size for p in (big / "results/demo/features/test").glob("*.h5"))
+    size16 = sum(p.stat().st_size for p in (big / "results/demo/features/vggish/test").glob("*.h5"))
     spec32 = json.dumps({"dtype": "float32", "resample": "soxr_hq"})
     out32 = big / "f32"
     for i in range(SHARDS["test"]):
@@ -95,7 +95,7 @@ def main() -> None:
     size32 = sum(p.stat().st_size for p in out32.glob("*.h5"))
     model = big / "results/demo/models/vggish_2fc/seed0/model.keras"
     auc = {}
-    for name, shards in (("float16", sorted((big / "results/demo/features/test").glob("*.h5"))),
+    for name, shards in (("float16", sorted((big / "results/demo/features/vggish/test").glob("*.h5"))),
                          ("float32", sorted(out32.glob("*.h5")))):
         subprocess.run([sys.executable, "-m", "tagbench.cli", "evaluate", "--model", str(model),
                         "--shards", *map(str, shards), "--out-dir", str(big / f"eval-{name}"),

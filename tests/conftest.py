@@ -59,6 +59,30 @@ def run_cli(*args, cwd=None, check=True):
     return proc
 
 
+MUSICNN_WHEEL = ROOT / "resources" / "musicnn" / "musicnn-0.1.0-py3-none-any.whl"
+MUSICNN_REFERENCE = ROOT.parent / "shared" / "reference" / "musicnn"
+
+
+@pytest.fixture(scope="session")
+def musicnn_wheel():
+    """The pinned musicnn wheel `make setup` fetches (nothing is downloaded at test time)."""
+    if not MUSICNN_WHEEL.is_file():
+        pytest.fail(f"{MUSICNN_WHEEL} missing: `make setup` fetches it (in a checkout set up "
+                    "before it did: .venv/bin/python -m tagbench.backbones.musicnn_weights fetch "
+                    "resources/musicnn)")
+    return MUSICNN_WHEEL
+
+
+@pytest.fixture(scope="session")
+def musicnn_prefixes(musicnn_wheel, tmp_path_factory):
+    """model -> checkpoint prefix, unpacked from the real wheel with the published checksums."""
+    from tagbench.backbones import MUSICNN_MODELS
+    from tagbench.backbones.musicnn_weights import unpack_weights
+
+    out = tmp_path_factory.mktemp("musicnn")
+    return {model: unpack_weights(musicnn_wheel, out, model) for model in MUSICNN_MODELS}
+
+
 @pytest.fixture(scope="session")
 def tiny_demo(tmp_path_factory):
     """A 16-track demo dataset (2 clips of 1.5 s each) in MTT layout."""
@@ -70,9 +94,10 @@ def tiny_demo(tmp_path_factory):
     return out, ann
 
 
-def split_and_extract(root, out, n_shards: dict[str, int], dtype: str = "float16"):
+def split_and_extract(root, out, n_shards: dict[str, int], dtype: str = "float16",
+                      front_end: str = "vggish"):
     """Split the dataset at `root` (folder split, 20 % valid) into out/split and extract each
-    part into n_shards[part] shards under out/{part}: {part: [shard paths]}."""
+    part into n_shards[part] shards of one front end under out/{part}: {part: [shard paths]}."""
     from tagbench.annotations import read_annotations
     from tagbench.config import FeatureSettings, SplitSettings
     from tagbench.features import extract_shard
@@ -85,7 +110,7 @@ def split_and_extract(root, out, n_shards: dict[str, int], dtype: str = "float16
         shards[part] = [out / part / f"{i:03d}.h5" for i in range(n)]
         for i, path in enumerate(shards[part]):
             extract_shard(out / "split" / f"{part}.tsv", root / "audio", i, n, path,
-                          FeatureSettings(dtype=dtype))
+                          FeatureSettings(dtype=dtype, front_end=front_end))
     return shards
 
 

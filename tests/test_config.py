@@ -41,6 +41,18 @@ def test_variant_overrides_train_keys():
      "max_pool, mean_pool, penultimate, taggram)"),
     ({"variants": {"m": {"backbone": "MTT_vgg", "pooling": "pool5", "weights": "vggish"}}},
      "config key 'variants.m.weights': 'vggish' is the VGGish checkpoint"),
+    ({"variants": {"s": {"head": "shipped", "finetune": False}}},
+     "config key 'variants.s.head': 'shipped' is the backbone's own output layer, and backbone "
+     "vggish has none (taggers: MSD_musicnn, MTT_musicnn, MSD_vgg, MTT_vgg)"),
+    ({"variants": {"s": {"backbone": "MTT_musicnn", "pooling": "taggram", "head": "shipped",
+                         "finetune": False}}},
+     "config key 'variants.s.head': a shipped head needs the tag set named (tags.list"),
+    ({"tags": {"list": "mtt_top50"},
+      "variants": {"s": {"backbone": "MSD_musicnn", "pooling": "taggram", "head": "shipped",
+                         "finetune": False}}},
+     "config key 'tags.list': 42 tag(s) are no output of MSD_musicnn (variants.s.head: shipped): "
+     "classical, slow, techno, strings, drums, fast, piano, beat ..."),
+    ({"tags": {"top_n": 50, "list": "mtt_top50"}}, "'tags.top_n' and 'tags.list' both set"),
 ])
 def test_bad_config_names_the_key(raw, message):
     with pytest.raises(ConfigError, match=re.escape(message)):

@@ -61,7 +61,7 @@ def test_a_replaced_custom_audio_file_makes_its_features_stale(tmp_path):
                             "custom": {"annotations": str(tmp_path / "labels.csv"),
                                        "audio_dir": str(audio)},
                             "features": {"shards": {"train": 1, "valid": 1, "test": 1}}})
-    shards = [f"results/custom/features/{p}/000.h5" for p in ("train", "valid", "test")]
+    shards = [f"results/custom/features/vggish/{p}/000.h5" for p in ("train", "valid", "test")]
     proc = snakemake(tmp_path, *shards)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert planned(snakemake(tmp_path, "-n", *shards)) == {}

@@ -93,7 +93,7 @@ def test_mtt_downloads_verifies_extracts_and_extracts_features(file_server, mtt_
         file_server.files[f"/mtt/{name}"] = data
     file_server.drops["/mtt/mp3.zip.002"] = [len(mtt_files["mp3.zip.002"]) // 2]  # one hang-up
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(mtt_config(file_server.url, mtt_files)))
-    shards = [f"results/mtt/features/{part}/{i:03d}.h5" for part, n in
+    shards = [f"results/mtt/features/vggish/{part}/{i:03d}.h5" for part, n in
               (("train", 2), ("valid", 1), ("test", 1)) for i in range(n)]
     proc = snakemake(tmp_path, *shards, "resources/mtt/clip_info_final.csv")
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -20,7 +20,6 @@ from .conftest import ROOT
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "musicnn"
 CLIP = REFERENCE / "joram-moments_of_clarity-08-solipsism-59-88.mp3"
-WHEEL = ROOT / "resources" / "musicnn" / mw.WHEEL_NAME
 MUSICNN_OUTPUTS = ("taggram", "logits", "penultimate", "mean_pool", "max_pool")
 VGG_OUTPUTS = ("taggram", "logits", "pool5")
 ABS_TOL = 1e-5
@@ -35,18 +34,13 @@ def reference(model: str):
 
 
 @pytest.fixture(scope="module")
-def wheel():
-    if not WHEEL.is_file():
-        pytest.fail(f"{WHEEL} missing: `make setup` fetches it (in a checkout set up before it "
-                    "did: .venv/bin/python -m tagbench.backbones.musicnn_weights fetch resources/musicnn)")
-    return WHEEL
+def wheel(musicnn_wheel):
+    return musicnn_wheel
 
 
 @pytest.fixture(scope="module")
-def prefixes(wheel, tmp_path_factory):
-    """model -> checkpoint prefix, unpacked from the real wheel with the published checksums."""
-    out = tmp_path_factory.mktemp("musicnn")
-    return {model: mw.unpack_weights(wheel, out, model) for model in mn.MODELS}
+def prefixes(musicnn_prefixes):
+    return musicnn_prefixes
 
 
 @pytest.fixture(scope="module")

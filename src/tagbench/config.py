@@ -102,6 +102,9 @@ class VggishSettings(_Downloads):
     timeout: float = 60.0
 
 
+SHIPPED = "shipped"  # train.head: the backbone's own output layer
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     epochs: int = 12
@@ -128,7 +131,8 @@ class TrainSettings:
     aggregate: str = "mean"
 
     def __post_init__(self):
-        object.__setattr__(self, "head", tuple(int(h) for h in self.head))
+        if self.head != SHIPPED:
+            object.__setattr__(self, "head", tuple(int(h) for h in self.head))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
 
     @property
@@ -138,6 +142,11 @@ class TrainSettings:
             raise ConfigError(f"train settings with {len(self.seeds)} seeds: a training job "
                               "takes one (--seed with --config, or one seed in --spec)")
         return self.seeds[0]
+
+    @property
+    def shipped_head(self) -> bool:
+        """The backbone's own output layer as the head: scored as shipped, never trained."""
+        return self.head == SHIPPED
 
     def for_seed(self, seed: int) -> TrainSettings:
         """One replicate's settings: what its training job gets (so adding a seed to the list
@@ -236,9 +245,40 @@ def check_backbone(spec: TrainSettings, where: str) -> None:
     if spec.pooling not in known.poolings:
         raise ConfigError(f"config key '{where}.pooling': {spec.pooling!r} is not a pooling of "
                           f"backbone {spec.backbone} (one of {', '.join(known.poolings)})")
+    if spec.shipped_head:
+        taggers = [name for name, b in BACKBONES.items() if b.tags]
+        if not known.tags:
+            raise ConfigError(f"config key '{where}.head': 'shipped' is the backbone's own output "
+                              f"layer, and backbone {spec.backbone} has none (taggers: "
+                              f"{', '.join(taggers)})")
+        if spec.pooling != "taggram" or spec.finetune:
+            raise ConfigError(f"config key '{where}.head': a shipped head scores the backbone's "
+                              "taggram as trained: set pooling: taggram and finetune: false")
     if spec.weights == "vggish" and spec.backbone != "vggish":
         raise ConfigError(f"config key '{where}.weights': 'vggish' is the VGGish checkpoint; "
                           f"backbone {spec.backbone} loads its own trained weights (weights: none)")
+
+
+def check_shipped_tags(spec: TrainSettings, tag_list: str | None, where: str) -> None:
+    """A shipped head scores the tags its backbone was trained on: the tag set must be named
+    (tags.list) and each of its tags an output of the backbone, checked before any job runs."""
+    from .backbones import BACKBONES
+    from .errors import DataError
+    from .tag_lists import read_tag_list
+
+    if not tag_list:
+        raise ConfigError(f"config key '{where}.head': a shipped head needs the tag set named "
+                          "(tags.list, e.g. mtt_top50), so that every tag is one of the backbone's "
+                          "outputs")
+    try:
+        tags = read_tag_list(tag_list)
+    except DataError as err:
+        raise ConfigError(f"config key 'tags.list': {err}") from None
+    missing = [t for t in tags if t not in BACKBONES[spec.backbone].tags]
+    if missing:
+        raise ConfigError(f"config key 'tags.list': {len(missing)} tag(s) are no output of "
+                          f"{spec.backbone} ({where}.head: shipped): {', '.join(missing[:8])}"
+                          f"{' ...' if len(missing) > 8 else ''}; list only tags it was trained on")
 
 
 def to_json(spec) -> str:
@@ -328,6 +368,9 @@ def load_settings(raw: dict) -> Settings:
                           "N most frequent or a named list, not both")
     split = SplitSettings(**config["split"], top_n=config["tags"]["top_n"],
                           tag_list=config["tags"]["list"])
+    for name, spec in variants.items():
+        if spec.shipped_head:
+            check_shipped_tags(spec, split.tag_list, f"variants.{name}")
     if split.method == "lists":
         missing = [p for p in ("train", "valid", "test") if not split.lists.get(p)]
         if missing:

@@ -28,7 +28,7 @@ def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
         raise DataError(f"{model_path}: a fine-tuned model is scored through its backbone; "
                         "give no backbone cache")
     store = open_cache(shard_paths, cache_paths, spec)
-    head = build_head(spec, len(meta["tags"]))
+    head = build_head(spec, len(meta["tags"]), meta["tags"])
     copy_weights(model, head)
     return head, store
 

@@ -41,6 +41,8 @@ def _row(experiment: str, variant: str, m: dict, baseline: dict | None) -> dict:
     model, split = m.get("model", {}), m.get("split", {})
     head = model.get("head", [])
     described = model.get("description") or (
+        f"{model.get('backbone', 'vggish')} {model.get('pooling', '?')}, shipped model, scored "
+        "here, not trained here" if head == "shipped" else
         f"{model.get('pooling', '?')} + {'-'.join(map(str, head)) or 'linear'} head")
     return {
         "kind": "experiment", "experiment": experiment, "dataset": split.get("dataset", ""),

@@ -92,8 +92,42 @@ def _pooling_input(spec: TrainSettings) -> str:
     return backbones.backbone(spec.backbone).output_of(spec.pooling)
 
 
-def _head_layers(spec: TrainSettings, n_tags: int) -> list:
-    """The trainable part after the backbone: the rest of the pooling, then the head blocks."""
+@keras.saving.register_keras_serializable(package="tagbench")
+class TagSelect(layers.Layer):
+    """A shipped head: the backbone's own outputs for the dataset's tags, picked by name (no
+    weights, nothing trained)."""
+
+    def __init__(self, indices, **kwargs):
+        super().__init__(**kwargs)
+        self.indices = [int(i) for i in indices]
+
+    def call(self, x):
+        return ops.take(x, self.indices, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], len(self.indices))
+
+    def get_config(self):
+        return {**super().get_config(), "indices": self.indices}
+
+
+def shipped_indices(spec: TrainSettings, tags) -> list[int]:
+    """Each dataset tag's output of the backbone's own layer; a tag it does not have is one line."""
+    own = backbones.backbone(spec.backbone).tags or ()
+    missing = [t for t in tags if t not in own]
+    if missing:
+        raise DataError(f"backbone {spec.backbone} has no output for tag(s) {', '.join(missing)}: "
+                        "a shipped head scores only tags it was trained on (set tags.list)")
+    return [own.index(t) for t in tags]
+
+
+def _head_layers(spec: TrainSettings, n_tags: int, tags=None) -> list:
+    """The trainable part after the backbone: the rest of the pooling, then the head blocks
+    (for a shipped head, the backbone's own outputs for `tags`)."""
+    if spec.shipped_head:
+        if tags is None or len(tags) != n_tags:
+            raise DataError("a shipped head needs the dataset's tag names")
+        return [TagSelect(shipped_indices(spec, tags), name="tags", dtype="float32")]
     stack = {"avg": [AxisMean(axis=1, name="mean_over_time")],
              "autopool": [AutoPool1D(axis=1, name="autopool")]}.get(spec.pooling, [])
     for i, units in enumerate(spec.head, start=1):
@@ -151,14 +185,14 @@ def checkpoint_prefix(path) -> str:
     return text[:-len(".index")] if text.endswith(".index") else text
 
 
-def build_model(spec: TrainSettings, n_tags: int) -> keras.Model:
+def build_model(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:
     """The whole tagger, (96, 64) log-mel -> tag scores (uncompiled). The backbone's random
     weights come from `backbone_seed`, the head's from `seed`: replicates differ in the head
     and the stream only, and all share one frozen backbone."""
     feature = _pooling_input(spec)
     base = build_backbone(spec.backbone_seed, [feature], spec.backbone)
     keras.utils.set_random_seed(spec.seed)
-    outputs = _apply(_head_layers(spec, n_tags), base.output[feature])
+    outputs = _apply(_head_layers(spec, n_tags, tags), base.output[feature])
     model = keras.Model(base.input, outputs, name=f"tagger_{spec.backbone}_{spec.pooling}")
     for layer in base.layers:
         # frozen: nothing of the backbone trains; fine-tuned: batch norm keeps its trained
@@ -169,13 +203,13 @@ def build_model(spec: TrainSettings, n_tags: int) -> keras.Model:
     return model
 
 
-def build_head(spec: TrainSettings, n_tags: int) -> keras.Model:
+def build_head(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:
     """The trainable part of a frozen variant, fed the cached backbone output its pooling needs.
     Its layers carry the same names as in `build_model`, so weights move by name."""
     feature = _pooling_input(spec)
     keras.utils.set_random_seed(spec.seed)
     inputs = keras.Input(backbones.backbone(spec.backbone).outputs[feature], name=feature)
-    return keras.Model(inputs, _apply(_head_layers(spec, n_tags), inputs),
+    return keras.Model(inputs, _apply(_head_layers(spec, n_tags, tags), inputs),
                        name=f"head_{spec.pooling}")
 
 

@@ -196,7 +196,7 @@ def _open_parts(settings: TrainSettings, train_shards, valid_shards, train_cache
     return train, valid
 
 
-def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, weights_path, log,
+def _start_model(settings: TrainSettings, state: TrainingState, tags, weights_path, log,
                  cached: bool):
     """The model to continue from: the last committed epoch's, or a new one (the backbone's
     trained weights loaded); the head alone when training from the cache."""
@@ -205,11 +205,11 @@ def _start_model(settings: TrainSettings, state: TrainingState, n_tags: int, wei
     if state.resumed:
         return _resume_model(state)
     if cached:
-        model = build_head(settings, n_tags)
+        model = build_head(settings, len(tags), tags)
     else:
-        model = build_model(settings, n_tags)
+        model = build_model(settings, len(tags), tags)
         _load_backbone_weights(model, settings, weights_path, log)
-    compile_model(model, settings, n_tags)
+    compile_model(model, settings, len(tags))
     return model
 
 
@@ -223,15 +223,30 @@ def _load_backbone_weights(model, settings: TrainSettings, weights_path, log) ->
         log(loaded)
 
 
-def _whole_model(settings: TrainSettings, head, n_tags: int, weights_path, log):
+def _whole_model(settings: TrainSettings, head, tags, weights_path, log):
     """A head trained on cached outputs, put into the whole model (backbone + head), so the
     saved model tags audio like any other."""
     from .models import build_model, copy_weights
 
-    model = build_model(settings, n_tags)
+    model = build_model(settings, len(tags), tags)
     _load_backbone_weights(model, settings, weights_path, log)
     copy_weights(head, model)
     return model
+
+
+def _score_as_shipped(model, state: TrainingState, valid, log) -> None:
+    """A shipped head is not trained: its validation figures are history row 0 and the model
+    as built is the best one."""
+    scores, _ = predict_store(model, valid)
+    m = tagging_metrics(valid.labels, scores)
+    state.data["history"] = [{"epoch": 0, "valid_loss": m["loss"], "valid_accuracy": m["accuracy"],
+                              "valid_roc_auc": m["roc_auc_macro"], "valid_pr_auc": m["pr_auc_macro"],
+                              "seconds": 0.0}]
+    state.data.update(best_epoch=0, best_auc=m["roc_auc_macro"], epoch=0)
+    with atomic_path(state.dir / "best.keras") as tmp:
+        model.save(tmp)
+    log(f"shipped head: not trained; valid ROC-AUC {m['roc_auc_macro']:.4f}, "
+        f"PR-AUC {m['pr_auc_macro']:.4f}")
 
 
 def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: TrainingState,
@@ -245,7 +260,7 @@ def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: Trai
         from .backbone_cache import check_backbone
 
         head = best
-        best = _whole_model(settings, head, len(train.tags), weights_path, log)
+        best = _whole_model(settings, head, train.tags, weights_path, log)
         check_backbone(best, train.weights, skip={layer.name for layer in head.layers})
     metadata = {
         "variant": variant, "tags": train.tags, "feature_params": train.feature_params,
@@ -253,7 +268,9 @@ def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: Trai
         "pooling": settings.pooling, "aggregate": settings.aggregate, "spec": asdict(settings),
         "best_epoch": state["best_epoch"], "best_valid_roc_auc": state["best_auc"],
         "epochs_trained": state["epoch"], "train_seconds": round(state["seconds"], 2),
-        "trained_on": "backbone cache" if cached else "log-mel features",
+        "trained_on": ("not trained (shipped head)" if settings.shipped_head else
+                       "backbone cache" if cached else "log-mel features"),
+        "backbone": settings.backbone,
         "tagbench_version": __version__, "libraries": library_versions(),
     }
     save_with_metadata(best, out / "model.keras", metadata)
@@ -281,14 +298,16 @@ def train_variant(settings: TrainSettings, variant: str, train_shards, valid_sha
             "settings, code, libraries, data or weights; starting from scratch")
     if state.resumed:
         log(f"resuming {variant} after epoch {state['epoch']} of {settings.epochs}")
-    model = _start_model(settings, state, n_tags, weights_path, log, cached)
+    model = _start_model(settings, state, train.tags, weights_path, log, cached)
     steps = steps_per_epoch(len(train), settings.batch_size, settings.patches_per_clip)
     log(f"{variant}: {len(train)} train / {len(valid)} valid clips, {n_tags} tags, "
         f"{steps} steps of {settings.batch_size} per epoch, {model.count_params():,} parameters, "
         f"{'cached backbone outputs' if cached else 'log-mel through the backbone'}, "
         f"device {f'GPU x{len(gpus)}' if gpus else 'CPU'}")
     with train, valid:
-        if state["epoch"] < settings.epochs and not state["stopped"]:
+        if settings.shipped_head:
+            _score_as_shipped(model, state, valid, log)
+        elif state["epoch"] < settings.epochs and not state["stopped"]:
             stream = input_dataset(train, settings.batch_size, settings.n_active, settings.seed,
                                    steps, first_epoch=state["epoch"])
             model.fit(stream, steps_per_epoch=steps, epochs=settings.epochs, shuffle=False,
