@@ -53,6 +53,12 @@ def test_variant_overrides_train_keys():
      "config key 'tags.list': 42 tag(s) are no output of MSD_musicnn (variants.s.head: shipped): "
      "classical, slow, techno, strings, drums, fast, piano, beat ..."),
     ({"tags": {"top_n": 50, "list": "mtt_top50"}}, "'tags.top_n' and 'tags.list' both set"),
+    ({"dataset": "mtt", "split": {"method": "folder"},
+      "variants": {"m": {"backbone": "MTT_musicnn", "pooling": "penultimate"}}},
+     "config key 'variants.m.backbone': MTT_musicnn was trained on MagnaTagATune folders 0-b and "
+     "selected on folder c, and split.method folder tests on folder(s) c: it would be scored on "
+     "clips it learned from. Use split.method: standard"),
+    ({"select_variants": ["nope"]}, "config key 'select_variants': 'nope' is not a variant"),
 ])
 def test_bad_config_names_the_key(raw, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -79,7 +85,8 @@ def test_shipped_config_is_valid_and_has_the_reports_variants():
     from tagbench.config import read_config_file
 
     s = load_settings(read_config_file(ROOT / "config.yaml"))
-    assert set(s.variants) == {"vggish_2fc", "vggish_3fc", "vggish_autopool"}
+    assert set(s.variants) == {"vggish_2fc", "vggish_3fc", "vggish_autopool", "msd_musicnn"}
+    assert s.variants["msd_musicnn"].backbone == "MSD_musicnn" and not s.variants["msd_musicnn"].finetune
     assert s.variants["vggish_3fc"].epochs == 5 and s.variants["vggish_3fc"].head == (256, 256)
     assert s.variants["vggish_autopool"].pooling == "autopool"
     assert all(v.output == "sigmoid" for v in s.variants.values())
@@ -92,3 +99,29 @@ def test_cli_bad_config_is_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "train.epochs" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_provenance_says_what_a_figure_measures_and_the_guard_catches_a_lists_split():
+    from types import SimpleNamespace
+
+    from tagbench.backbones import provenance
+    from tagbench.errors import DataError
+    from tagbench.evaluate import _refuse_leak
+
+    assert provenance("MTT_musicnn", "none", "mtt") == "in-domain supervised, not transfer"
+    assert provenance("MTT_musicnn", "none", "demo") == "transfer from MTT"
+    assert provenance("MSD_vgg", "none", "mtt") == "transfer from MSD"
+    assert provenance("vggish", "none", "mtt") == "random weights (no pretraining)"
+    standard = SimpleNamespace(clip_paths=["d/a-b-01-x-0-29.mp3", "f/c-d-02-y-0-29.mp3"])
+    _refuse_leak("MTT_musicnn", "mtt", standard)  # test folders d-f: unseen
+    listed = SimpleNamespace(clip_paths=["d/a-b-01-x-0-29.mp3", "3/c-d-02-y-0-29.mp3"])
+    with pytest.raises(DataError, match="MTT folder\\(s\\) 3, which MTT_musicnn was trained or"):
+        _refuse_leak("MTT_musicnn", "mtt", listed)
+    _refuse_leak("MSD_musicnn", "mtt", listed)  # trained elsewhere
+    _refuse_leak("MTT_musicnn", "demo", listed)  # not MTT's clips
+
+
+def test_a_musicnn_variant_inherits_no_vggish_checkpoint():
+    s = load_settings({"train": {"weights": "vggish"},
+                       "variants": {"v": {}, "m": {"backbone": "MSD_vgg", "pooling": "pool5"}}})
+    assert s.variants["v"].weights == "vggish" and s.variants["m"].weights == "none"

@@ -183,6 +183,7 @@ class CacheStore:
         self.weights = json.loads(weights.pop())
         self.patch_steps = sorted(steps)
         self.tags, self.labels, self.clip_ids = self.index.tags, self.index.labels, self.index.clip_ids
+        self.clip_paths = self.index.clip_paths
         self.feature_params, self.failed = self.index.feature_params, self.index.failed
         self.split = self.index.split
         self._files: dict[int, h5py.File] = {}

@@ -236,6 +236,13 @@ class Settings:
         return replace(self.features, front_end=front_end)
 
 
+def _vggish_only(train: dict, over: dict) -> dict:
+    """`train.weights` is VGGish's init: a musicnn variant that inherits it reads none (one that
+    sets `weights: vggish` itself is refused by check_backbone)."""
+    backbone = over.get("backbone", train.get("backbone", "vggish"))
+    return {"weights": "none"} if backbone != "vggish" and "weights" not in over else {}
+
+
 def check_backbone(spec: TrainSettings, where: str) -> None:
     """A variant's pooling and weights must be its backbone's: one config-error line naming the
     key, before any job runs."""
@@ -257,6 +264,24 @@ def check_backbone(spec: TrainSettings, where: str) -> None:
     if spec.weights == "vggish" and spec.backbone != "vggish":
         raise ConfigError(f"config key '{where}.weights': 'vggish' is the VGGish checkpoint; "
                           f"backbone {spec.backbone} loads its own trained weights (weights: none)")
+
+
+def check_leakage(spec: TrainSettings, dataset: str, method: str, where: str) -> None:
+    """A backbone trained on MTT folders 0-b (and selected on c) is never tested there: the
+    folder split tests on c-f, a group split on any folder. (A lists split is checked on its
+    test clips by evaluation.)"""
+    from .backbones import BACKBONES, leaked_test_folders
+
+    test = {"folder": "cdef", "group": "0123456789abcdef"}.get(method, "")
+    leaked = leaked_test_folders(spec.backbone, dataset, test)
+    if leaked:
+        trained = BACKBONES[spec.backbone].trained_on
+        raise ConfigError(
+            f"config key '{where}.backbone': {spec.backbone} was trained on {trained['name']} "
+            f"{trained['train']} and selected on {trained['valid'].split(' (')[0]}, and "
+            f"split.method {method} tests on folder(s) {', '.join(leaked)}: it would be scored on "
+            "clips it learned from. Use split.method: standard (test folders d-f), where it is "
+            "labelled in-domain supervised, not transfer")
 
 
 def check_shipped_tags(spec: TrainSettings, tag_list: str | None, where: str) -> None:
@@ -350,7 +375,13 @@ def load_settings(raw: dict) -> Settings:
     """Validated config -> Settings, with each variant's train keys resolved."""
     config = validate(raw)
     train = config["train"]
-    variants = {name: TrainSettings(**{**train, **over}) for name, over in config["variants"].items()}
+    selected = config["select_variants"]
+    unknown = [v for v in selected or () if v not in config["variants"]]
+    if unknown:
+        raise ConfigError(f"config key 'select_variants': {unknown[0]!r} is not a variant "
+                          f"(variants: {', '.join(config['variants'])})")
+    variants = {name: TrainSettings(**{**train, **over, **_vggish_only(train, over)})
+                for name, over in config["variants"].items() if selected is None or name in selected}
     for name, spec in variants.items():
         check_backbone(spec, f"variants.{name}")
     if config["dataset"] == "custom":
@@ -371,6 +402,7 @@ def load_settings(raw: dict) -> Settings:
     for name, spec in variants.items():
         if spec.shipped_head:
             check_shipped_tags(spec, split.tag_list, f"variants.{name}")
+        check_leakage(spec, config["dataset"], split.method, f"variants.{name}")
     if split.method == "lists":
         missing = [p for p in ("train", "valid", "test") if not split.lists.get(p)]
         if missing:

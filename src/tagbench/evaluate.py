@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backbones import leaked_test_folders, provenance
 from .errors import DataError
 from .features import FeatureStore
 from .inference import predict_store
@@ -33,6 +34,17 @@ def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
     return head, store
 
 
+def _refuse_leak(backbone: str, dataset: str, store) -> None:
+    """The test part must hold no clip of the folders the backbone was trained or selected on
+    (the config refuses such folder and group splits; this catches a lists split)."""
+    folders = {p.split("/")[0] for p in store.clip_paths if "/" in p}
+    leaked = leaked_test_folders(backbone, dataset, folders)
+    if leaked:
+        raise DataError(f"the test part holds clips of MTT folder(s) {', '.join(leaked)}, which "
+                        f"{backbone} was trained or selected on: it would be scored on clips it "
+                        "learned from (use split.method: standard)")
+
+
 def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
                    cache_paths=None) -> dict:
     from .model_file import model_description
@@ -40,10 +52,13 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
 
     model, meta = load_model(model_path)
     scorer, store = _scored_store(model, meta, shard_paths, cache_paths, model_path)
+    spec = meta.get("spec", {})
+    backbone, dataset = spec.get("backbone", "vggish"), store.split.get("dataset", "")
     with store:
         if store.tags != meta["tags"]:
             raise DataError(f"{model_path}: the model's tags differ from the test shards' "
                             "(retrain the variant after a new split)")
+        _refuse_leak(backbone, dataset, store)
         aggregate = meta.get("aggregate", "mean")
         clip_scores, _ = predict_store(scorer, store, batch_size, aggregate)
     extra = {
@@ -56,7 +71,8 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
         "aggregate": aggregate,
         "scored_from": "backbone cache" if cache_paths else "log-mel features",
         "split": store.split,
-        "model": model_description(meta.get("spec", {})),
+        "model": {**model_description(spec),
+                  "provenance": provenance(backbone, spec.get("weights", "none"), dataset)},
         "trained_with": meta.get("libraries"),  # the libraries' versions when it was trained
     }
     metrics = write_scored(out_dir, score(store.clip_ids, store.labels, clip_scores, store.tags,

@@ -207,6 +207,7 @@ class FeatureStore:
         self.labels = (np.concatenate([s.labels for s in self.shards])
                        if self.locations else np.zeros((0, len(self.tags)), np.uint8))
         self.clip_ids = [cid for s in self.shards for cid in s.clip_ids]
+        self.clip_paths = [p for s in self.shards for p in s.paths]  # relative to the audio
         self.n_frames = np.array([s.offsets[ci + 1] - s.offsets[ci] for si, ci in self.locations
                                   for s in [self.shards[si]]], dtype=np.int64)
         self._files: dict[int, h5py.File] = {}

@@ -24,7 +24,7 @@ from .tag_lists import read_tag_list, tag_set_digest, tag_set_name
 PUBLISHED = Path(__file__).with_name("published.csv")
 BASELINE_RUN = "baseline"  # the baseline's name in `compare` (EXPERIMENT/baseline)
 COLUMNS = ["kind", "experiment", "dataset", "split", "n_tags", "tags", "tag_set", "variant",
-           "backbone", "model", "weights",
+           "backbone", "provenance", "model", "weights",
            "finetune", "seeds", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low",
            "pr_auc_high", "baseline_roc_auc", "baseline_pr_auc", "train_minutes", "source"]
 
@@ -49,6 +49,7 @@ def _row(experiment: str, variant: str, m: dict, baseline: dict | None) -> dict:
         "split": split.get("method", "?"), "n_tags": m.get("n_tags"),
         "tags": _tags_label(split), "tag_set": split.get("tags_sha256", ""), "variant": variant,
         "backbone": model.get("backbone", "vggish" if "pooling" in model else "-"),
+        "provenance": model.get("provenance", "-"),
         "model": described,
         # a musicnn backbone always loads its trained weights (`weights` is VGGish's init)
         "weights": "trained" if model.get("backbone", "vggish") != "vggish" else model.get("weights", "-"),
@@ -172,7 +173,9 @@ def _markdown(table: pd.DataFrame) -> str:
             frozen = "frozen" if r.finetune is False or r.finetune == "False" else "trained"
             how = f"{r.weights}, {frozen}" if r.kind != "baseline" else "-"
             minutes = "" if pd.isna(r.train_minutes) else f"{r.train_minutes:.1f}"
-            lines.append(f"| {kind} | {who} | {what} | {r.backbone} | {how} | {r.seeds} | "
+            backbone = r.backbone if r.provenance in ("-", "") or pd.isna(r.provenance) \
+                else f"{r.backbone} ({r.provenance})"
+            lines.append(f"| {kind} | {who} | {what} | {backbone} | {how} | {r.seeds} | "
                          f"{_figure(r.roc_auc, r.roc_auc_low, r.roc_auc_high)} | "
                          f"{_figure(r.pr_auc, r.pr_auc_low, r.pr_auc_high)} | {floor} | {minutes} |")
         lines.append("")
@@ -244,6 +247,14 @@ def _summary_runs(folder: Path) -> Runs:
     return Runs.from_summary(read_metrics(folder / "metrics.json"), frame, str(folder))
 
 
+def _provenance(m: dict) -> str:
+    """'backbone: what its figure measures' of a metrics file (the baseline has no backbone)."""
+    model = m.get("model", {})
+    if "provenance" not in model:
+        return model.get("description", "?")
+    return f"{model.get('backbone', 'vggish')}: {model['provenance']}"
+
+
 def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.DataFrame:
     """Each figure of A and B, B - A, and where both were scored on the same test clips with
     the same resamples, the 95 % interval of B - A over training seeds and test clips (seeds
@@ -279,7 +290,8 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.Da
                    "a_value": ma.get(key), "b_value": mb.get(key),
                    "change": mb.get(key) - ma.get(key), "ci95_low": np.nan, "ci95_high": np.nan,
                    "p_value": np.nan, "interval": "", "family": "none: no interval",
-                   "paired": paired, "va": va, "vb": vb}
+                   "paired": paired, "va": va, "vb": vb,
+                   "a_provenance": _provenance(ma), "b_provenance": _provenance(mb)}
             if runs and key in KEYS:
                 est = difference(runs[1], runs[0], key, method)  # B - A
                 row.update(ci95_low=est.low, ci95_high=est.high, p_value=est.p_value,
@@ -310,6 +322,7 @@ def format_comparison(table: pd.DataFrame) -> str:
     lines = []
     for (a, b), group in table.groupby(["a", "b"], sort=False):
         lines.append(f"{a}  ->  {b}")
+        lines.append(f"  ({group['a_provenance'].iloc[0]}  ->  {group['b_provenance'].iloc[0]})")
         for r in group.itertuples(index=False):
             ci = ("" if pd.isna(r.ci95_low) else
                   f"  [{r.ci95_low:+.4f}, {r.ci95_high:+.4f}]"

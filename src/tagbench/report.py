@@ -288,6 +288,18 @@ def _rst_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _backbone_note(table: pd.DataFrame) -> str:
+    """What each backbone's figures measure: transfer (and from what), in-domain supervised
+    tagging, or random features."""
+    seen = {}
+    for model in table.get("model", pd.Series(dtype=object)):
+        if isinstance(model, dict) and "provenance" in model:
+            seen.setdefault(model.get("backbone", "vggish"), model["provenance"])
+    if not seen:
+        return ""
+    return "**Backbones**: " + "; ".join(f"``{b}``: {p}" for b, p in seen.items()) + "."
+
+
 def _track_note(provenance: dict) -> str:
     """What the split guarantees about tracks and twins: the leak guarantee only where tracks
     group clips (a split of one-clip tracks keeps nothing together)."""
@@ -353,7 +365,8 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
 
 **{len(tags)} tags**: {shown}.
 
-**Test results** (clip level: every 0.96 s patch scored, scores averaged per clip). ROC-AUC and
+**Test results** (clip level: every patch of the backbone scored, 0.96 s for VGGish and 2.99 s
+for musicnn, scores averaged per clip). ROC-AUC and
 PR-AUC are macro averages over tags with positives and negatives in the test part, shown as
 mean ± std over the training seeds and [95 % interval over training seeds and test clips]:
 mean ± t x SE, where SE² is the seeds' variance over their number plus the variance of the mean
@@ -366,6 +379,8 @@ statistics per clip with logistic regression: a variant should clear it.
 
 {_rst_table(["model (backbone, pooling, head)", "seeds", "ROC-AUC", "PR-AUC", "accuracy / all-negative",
              "train min (mean)"], rows)}
+{_backbone_note(table)}
+
 {verdict(table, differences, key)} Every pair's difference is in ``differences.csv``, seeds paired
 across variants; its flags are corrected ({correction}) within their family (the variant pairs;
 the variants against the floor), and a best variant must beat every other row.

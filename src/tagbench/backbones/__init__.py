@@ -176,3 +176,25 @@ def patches(logmel, patch_frames: int, hop: int | None = None):
         return np.zeros((0, patch_frames, logmel.shape[1]), logmel.dtype)
     view = np.lib.stride_tricks.sliding_window_view(logmel, patch_frames, axis=0)[::hop]
     return np.ascontiguousarray(view.transpose(0, 2, 1))
+
+
+def provenance(backbone_name: str, weights: str, dataset: str) -> str:
+    """What a variant's figure measures, by what its backbone learned from: transfer, in-domain
+    supervised tagging (a backbone trained on the dataset itself), or random features."""
+    spec = backbone(backbone_name)
+    if spec.trained_on is None:
+        if weights == "vggish":
+            return "transfer from YouTube-8M (the VGGish checkpoint)"
+        return "random weights (no pretraining)"
+    if spec.trained_on.get("dataset") == dataset:
+        return "in-domain supervised, not transfer"
+    return f"transfer from {spec.trained_on['dataset'].upper()}"
+
+
+def leaked_test_folders(backbone_name: str, dataset: str, test_folders) -> list[str]:
+    """The test part's MTT folders that a backbone was trained or selected on (none for other
+    backbones and datasets): testing there measures memory, not tagging."""
+    trained = backbone(backbone_name).trained_on or {}
+    if trained.get("dataset") != dataset or "folders" not in trained:
+        return []
+    return sorted(set(test_folders) & set(trained["folders"]))
