@@ -24,7 +24,8 @@ def machine() -> str:
 
 
 def demo_shards(workdir: Path, n_tracks: int, clips_per_track: int = 3, clip_seconds: float = 4.0,
-                shards=(("train", 2), ("valid", 1), ("test", 1)), dtype: str = "float16"):
+                shards=(("train", 2), ("valid", 1), ("test", 1)), dtype: str = "float16",
+                front_end: str = "vggish"):
     """A seeded demo dataset of n_tracks x clips_per_track clips, split and extracted in-process.
     Returns {part: [shard paths]} and the dataset folder; reuses what an earlier call made."""
     from tagbench.annotations import read_annotations
@@ -42,11 +43,12 @@ def demo_shards(workdir: Path, n_tracks: int, clips_per_track: int = 3, clip_sec
         write_split(make_split(ann, SplitSettings(valid_fraction=0.15)), ann, workdir / "split")
     out = {}
     for part, n in shards:
-        out[part] = [workdir / dtype / part / f"{i:03d}.h5" for i in range(n)]
+        folder = workdir / dtype if front_end == "vggish" else workdir / f"{front_end}-{dtype}"
+        out[part] = [folder / part / f"{i:03d}.h5" for i in range(n)]
         for i, path in enumerate(out[part]):
             if not path.is_file():
                 extract_shard(workdir / "split" / f"{part}.tsv", data / "audio", i, n, path,
-                              FeatureSettings(dtype=dtype))
+                              FeatureSettings(dtype=dtype, front_end=front_end))
     return out, data
 
 
