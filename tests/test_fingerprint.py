@@ -182,3 +182,23 @@ def test_a_library_upgrade_makes_the_stages_it_computes_stale(monkeypatch):
     assert changed == {"checkpoint", "cache", "train", "evaluate", "predict"}
     assert fingerprint.library_versions("train")["tensorflow"] == "99.0"
     assert "tensorflow" not in fingerprint.library_versions("features")
+
+
+def test_a_backbone_familys_code_reruns_only_its_own_jobs(package):
+    """Editing musicnn's front end makes the musicnn features stale, not VGGish's; editing the
+    VGGish network retrains VGGish variants, not musicnn ones."""
+    def digests(front_end):
+        fingerprint._module.cache_clear()
+        return {s: code_fingerprint(s, package, front_end) for s in ("features", "cache", "train")}
+
+    before = {fe: digests(fe) for fe in ("vggish", "musicnn")}
+    edit(package / "backbones/musicnn_frontend.py", "LOG_SCALE = 10000.0", "LOG_SCALE = 1000.0")
+    after = {fe: digests(fe) for fe in ("vggish", "musicnn")}
+    assert after["vggish"] == before["vggish"]
+    assert all(after["musicnn"][s] != before["musicnn"][s] for s in after["musicnn"])
+    edit(package / "backbones/vggish.py", "FC = ((", "FC = ( (")  # layout only: nothing
+    assert {fe: digests(fe) for fe in ("vggish", "musicnn")} == after
+    edit(package / "backbones/vggish.py", '("fc2", 128, None)', '("fc2", 64, None)')
+    edited = {fe: digests(fe) for fe in ("vggish", "musicnn")}
+    assert edited["musicnn"] == after["musicnn"] and edited["vggish"]["train"] != after["vggish"]["train"]
+    assert edited["vggish"]["features"] == after["vggish"]["features"]  # no network in features

@@ -160,7 +160,8 @@ def test_code_edits_rerun_exactly_the_stages_that_run_that_code(built, tmp_path)
     assert planned(dry_run()) == {"report_curves": 1, "report_compare": 1, "leaderboard": 1, "all": 1}
     report.write_text(pristine[report])
     published = copy / "src/tagbench/published.csv"
-    published.write_text(published.read_text() + "Another paper,0.9,0.4,mtt,standard,50,true,X,2024\n")
+    published.write_text(published.read_text()
+                         + "Another paper,0.9,0.4,mtt,standard,50,mtt_top50,true,X,2024\n")
     assert planned(dry_run()) == {"leaderboard": 1, "all": 1}
 
 
@@ -278,3 +279,21 @@ def test_experiments_coexist_and_meet_on_the_leaderboard(built, tmp_path):
     bad = run_cli("compare", "demo", "nope", "--results", built / "results", check=False)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "no experiment 'nope' under" in bad.stderr and "(experiments: demo, tiny-standard)" in bad.stderr
+
+
+def test_the_demo_config_plans_its_musicnn_variant(tmp_path):
+    """config.yaml as shipped (a dry run): the MSD_musicnn variant gets the pinned wheel, its
+    weights, its own front end's shards and cache beside VGGish's."""
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    proc = snakemake(tmp_path, "-n")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    plan = planned(proc)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    shards = sum(config["features"]["shards"].values())
+    seeds = len(config["train"]["seeds"])
+    assert plan["musicnn_wheel"] == 1 and plan["musicnn_weights"] == 1
+    assert plan["extract"] == 2 * shards and plan["cache_backbone"] == 2 * shards
+    assert plan["train"] == plan["evaluate"] == len(config["variants"]) * seeds
+    text = proc.stdout + proc.stderr
+    assert "results/demo/features/musicnn/train/000.h5" in text
+    assert "results/demo/backbone/MSD_musicnn/test/000.h5" in text

@@ -14,9 +14,9 @@ import numpy as np
 import soundfile as sf
 
 from .errors import DecodeError
+from .layout import SAMPLE_RATE
 from .stderr_filter import silenced_stderr
 
-SAMPLE_RATE = 16000  # every front end's (backbones.FRONT_ENDS)
 RESAMPLERS = {"soxr_hq": "HQ", "soxr_vhq": "VHQ"}
 
 

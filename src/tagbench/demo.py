@@ -15,8 +15,8 @@ import numpy as np
 import soundfile as sf
 
 from .annotations import Annotations, write_annotations
-from .backbones.vggish_frontend import SAMPLE_RATE
 from .config import DemoSettings
+from .layout import SAMPLE_RATE
 
 INSTRUMENTS = {"drums": 0.55, "bass": 0.45, "piano": 0.35, "strings": 0.25, "synth": 0.2,
                "noise": 0.12}

@@ -188,42 +188,58 @@ def _parse(name: str, package_dir: Path):
     return _module(_module_file(name, package_dir), name, package_dir)
 
 
-def stage_modules(stage: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
+def _other_families(front_end: str | None) -> set[str]:
+    """The modules of the backbone families a job does not run: a job of one front end's
+    features, or of one backbone, is not made stale by another backbone's code."""
+    if front_end is None:
+        return set()
+    from .backbones import FRONT_ENDS
+
+    return {m for name, fe in FRONT_ENDS.items() if name != front_end for m in fe.modules}
+
+
+def stage_modules(stage: str, package_dir: Path = PACKAGE_DIR, front_end: str | None = None
+                  ) -> list[str]:
     """The package modules a stage runs: its entry modules and their imports, transitively
-    (declarations left out)."""
+    (declarations left out; with `front_end`, the other backbone families' modules too)."""
     package_dir = Path(package_dir).resolve()
     missing = [m for m in STAGES[stage] if _module_file(m, package_dir) is None]
     if missing:  # a stale entry would give a fingerprint that never changes
         raise ValueError(f"fingerprint.STAGES[{stage!r}]: no module {', '.join(missing)}")
+    skip = DECLARATIONS | _other_families(front_end)
     todo, seen = list(STAGES[stage]), set()
     while todo:
         name = todo.pop()
-        if name in seen or name in DECLARATIONS or _module_file(name, package_dir) is None:
+        if name in seen or name in skip or _module_file(name, package_dir) is None:
             continue
         seen.add(name)
         todo += _parse(name, package_dir)[0] - seen
     return sorted(seen)
 
 
-def library_versions(stage: str, package_dir: Path = PACKAGE_DIR) -> dict[str, str]:
+def library_versions(stage: str, package_dir: Path = PACKAGE_DIR,
+                     front_end: str | None = None) -> dict[str, str]:
     """Distribution -> installed version of every computing library the stage's code imports."""
     package_dir = Path(package_dir).resolve()
-    imported = set().union(*(_parse(m, package_dir)[1] for m in stage_modules(stage, package_dir)))
+    imported = set().union(*(_parse(m, package_dir)[1]
+                             for m in stage_modules(stage, package_dir, front_end)))
     return provenance.library_versions(imported)
 
 
-def code_digest(stage: str, package_dir: Path = PACKAGE_DIR) -> str:
+def code_digest(stage: str, package_dir: Path = PACKAGE_DIR, front_end: str | None = None) -> str:
     """16 hex digits naming the code a stage runs (not its comments or docstrings)."""
     package_dir = Path(package_dir).resolve()
     digest = hashlib.sha256()
-    for name in stage_modules(stage, package_dir):
+    for name in stage_modules(stage, package_dir, front_end):
         digest.update(name.encode() + b"\0" + _parse(name, package_dir)[2] + b"\0")
     return digest.hexdigest()[:16]
 
 
-def code_fingerprint(stage: str, package_dir: Path = PACKAGE_DIR) -> str:
+def code_fingerprint(stage: str, package_dir: Path = PACKAGE_DIR,
+                     front_end: str | None = None) -> str:
     """16 hex digits naming the code a stage runs and the versions of the libraries it
-    computes with: the rerun param of the stage's rule."""
-    versions = library_versions(stage, package_dir)
-    key = code_digest(stage, package_dir) + "".join(f"\0{k}={v}" for k, v in versions.items())
+    computes with: the rerun param of the stage's rule (of one backbone family's job with
+    `front_end`)."""
+    versions = library_versions(stage, package_dir, front_end)
+    key = code_digest(stage, package_dir, front_end) + "".join(f"\0{k}={v}" for k, v in versions.items())
     return hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -1,8 +1,9 @@
 """Scoring patches with a model and pooling them into clip scores.
 
 One home for batched inference, used by training (per-epoch validation), evaluation and
-prediction: every non-overlapping 0.96 s patch of a clip is scored, batched across clips so
-the model always sees full batches, and a clip's score is the mean (or max) of its patch scores.
+prediction: every non-overlapping patch of a clip (0.96 s VGGish, 2.99 s musicnn) is scored,
+batched across clips so the model always sees full batches, and a clip's score is the mean (or
+max) of its patch scores.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ POOLS = {"mean": np.mean, "max": np.max}
 
 
 def predict_patches(model, patch_arrays, batch_size: int = 256):
-    """Score lists of (n_i, 96, 64) patch arrays; yields (n_i, n_tags) scores per item, in order.
+    """Score lists of (n_i, frames, n_mels) patch arrays; yields (n_i, n_tags) scores per item, in order.
 
     Patches of consecutive items share batches of exactly `batch_size`; the last one is padded
     to a power of two. The model so sees at most log2(batch_size) + 1 input shapes: no

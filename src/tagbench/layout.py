@@ -7,6 +7,8 @@ parses, so every `snakemake` call, a dry run included, pays only for this.
 from __future__ import annotations
 
 PARTS = ("train", "valid", "test")
+# Every front end's rate (backbones.FRONT_ENDS): audio is decoded and resampled to it.
+SAMPLE_RATE = 16000
 # One VGGish example: 96 frames of 10 ms (0.96 s). Evaluation scores non-overlapping examples.
 EXAMPLE_FRAMES = 96
 

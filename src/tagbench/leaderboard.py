@@ -155,10 +155,10 @@ def _figure(value, low, high) -> str:
 
 def _markdown(table: pd.DataFrame) -> str:
     lines = ["# tagbench leaderboard", "",
-             "Test ROC-AUC and PR-AUC, macro over tags: mean over seeds [95 % bootstrap interval "
-             "over test clips]. **published** rows are numbers from papers on the same dataset, "
-             "split method and tag set, not rerun here; `lists` rows match only if the list files "
-             "are the paper's.", ""]
+             "Test ROC-AUC and PR-AUC, macro over tags: mean over seeds [95 % interval over "
+             "training seeds and test clips]. **published** rows are numbers from papers on the "
+             "same dataset, split method and tag set, not rerun here; `lists` rows match only if "
+             "the list files are the paper's.", ""]
     for (split, n_tags, _), group in table.groupby(["split", "n_tags", "tag_set"], sort=True):
         lines += [f"## split `{split}`, {n_tags} tags ({group['tags'].iloc[0]})", "",
                   "| | experiment / source | variant / model | backbone | weights, finetune | seeds | "
@@ -210,7 +210,7 @@ def _plot(table: pd.DataFrame, out: Path) -> None:
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
     axes[1].legend(handles, ["tagbench experiment", "baseline floor", "published (paper)"],
                    fontsize=8, loc="lower right")
-    fig.suptitle("tagbench leaderboard: mean over seeds, 95 % bootstrap interval")
+    fig.suptitle("tagbench leaderboard: mean over seeds, 95 % interval over seeds and test clips")
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=110)

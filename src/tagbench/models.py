@@ -186,7 +186,7 @@ def checkpoint_prefix(path) -> str:
 
 
 def build_model(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:
-    """The whole tagger, (96, 64) log-mel -> tag scores (uncompiled). The backbone's random
+    """The whole tagger, a patch of the backbone's log-mel -> tag scores (uncompiled). The backbone's random
     weights come from `backbone_seed`, the head's from `seed`: replicates differ in the head
     and the stream only, and all share one frozen backbone."""
     feature = _pooling_input(spec)

@@ -157,7 +157,7 @@ class RankingFigures:
         """(resamples, 4): the figures in `KEYS` order for (resamples, clips) weights."""
         w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
         out = np.empty((len(w), len(KEYS)))
-        batch = max(1, BATCH_CELLS // (self.n_clips * self.n_tags))
+        batch = max(1, BATCH_CELLS // max(1, self.n_clips * self.n_tags))  # (an empty part)
         for i in range(0, len(w), batch):
             chunk = w[i:i + batch]
             roc, ap = self.per_tag.metrics(chunk)

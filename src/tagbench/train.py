@@ -165,7 +165,10 @@ def _state_key(settings: TrainSettings, train, valid, weights_path) -> str:
     from .download import sha256_of
     from .fingerprint import code_digest
 
-    checkpoint = sha256_of(weights_path) if weights_path and Path(weights_path).is_file() else None
+    checkpoint = None
+    if weights_path and Path(weights_path).is_file():  # a TF checkpoint's index: its data too
+        data = Path(str(weights_path).removesuffix(".index") + ".data-00000-of-00001")
+        checkpoint = [sha256_of(f) for f in (Path(weights_path), data) if f.is_file()]
     key = json.dumps({"settings": settings.model_key, "code": code_digest("train"),
                       "libraries": library_versions(), "train": train.digest(),
                       "valid": valid.digest(), "checkpoint": checkpoint},

@@ -9,12 +9,25 @@ def shard_files(part, front_end="vggish"):
     ]
 
 
+def variant_front_end(wildcards):
+    """The front end of a variant's backbone (its family, for the code fingerprint)."""
+    return BACKBONES[S.variants[wildcards.variant].backbone].front_end
+
+
+def cache_front_end(wildcards):
+    """The front end of a cache's backbone."""
+    backbone = wildcards.backbone if wildcards.backbone in MUSICNN_MODELS else "vggish"
+    return BACKBONES[backbone].front_end
+
+
 def variant_shards(part):
-    """Input function: a variant's feature shards of `part`, in its backbone's front end."""
+    """Input function: a variant's feature shards of `part`, in its backbone's front end. A
+    shipped head is not trained: its training job reads the valid part for both."""
 
     def files(wildcards):
         spec = S.variants[wildcards.variant]
-        return shard_files(part, BACKBONES[spec.backbone].front_end)
+        read = "valid" if part == "train" and spec.shipped_head else part
+        return shard_files(read, BACKBONES[spec.backbone].front_end)
 
     return files
 
@@ -74,9 +87,10 @@ def backbone_cache(part):
         if spec.finetune:
             return []
         backbone = cache_name(spec.backbone, spec.weights, spec.backbone_seed)
+        read = "valid" if part == "train" and spec.shipped_head else part
         return [
-            f"results/{EXPERIMENT}/backbone/{backbone}/{part}/{shard_name(i)}.h5"
-            for i in range(S.shards[part])
+            f"results/{EXPERIMENT}/backbone/{backbone}/{read}/{shard_name(i)}.h5"
+            for i in range(S.shards[read])
         ]
 
     return files
@@ -91,8 +105,7 @@ def cache_weights(wildcards):
 
 def cache_features(wildcards):
     """The feature shard a cache shard mirrors, in its backbone's front end."""
-    backbone = wildcards.backbone if wildcards.backbone in MUSICNN_MODELS else "vggish"
-    front_end = BACKBONES[backbone].front_end
+    front_end = cache_front_end(wildcards)
     return f"results/{wildcards.experiment}/features/{front_end}/{wildcards.part}/{wildcards.shard}.h5"
 
 

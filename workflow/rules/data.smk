@@ -135,14 +135,16 @@ rule download_vggish:
 # it pins numpy<1.17). `make setup` fetches it; without it, this rule does (pip download).
 rule musicnn_wheel:
     output:
-        "resources/musicnn/musicnn-0.1.0-py3-none-any.whl",
+        MUSICNN_WHEEL,
+    params:
+        folder=lambda w, output: str(Path(output[0]).parent),
     localrule: True
     log:
         "resources/musicnn/fetch.log",
     conda:
         ENV
     shell:
-        "tagbench fetch-musicnn --out-dir resources/musicnn > {log} 2>&1"
+        "tagbench fetch-musicnn --out-dir {params.folder:q} > {log} 2>&1"
 
 
 rule musicnn_weights:

@@ -12,7 +12,7 @@ rule evaluate:
         predictions="results/{experiment}/eval/{variant}/seed{seed}/predictions.h5",
     params:
         spec=to_json(S.evaluate),
-        code=code_fingerprint("evaluate"),
+        code=lambda w: code_fingerprint("evaluate", front_end=variant_front_end(w)),
         cache=lambda w, input: f"--cache {input.cache}" if input.cache else "",
     threads: 2
     resources:

@@ -13,7 +13,7 @@ rule extract:
         n_shards=lambda w: S.shards[w.part],
         dataset=DATASET,
         spec=lambda w: to_json(S.features_for(w.front_end)),
-        code=code_fingerprint("features"),
+        code=lambda w: code_fingerprint("features", front_end=w.front_end),
     threads: 1
     resources:
         mem_mb=2000,
@@ -42,7 +42,7 @@ rule cache_backbone:
     params:
         spec=lambda w: to_json(S.cache.for_part(w.part)),
         weights=lambda w, input: f"--weights {input.weights}" if input.weights else "",
-        code=code_fingerprint("cache"),
+        code=lambda w: code_fingerprint("cache", front_end=cache_front_end(w)),
     threads: 2
     resources:
         mem_mb=4000,

@@ -10,7 +10,7 @@ rule predict:
     params:
         audio_dir=S.predict.audio_dir or "",
         top_k=S.predict.top_k,
-        code=code_fingerprint("predict"),
+        code=lambda w: code_fingerprint("predict", front_end=variant_front_end(w)),
     threads: 2
     log:
         "results/{experiment}/logs/predict/{variant}.log",

@@ -6,8 +6,10 @@ Million Song Dataset; `MTT_musicnn`, `MTT_vgg`, trained on MagnaTagATune folders
 declares here, as data: its front end, the per-patch outputs the frozen cache stores, which
 output each pooling reads, its own output tags (a tagger's), and what it was trained on.
 
-A third backbone is one module (network + weight loader), its front end if it has a new one,
-and an entry in `BACKBONES` and, for a new front end, `FRONT_ENDS`.
+A third backbone is a module (network + weight loader) and an entry in `BACKBONES`; with a new
+front end also its module and an entry in `FRONT_ENDS`, and a branch in the few dispatchers
+that build networks and features (`front_end_params`, `log_mel`, `models.build_backbone`,
+`models.load_backbone_weights`), which today know these two families.
 
 Light on purpose (no numpy or TensorFlow at import): the Snakefile reads the registry while it
 parses. `front_end_params`, `log_mel` and `patches` import their front end's module when called.
@@ -29,6 +31,9 @@ class FrontEnd:
     frame_hop: int        # samples between frames
     n_mels: int
     patch_frames: int     # one network input
+    # the family's modules (front end, networks, weights): a job of another front end's
+    # backbones does not run them, so they are no part of its code fingerprint
+    modules: tuple[str, ...] = ()
 
     @property
     def patch_seconds(self) -> float:
@@ -53,8 +58,11 @@ class Backbone:
 
 
 FRONT_ENDS = {
-    "vggish": FrontEnd("vggish", 16000, 160, 64, 96),
-    "musicnn": FrontEnd("musicnn", 16000, 256, 96, 187),
+    "vggish": FrontEnd("vggish", 16000, 160, 64, 96,
+                       ("backbones.vggish", "backbones.vggish_frontend")),
+    "musicnn": FrontEnd("musicnn", 16000, 256, 96, 187,
+                        ("backbones.musicnn", "backbones.musicnn_frontend",
+                         "backbones.musicnn_weights")),
 }
 
 MTT_TAGS = (
@@ -105,7 +113,7 @@ BACKBONES = {
     "MTT_vgg": Backbone("MTT_vgg", "musicnn", VGG_OUTPUTS, _identity(VGG_OUTPUTS), MTT_TAGS,
                         MTT_TRAINED_ON, "the musicnn==0.1.0 wheel"),
 }
-MUSICNN_MODELS = tuple(name for name, b in BACKBONES.items() if b.weights.startswith("the musicnn"))
+MUSICNN_MODELS = tuple(name for name, b in BACKBONES.items() if b.front_end == "musicnn")
 # Folder names of frozen backbone caches: vggish (checkpoint), random{seed}, or a musicnn model.
 CACHE_PATTERN = "vggish|random\\d+|" + "|".join(MUSICNN_MODELS)
 

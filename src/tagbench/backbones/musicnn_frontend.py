@@ -14,7 +14,8 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
-SAMPLE_RATE = 16000
+from ..layout import SAMPLE_RATE
+
 N_FFT = 512
 HOP = 256
 N_MELS = 96

@@ -16,9 +16,8 @@ import librosa
 import numpy as np
 import scipy.fft
 
-from ..layout import EXAMPLE_FRAMES  # 96 frames, 0.96 s
+from ..layout import EXAMPLE_FRAMES, SAMPLE_RATE  # 96 frames, 0.96 s; 16 kHz
 
-SAMPLE_RATE = 16000
 WINDOW = 400
 HOP = 160
 N_FFT = 512

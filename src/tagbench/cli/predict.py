@@ -35,7 +35,8 @@ def add_verbs(sub) -> None:
     fmt.add_argument("--json", action="store_true", help="JSON instead of a table")
     fmt.add_argument("--csv", action="store_true", help="CSV: path, rank, tag, score, error")
     p.add_argument("--out", help="write to this file instead of standard output")
-    p.add_argument("--taggram", help="PNG of tags x time (per 0.96 s patch) for one file")
+    p.add_argument("--taggram", help="PNG of tags x time (one column per patch of the model's "
+                   "backbone) for one file")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--threads", type=int, default=2)
     p.set_defaults(func=cmd_predict)
