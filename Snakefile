@@ -1,4 +1,4 @@
-# tagbench: VGGish transfer learning for music auto-tagging, as a Snakemake DAG.
+# tagbench: transfer learning for music auto-tagging (VGGish, musicnn), as a Snakemake DAG.
 #   audio -> split -> features (-> frozen backbone cache) -> one training job per variant
 #   -> evaluation -> report
 # Rules are thin `tagbench <verb>` calls; all logic lives in src/tagbench.

@@ -34,6 +34,7 @@ def test_whole_dag_builds_the_report(built):
     assert (table["roc_auc_macro_ci95_low"] <= table["roc_auc_macro_ci95_high"]).all()
     assert (table["all_negative_accuracy"] > 0).all()
     overview = (report / "overview.rst").read_text()
+    assert "**Backbones**: ``vggish``: random weights (no pretraining)." in overview
     n_test = len((built / "results/demo/split/test.tsv").read_text().splitlines()) - 1
     assert f"test {n_test} clips" in overview
     assert ("Best by ROC-AUC macro: **small_" in overview) != (

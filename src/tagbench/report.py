@@ -18,7 +18,7 @@ from .errors import DataError  # noqa: E402
 from .stats import KEYS, Runs, estimate, pairwise  # noqa: E402
 from .verdict import BASELINE, resolution, verdict  # noqa: E402
 
-COLUMNS = ("variant", "backbone", "pooling", "head", "finetune", "epochs", "best_epoch", "seeds",
+COLUMNS = ("variant", "backbone", "provenance", "pooling", "head", "finetune", "epochs", "best_epoch", "seeds",
            "roc_auc_macro", "roc_auc_macro_std", "roc_auc_macro_ci95_low", "roc_auc_macro_ci95_high",
            "pr_auc_macro", "pr_auc_macro_std", "pr_auc_macro_ci95_low", "pr_auc_macro_ci95_high",
            "roc_auc_micro", "roc_auc_micro_std", "roc_auc_micro_ci95_low", "roc_auc_micro_ci95_high",
@@ -104,6 +104,7 @@ def _markdown(frame: pd.DataFrame) -> str:
 def _row(name: str, metrics: dict, spec: dict, runs: Runs, method: str) -> dict:
     head = spec.get("head", [])
     row = {**metrics, "variant": name, "backbone": spec.get("backbone", "vggish"),
+           "provenance": metrics.get("model", {}).get("provenance", "-"),
            "pooling": spec.get("pooling", "-"),
            "head": head if isinstance(head, str) else "-".join(map(str, head)) or "-",
            "finetune": spec.get("finetune", "-"), "epochs": metrics.get("epochs_trained"),
@@ -292,9 +293,9 @@ def _backbone_note(table: pd.DataFrame) -> str:
     """What each backbone's figures measure: transfer (and from what), in-domain supervised
     tagging, or random features."""
     seen = {}
-    for model in table.get("model", pd.Series(dtype=object)):
-        if isinstance(model, dict) and "provenance" in model:
-            seen.setdefault(model.get("backbone", "vggish"), model["provenance"])
+    for backbone, provenance in zip(table["backbone"], table["provenance"], strict=True):
+        if provenance != "-":
+            seen.setdefault(backbone, provenance)
     if not seen:
         return ""
     return "**Backbones**: " + "; ".join(f"``{b}``: {p}" for b, p in seen.items()) + "."
@@ -359,7 +360,7 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
     claims = "\n".join(f"- {line}" for line in resolution(differences, key))
     families = differences.loc[~differences["family"].str.startswith("none"), "correction"]
     correction = families.iloc[0] if len(families) else "holm"
-    text = f"""**tagbench**: VGGish transfer learning for music auto-tagging on ``{dataset}``{named}.
+    text = f"""**tagbench**: transfer learning for music auto-tagging on ``{dataset}``{named}.
 
 **Data.** Split ``{method}`` (README, "Split"): {sizes}. {_track_note(provenance)}
 
