@@ -173,9 +173,14 @@ def load_backbone_weights(model: keras.Model, backbone: str, weights: str, path)
         return f"VGGish weights loaded into {len(loaded)} layers from {path}"
     from .backbones import musicnn
 
-    full = musicnn.build(backbone)  # every variable must find its weight (strict loader)
-    n = musicnn.load_weights(full, checkpoint_prefix(path))
-    copy_weights(full, model)
+    scopes = musicnn.CHECKPOINT_SCOPES[musicnn.MODELS[backbone].architecture]
+    weighted = {layer.name for layer in model.layers if layer.weights}
+    if weighted == set(scopes):  # the whole network (the cache's): load it directly
+        n = musicnn.load_weights(model, checkpoint_prefix(path))
+    else:  # a tagger (head layers) or a pruned path: every variable must still find its weight
+        full = musicnn.build(backbone)
+        n = musicnn.load_weights(full, checkpoint_prefix(path))
+        copy_weights(full, model)
     return f"{backbone} weights ({n} variables) loaded from {path}"
 
 

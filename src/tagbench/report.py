@@ -18,7 +18,8 @@ from .errors import DataError  # noqa: E402
 from .stats import KEYS, Runs, estimate, pairwise  # noqa: E402
 from .verdict import BASELINE, resolution, verdict  # noqa: E402
 
-COLUMNS = ("variant", "backbone", "provenance", "pooling", "head", "finetune", "epochs", "best_epoch", "seeds",
+COLUMNS = ("variant", "backbone", "provenance", "pooling", "head", "finetune", "epochs", "best_epoch",
+           "seeds",
            "roc_auc_macro", "roc_auc_macro_std", "roc_auc_macro_ci95_low", "roc_auc_macro_ci95_high",
            "pr_auc_macro", "pr_auc_macro_std", "pr_auc_macro_ci95_low", "pr_auc_macro_ci95_high",
            "roc_auc_micro", "roc_auc_micro_std", "roc_auc_micro_ci95_low", "roc_auc_micro_ci95_high",
