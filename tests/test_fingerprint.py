@@ -172,10 +172,10 @@ def test_modules_of_a_subpackage_are_part_of_the_stages_that_import_them(package
 
 def test_a_library_upgrade_makes_the_stages_it_computes_stale(monkeypatch):
     before = {stage: code_fingerprint(stage) for stage in STAGES}
-    from tagbench import provenance
+    from tagbench import versions
 
-    real = provenance.version
-    monkeypatch.setattr(provenance, "version",
+    real = versions.version
+    monkeypatch.setattr(versions, "version",
                         lambda name: "99.0" if name == "tensorflow" else real(name))
     after = {stage: code_fingerprint(stage) for stage in STAGES}
     changed = {s for s in STAGES if after[s] != before[s]}

@@ -147,7 +147,7 @@ def test_patches_hop_and_tail():
     logmel = np.arange(500 * 96, dtype=np.float32).reshape(500, 96)
     assert mf.patches(logmel).shape == (2, 187, 96)           # 374 frames used, tail dropped
     np.testing.assert_array_equal(mf.patches(logmel)[1], logmel[187:374])
-    overlapping = mf.patches(logmel, hop=93)
+    overlapping = mf.patches(logmel, step=93)
     assert overlapping.shape == (4, 187, 96)                  # starts 0, 93, 186, 279
     np.testing.assert_array_equal(overlapping[3], logmel[279:466])
 

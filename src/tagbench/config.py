@@ -238,12 +238,12 @@ class Settings:
 
 def _vggish_only(train: dict, over: dict) -> dict:
     """`train.weights` is VGGish's init: a musicnn variant that inherits it reads none (one that
-    sets `weights: vggish` itself is refused by check_backbone)."""
+    sets `weights: vggish` itself is refused by check_variant_backbone)."""
     backbone = over.get("backbone", train.get("backbone", "vggish"))
     return {"weights": "none"} if backbone != "vggish" and "weights" not in over else {}
 
 
-def check_backbone(spec: TrainSettings, where: str) -> None:
+def check_variant_backbone(spec: TrainSettings, where: str) -> None:
     """A variant's pooling and weights must be its backbone's: one config-error line naming the
     key, before any job runs."""
     from .backbones import BACKBONES
@@ -383,7 +383,7 @@ def load_settings(raw: dict) -> Settings:
     variants = {name: TrainSettings(**{**train, **over, **_vggish_only(train, over)})
                 for name, over in config["variants"].items() if selected is None or name in selected}
     for name, spec in variants.items():
-        check_backbone(spec, f"variants.{name}")
+        check_variant_backbone(spec, f"variants.{name}")
     if config["dataset"] == "custom":
         for key in ("annotations", "audio_dir"):
             if not config["custom"].get(key):

@@ -11,7 +11,7 @@ outputs stale when it changes. The fingerprint is derived, not listed by hand, f
   `ast.dump` is not: it differs between 3.11 and 3.12), so a results folder survives a change
   of interpreter, while any edit to code changes it.
 - the versions of the libraries that stage's code imports and that compute numbers
-  (`provenance.COMPUTING`: NumPy, TensorFlow, librosa, ...): `pip install -U` of one of them
+  (`versions.COMPUTING`: NumPy, TensorFlow, librosa, ...): `pip install -U` of one of them
   makes the stages it computes stale. `library_versions(stage)` is what outputs record beside their
   figures.
 
@@ -19,7 +19,7 @@ Two kinds of module are part of no fingerprint. The CLI (`tagbench.cli`) parses 
 calls the stage module, which does all the work, writing its outputs included. `DECLARATIONS`:
 `config` and `errors` declare settings and error types (a stage's settings reach it as its
 rule's params, the whole spec, so adding a setting for one stage or rewording an error message
-reruns nothing); `fingerprint` and `provenance` are the bookkeeping itself.
+reruns nothing); `fingerprint` and `versions` are the bookkeeping itself.
 
 Light on purpose (standard library only): the Snakefile computes these while it parses.
 """
@@ -33,7 +33,7 @@ import io
 import tokenize
 from pathlib import Path
 
-from . import provenance
+from . import versions
 
 PACKAGE_DIR = Path(__file__).parent
 PACKAGE = PACKAGE_DIR.name
@@ -57,8 +57,8 @@ STAGES = {
     "predict": ("predict", "runtime"),
 }
 # Modules that declare, not compute: their values arrive as params (see the module docstring);
-# and the bookkeeping of reruns and provenance itself, which training reads for its resume key.
-DECLARATIONS = frozenset({"config", "errors", "fingerprint", "provenance"})
+# and the bookkeeping of reruns and library versions itself, which training reads for its resume key.
+DECLARATIONS = frozenset({"config", "errors", "fingerprint", "versions"})
 
 
 
@@ -223,7 +223,7 @@ def library_versions(stage: str, package_dir: Path = PACKAGE_DIR,
     package_dir = Path(package_dir).resolve()
     imported = set().union(*(_parse(m, package_dir)[1]
                              for m in stage_modules(stage, package_dir, front_end)))
-    return provenance.library_versions(imported)
+    return versions.library_versions(imported)
 
 
 def code_digest(stage: str, package_dir: Path = PACKAGE_DIR, front_end: str | None = None) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 from .atomic import atomic_path, write_text
 from .errors import DataError
 from .metrics import per_tag_metrics, tagging_metrics
-from .provenance import library_versions
+from .versions import library_versions
 
 
 @dataclass

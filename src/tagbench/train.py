@@ -29,9 +29,9 @@ from .errors import DataError
 from .features import FeatureStore
 from .inference import predict_store
 from .metrics import tagging_metrics
-from .provenance import library_versions
 from .runtime import configure_tensorflow
 from .stream import epoch_batches, steps_per_epoch
+from .versions import library_versions
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "roc_auc", "pr_auc", "valid_loss",
                    "valid_accuracy", "valid_roc_auc", "valid_pr_auc", "learning_rate", "seconds")

@@ -174,15 +174,18 @@ def log_mel(name: str, waveform):
     return vggish_frontend.log_mel(vggish_frontend.pad_to_example(waveform))
 
 
-def patches(logmel, patch_frames: int, hop: int | None = None):
-    """(frames, n_mels) -> (n, patch_frames, n_mels) windows every `hop` frames (default: one
-    patch, non-overlapping, what evaluation scores); the incomplete tail is dropped."""
+def patches(logmel, patch_frames: int, step: int | None = None):
+    """(frames, n_mels) -> (n, patch_frames, n_mels) windows every `step` frames (default: one
+    patch, non-overlapping, what evaluation scores); the incomplete tail is dropped. The one
+    patching of every front end."""
     import numpy as np
 
-    hop = hop or patch_frames
+    step = patch_frames if step is None else step
+    if step < 1:
+        raise ValueError(f"a patch step must be >= 1 frame, not {step}")
     if len(logmel) < patch_frames:
         return np.zeros((0, patch_frames, logmel.shape[1]), logmel.dtype)
-    view = np.lib.stride_tricks.sliding_window_view(logmel, patch_frames, axis=0)[::hop]
+    view = np.lib.stride_tricks.sliding_window_view(logmel, patch_frames, axis=0)[::step]
     return np.ascontiguousarray(view.transpose(0, 2, 1))
 
 

@@ -57,21 +57,18 @@ def pad_to_patch(waveform: np.ndarray) -> np.ndarray:
     return np.pad(waveform, (0, PATCH_SAMPLES - len(waveform)))
 
 
-def patches(logmel: np.ndarray, hop: int = PATCH_FRAMES) -> np.ndarray:
-    """(frames, 96) -> (n, 187, 96) patches every `hop` frames; the incomplete tail is dropped.
+def patches(logmel: np.ndarray, step: int = PATCH_FRAMES) -> np.ndarray:
+    """(frames, 96) -> (n, 187, 96) patches every `step` frames; the incomplete tail is dropped.
 
-    hop = 187 (non-overlapping) is musicnn's reference. Fewer than 187 frames give no patch:
+    step = 187 (non-overlapping) is musicnn's reference. Fewer than 187 frames give no patch:
     `waveform_to_patches` pads the waveform first so that every clip gives at least one.
     """
-    if hop < 1:
-        raise ValueError(f"hop must be >= 1 frame, not {hop}")
-    if len(logmel) < PATCH_FRAMES:
-        return np.zeros((0, PATCH_FRAMES, logmel.shape[1]), logmel.dtype)
-    view = np.lib.stride_tricks.sliding_window_view(logmel, PATCH_FRAMES, axis=0)[::hop]
-    return np.ascontiguousarray(view.transpose(0, 2, 1))
+    from . import patches as windows
+
+    return windows(logmel, PATCH_FRAMES, step)
 
 
-def waveform_to_patches(waveform: np.ndarray, hop: int = PATCH_FRAMES) -> np.ndarray:
+def waveform_to_patches(waveform: np.ndarray, step: int = PATCH_FRAMES) -> np.ndarray:
     """16 kHz waveform -> (n >= 1, 187, 96) float32 patches; a clip shorter than one patch is
     zero-padded at the end of the waveform to PATCH_SAMPLES (47,616 samples, 2.98 s)."""
-    return patches(log_mel(pad_to_patch(waveform)), hop)
+    return patches(log_mel(pad_to_patch(waveform)), step)

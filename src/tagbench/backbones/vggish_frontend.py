@@ -112,12 +112,11 @@ def log_mel(waveform: np.ndarray, dtype=np.float32) -> np.ndarray:
     return np.log(np.add(out, dtype(LOG_OFFSET), out=out), out=out)
 
 
-def frame_examples(logmel: np.ndarray, hop: int = EXAMPLE_FRAMES) -> np.ndarray:
-    """(frames, 64) -> (n, 96, 64) patches every `hop` frames; the incomplete tail is dropped."""
-    if len(logmel) < EXAMPLE_FRAMES:
-        return np.zeros((0, EXAMPLE_FRAMES, logmel.shape[1]), logmel.dtype)
-    view = np.lib.stride_tricks.sliding_window_view(logmel, EXAMPLE_FRAMES, axis=0)[::hop]
-    return np.ascontiguousarray(view.transpose(0, 2, 1))
+def frame_examples(logmel: np.ndarray, step: int = EXAMPLE_FRAMES) -> np.ndarray:
+    """(frames, 64) -> (n, 96, 64) examples every `step` frames; the incomplete tail is dropped."""
+    from . import patches
+
+    return patches(logmel, EXAMPLE_FRAMES, step)
 
 
 def waveform_to_examples(waveform: np.ndarray) -> np.ndarray:
