@@ -15,23 +15,13 @@ The MTT cost of a backbone's cache follows from its rate: 25,863 clips x its pat
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, demo_shards, machine
+from common import ROOT, best_of, demo_shards, machine
 
 MTT_CLIPS = 25_863
 BACKBONES = (("random0", "vggish"), ("MSD_musicnn", "MSD_musicnn"), ("MSD_vgg", "MSD_vgg"))
-
-
-def best_of(n, fn):
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -22,24 +22,14 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-from common import demo_shards, machine
+from common import best_of, demo_shards, machine
 
 MTT_CLIPS = 25_863
 MTT_TRAIN, MTT_VALID = round(MTT_CLIPS * 12 / 16 * 0.9), round(MTT_CLIPS * 12 / 16 * 0.1)
 MTT_PATCHES = 30  # non-overlapping 0.96 s patches of a 29.1 s clip
-
-
-def best_of(n, fn):
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -23,20 +23,15 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from common import machine  # noqa: E402
+from common import machine, mtt_like_waves  # noqa: E402
 
 
 def make_clips(folder: Path, n: int = 40, seconds: float = 29.1, rate: int = 16000,
                channels: int = 1, fmt: str = "MP3") -> list[Path]:
     import soundfile as sf
 
-    rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * rate)) / rate
     files = []
-    for i in range(n):
-        notes = sum(np.sin(2 * np.pi * f * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t + k))
-                    for k, f in enumerate(rng.uniform(80, 2000, 4)))
-        wave = 0.15 * notes + 0.02 * rng.standard_normal(t.size)
+    for i, wave in enumerate(mtt_like_waves(n, seconds, rate)):
         data = np.tile(wave[:, None], (1, channels)) if channels > 1 else wave
         path = folder / f"{i % 16:x}" / f"artist-album-01-clip{i}-0-29.{fmt.lower()}"
         path.parent.mkdir(parents=True, exist_ok=True)

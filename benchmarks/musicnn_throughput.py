@@ -20,7 +20,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from common import machine  # noqa: E402
+from common import machine, mtt_like_waves  # noqa: E402
 
 CLIP_SECONDS = 29.1
 RATE = 16000
@@ -28,15 +28,8 @@ N_CLIPS = 24
 
 
 def synthetic_clips(n: int) -> list[np.ndarray]:
-    """MTT-like clips: four slowly beating tones and some noise (benchmarks/extraction.py's)."""
-    rng = np.random.default_rng(0)
-    t = np.arange(int(CLIP_SECONDS * RATE)) / RATE
-    clips = []
-    for _ in range(n):
-        notes = sum(np.sin(2 * np.pi * f * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t + k))
-                    for k, f in enumerate(rng.uniform(80, 2000, 4)))
-        clips.append((0.15 * notes + 0.02 * rng.standard_normal(t.size)).astype(np.float32))
-    return clips
+    """MTT-like clips (common.mtt_like_waves, benchmarks/extraction.py's) as float32."""
+    return [w.astype(np.float32) for w in mtt_like_waves(n, CLIP_SECONDS, RATE)]
 
 
 def main() -> None:
