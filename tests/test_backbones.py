@@ -139,3 +139,29 @@ def test_a_shipped_head_on_tags_the_backbone_lacks_is_one_line():
     spec = TrainSettings(backbone="MSD_musicnn", pooling="taggram", head="shipped", finetune=False)
     with pytest.raises(DataError, match="no output for tag\\(s\\) techno"):
         build_model(spec, 2, ["rock", "techno"])
+
+
+def test_fine_tuning_a_musicnn_backbone_trains_its_convolutions_not_its_batch_norm(
+        musicnn_shards, musicnn_prefixes, tmp_path):
+    """finetune: true through the network (no cache): the convolutions move, the batch-norm
+    statistics stay as trained, and the model file scores like the evaluation."""
+    from tagbench.evaluate import evaluate_model
+    from tagbench.models import build_backbone, load_backbone_weights, load_model
+    from tagbench.train import train_variant
+
+    weights = f"{musicnn_prefixes['MSD_vgg']}.index"
+    spec = TrainSettings(backbone="MSD_vgg", pooling="pool5", head=(4,), finetune=True,
+                         epochs=1, batch_size=8, n_active=2, threads=1, learning_rate=0.01)
+    train_variant(spec, "ft", musicnn_shards["train"], musicnn_shards["valid"],
+                  out_dir=tmp_path / "m", state_dir=tmp_path / "s", weights_path=weights,
+                  threads=1, log=lambda *_: None)
+    tuned, meta = load_model(tmp_path / "m" / "model.keras")
+    trained = build_backbone(backbone="MSD_vgg")
+    load_backbone_weights(trained, "MSD_vgg", "none", weights)
+    bn, conv = tuned.get_layer("conv2_bn"), tuned.get_layer("conv2")
+    for got, want in zip(bn.get_weights(), trained.get_layer("conv2_bn").get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert not np.allclose(conv.get_weights()[0], trained.get_layer("conv2").get_weights()[0])
+    metrics = evaluate_model(tmp_path / "m" / "model.keras", musicnn_shards["test"], tmp_path / "e")
+    assert metrics["model"]["finetune"] is True and metrics["scored_from"] == "log-mel features"
+    assert meta["trained_on"] == "log-mel features"

@@ -283,7 +283,9 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.Da
                   and sa.tags == sb.tags
                   and ma.get("bootstrap") == mb.get("bootstrap")
                   and ma.get("bootstrap_seed") == mb.get("bootstrap_seed"))
-        method = ma.get("interval_method", method)
+        # both runs' own method; where they differ, the one over seeds and clips (the wider)
+        methods = {ma.get("interval_method", method), mb.get("interval_method", method)}
+        method = methods.pop() if len(methods) == 1 else "seeds_and_clips"
         runs = (_summary_runs(fa), _summary_runs(fb)) if paired else None
         for key in (*KEYS, "accuracy"):
             row = {"a": f"{a.split('/')[0]}/{va}", "b": f"{b.split('/')[0]}/{vb}", "metric": key,
