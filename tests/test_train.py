@@ -144,7 +144,8 @@ def test_a_state_resumes_only_on_the_same_code_and_data(tiny_features, tmp_path,
     state = tmp_path / "code" / "state"
     die_after_first_epoch(monkeypatch, tiny_features, state, SHORT)
     real = fingerprint.code_digest
-    monkeypatch.setattr(fingerprint, "code_digest", lambda stage: real(stage)[::-1])  # an edit
+    monkeypatch.setattr(fingerprint, "code_digest",  # an edit
+                        lambda stage, **kwargs: real(stage, **kwargs)[::-1])
     log = rerun(tiny_features, state)
     assert "discarding the saved training state" in log and "starting from scratch" in log
     assert "resuming" not in log

@@ -86,14 +86,15 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
     """Run the backbone over every patch (`positions_per_patch` per patch length) of every clip
     of one feature shard and write the cache shard atomically. Returns counts {clips, patches}.
     A non-finite output (a broken front end or weights) is refused, naming the clip."""
-    outputs = backbones.backbone(parse_cache_name(name)[0]).outputs
+    spec = backbones.backbone(parse_cache_name(name)[0])
+    outputs = spec.outputs
     model = backbone_model(name, weights_path)
     widths = [int(np.prod(shape)) for shape in outputs.values()]
     bounds = np.cumsum([0, *widths])
     with FeatureStore([feature_shard]) as store:
-        if store.front_end.name != backbones.backbone(parse_cache_name(name)[0]).front_end:
+        if store.front_end.name != spec.front_end:
             raise DataError(f"{feature_shard}: {store.front_end.name} features, but backbone "
-                            f"{name} reads {backbones.backbone(parse_cache_name(name)[0]).front_end}")
+                            f"{name} reads {spec.front_end}")
         frames = store.front_end.patch_frames
         step = max(1, frames // positions_per_patch)
         starts = [np.arange(0, n - frames + 1, step) for n in store.n_frames]

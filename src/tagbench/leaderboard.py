@@ -19,7 +19,7 @@ from .atomic import atomic_path, write_text
 from .errors import DataError
 from .scoring import read_metrics, read_scored
 from .stats import KEYS, NO_VERDICT, Runs, difference, flag_families, pairwise
-from .tag_lists import read_tag_list, tag_set_digest, tag_set_name
+from .tag_lists import read_tag_list, shipped, tag_set_digest, tag_set_name
 
 PUBLISHED = Path(__file__).with_name("published.csv")
 BASELINE_RUN = "baseline"  # the baseline's name in `compare` (EXPERIMENT/baseline)
@@ -121,8 +121,6 @@ def published(path=PUBLISHED) -> pd.DataFrame:
 
 def _beside(path, name: str) -> str:
     """A published file's tag list: a shipped list's name, or a file beside it."""
-    from .tag_lists import shipped
-
     return name if name in shipped() else str(Path(path).parent / name)
 
 

@@ -8,6 +8,7 @@ tags, not merely as many. Light (standard library only): the Snakefile resolves 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -48,6 +49,12 @@ def tag_set_digest(tags) -> str:
     return hashlib.sha256("\n".join(sorted(tags)).encode()).hexdigest()[:16]
 
 
+@functools.cache
+def _shipped_digests() -> dict[str, str]:
+    """Digest -> name of each shipped list (read once: the leaderboard asks for every row)."""
+    return {tag_set_digest(read_tag_list(name)): name for name in shipped()}
+
+
 def tag_set_name(digest: str) -> str | None:
     """The shipped list with this digest, if any."""
-    return next((name for name in shipped() if tag_set_digest(read_tag_list(name)) == digest), None)
+    return _shipped_digests().get(digest)

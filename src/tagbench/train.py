@@ -162,14 +162,18 @@ def _state_key(settings: TrainSettings, train, valid, weights_path) -> str:
     front end, split; for a cache also its backbone, weights and patch positions), and the
     checkpoint's content. Anything else would resume epochs trained on data or code that no
     longer exist."""
+    from .backbones import backbone
     from .download import sha256_of
     from .fingerprint import code_digest
+    from .models import checkpoint_prefix
 
     checkpoint = None
     if weights_path and Path(weights_path).is_file():  # a TF checkpoint's index: its data too
-        data = Path(str(weights_path).removesuffix(".index") + ".data-00000-of-00001")
+        data = Path(checkpoint_prefix(weights_path) + ".data-00000-of-00001")
         checkpoint = [sha256_of(f) for f in (Path(weights_path), data) if f.is_file()]
-    key = json.dumps({"settings": settings.model_key, "code": code_digest("train"),
+    # the code of this backbone's family, as the rule's fingerprint (fingerprint.py)
+    code = code_digest("train", front_end=backbone(settings.backbone).front_end)
+    key = json.dumps({"settings": settings.model_key, "code": code,
                       "libraries": library_versions(), "train": train.digest(),
                       "valid": valid.digest(), "checkpoint": checkpoint},
                      sort_keys=True, default=str)
