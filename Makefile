@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 # install it into the environment instead: make setup EXTRAS=test,slurm
 SLURM_PLUGIN := $(VENV)/slurm-plugin
 
-.PHONY: setup slurm-plugin demo test lint lock report clean
+.PHONY: setup slurm-plugin demo drums test lint lock report clean
 setup: $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 $(VENV)/.installed-%: pyproject.toml requirements.lock
@@ -33,6 +33,12 @@ $(SLURM_PLUGIN)/.installed: pyproject.toml requirements.lock | setup
 
 demo: setup
 	$(BIN)/snakemake --cores $(CORES)
+
+# the real-recordings experiment (README, "Real recordings"): the pinned drum kits, fetched and
+# imported into resources/drumkits/, then configs/drums.yaml
+drums: setup
+	bash scripts/get_drumkits.sh resources/drumkits $(BIN)/tagbench
+	$(BIN)/snakemake --cores $(CORES) --configfile configs/drums.yaml
 
 report: demo
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html

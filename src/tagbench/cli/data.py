@@ -23,6 +23,17 @@ def cmd_import_custom(args) -> None:
     print(f"custom dataset: {len(ann)} clips, {len(ann.tags)} tags{note}")
 
 
+def cmd_import_drumkits(args) -> None:
+    from ..drumkits import import_drumkits
+
+    ann, left_out = import_drumkits(args.kits_dir, args.out)
+    counts = ", ".join(f"{t} {n}" for t, n in zip(ann.tags, ann.labels.sum(axis=0), strict=True))
+    print(f"drum kits: {len(ann)} clips of {len(set(ann.tracks))} instruments; {counts} "
+          f"-> {args.out}/annotations_final.csv, sources.csv")
+    for kit, what, why in left_out:
+        print(f"  left out: {kit}: {what}: {why}")
+
+
 def cmd_download_mtt(args) -> None:
     from ..acquire import download_mtt_file
 
@@ -92,6 +103,12 @@ def add_verbs(sub) -> None:
     p.add_argument("--audio-dir", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_import_custom)
+
+    p = sub.add_parser("import-drumkits",
+                       help="recorded Hydrogen drum kits -> a custom dataset's annotations")
+    p.add_argument("kits_dir", help="the folder of kit folders (hydrogen-drumkits' drumkits/)")
+    p.add_argument("--out", required=True, help="gets annotations_final.csv and sources.csv")
+    p.set_defaults(func=cmd_import_drumkits)
 
     p = sub.add_parser("download-mtt", parents=[settings],
                        help="download one MagnaTagATune file (resume, mirrors, sha256)")
