@@ -14,6 +14,10 @@ found at 5 seeds, for
 - seeds+clips t: tagbench now (`stats.pairwise`).
 Cost: seconds per resample and seed of the bootstrap on MTT's test part size (6,466 clips x 188
 tags, random float32 scores), now and at `BEFORE`.
+Tracks: how often the clip-only 95 % interval of one model's ROC-AUC macro covers its value on
+the whole population of tracks, when a test part holds 32 tracks of k clips that share their
+labels and a track effect on the scores (layers of one drum, excerpts of one song), with the
+resamples weighting clips (`evaluate.resample_by: clip`, tagbench before) or tracks (`track`).
 """
 
 from __future__ import annotations
@@ -108,9 +112,38 @@ def cost() -> None:
           + " per resample and seed")
 
 
+def tracks(replications: int = 200, resamples: int = 200) -> None:
+    from tagbench.stats import bootstrap, ranking_metrics, resample_weights
+
+    def draw(rng, n_tracks, k):
+        y = (rng.random((n_tracks, 10)) < np.linspace(0.1, 0.45, 10)).astype(np.uint8)
+        y[0], y[1] = 1, 0
+        track_effect = rng.normal(0, 1.0, y.shape)
+        y, effect = np.repeat(y, k, axis=0), np.repeat(track_effect, k, axis=0)
+        return y, 1.5 * y + effect + rng.normal(0, 0.5, y.shape), np.repeat(np.arange(n_tracks), k)
+
+    print(f"tracks: {replications} replications of 32 test tracks x k clips, 10 tags, "
+          f"{resamples} resamples; coverage of the population ROC-AUC macro (target 95 %)")
+    print("| clips per track | resample_by: clip | resample_by: track |")
+    print("|---|---|---|")
+    for k in (1, 3, 6):
+        y, s, _ = draw(np.random.default_rng([1, k]), 20000, k)
+        truth = ranking_metrics(y, s)["roc_auc_macro"]
+        covered = {"clip": [], "track": []}
+        for r in range(replications):
+            y, s, groups = draw(np.random.default_rng([2, k, r]), 32, k)
+            point = ranking_metrics(y, s)["roc_auc_macro"]
+            for by, g in (("clip", None), ("track", groups)):
+                w = resample_weights(len(y), resamples, r, g)
+                se = bootstrap(y, [s], w)["roc_auc_macro"].std(ddof=1)
+                covered[by].append(abs(point - truth) <= 1.96 * se)
+        print(f"| {k} | {np.mean(covered['clip']):.1%} | {np.mean(covered['track']):.1%} |")
+
+
 if __name__ == "__main__":
     from common import machine
 
     print(machine())
     cost()
     calibration()
+    tracks()

@@ -147,3 +147,26 @@ def test_leaderboard_of_nothing_is_one_clear_line(tmp_path):
                    check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert "no experiment found" in proc.stderr and "run snakemake first" in proc.stderr
+
+
+def test_a_summary_resamples_the_tracks_it_is_given(tmp_path):
+    from tagbench.errors import DataError
+    from tagbench.replicates import split_test_tracks, summarize
+    from tagbench.scoring import score
+
+    rng = np.random.default_rng(4)
+    labels = (rng.random((N_CLIPS, len(TAGS))) < 0.3).astype(np.uint8)
+    labels[0], labels[1] = 1, 0
+    clips = [f"c{i}" for i in range(N_CLIPS)]
+    scored = [score(clips, labels, rng.random(labels.shape), TAGS, {}) for _ in range(3)]
+    tracks = {c: f"track{i // 3}" for i, c in enumerate(clips)}
+    by_track = summarize(scored, [0, 1, 2], SETTINGS, tmp_path / "a", tracks)
+    assert (by_track["resample_by"], by_track["n_resampled"]) == ("track", N_CLIPS // 3)
+    by_clip = summarize(scored, [0, 1, 2], BootstrapSettings(resamples=200, resample_by="clip"),
+                        tmp_path / "b", tracks)
+    assert (by_clip["resample_by"], by_clip["n_resampled"]) == ("clip", N_CLIPS)
+    with pytest.raises(DataError, match="test clip c1 is not in the split's test part"):
+        summarize(scored, [0, 1, 2], SETTINGS, tmp_path / "c", {"c0": "track0"})
+    with pytest.raises(DataError, match="--split-test"):
+        split_test_tracks(None, SETTINGS)
+    assert split_test_tracks(None, BootstrapSettings(resample_by="clip")) is None

@@ -63,6 +63,34 @@ def test_resamples_are_shared_by_every_model_positive_and_depend_on_the_seed():
     assert not np.array_equal(a, resample_weights(50, 20, seed=1))
 
 
+def test_track_resamples_give_one_weight_per_track_shared_by_its_clips():
+    tracks = np.array(["b", "a", "b", "c", "a", "b"])
+    w = resample_weights(6, 50, seed=0, groups=tracks)
+    assert w.shape == (50, 6) and (w > 0).all() and np.allclose(w.sum(axis=1), 6)
+    assert np.array_equal(w[:, 0], w[:, 2]) and np.array_equal(w[:, 0], w[:, 5])
+    assert np.array_equal(w[:, 1], w[:, 4]) and not np.array_equal(w[:, 0], w[:, 1])
+    assert np.array_equal(w, resample_weights(6, 50, seed=0, groups=list(tracks)))
+    with pytest.raises(ValueError, match="5 tracks given for 6 clips"):
+        resample_weights(6, 5, seed=0, groups=tracks[:5])
+
+
+def test_track_resamples_count_a_recording_once_however_many_clips_it_has():
+    """Every test track as 4 identical clips (velocity layers, excerpts of one song): resampling
+    clips one by one sees 4x the evidence and halves the spread; resampling tracks gives the
+    spread of the 60 recordings themselves."""
+    rng = np.random.default_rng(3)
+    y = (rng.random((60, 5)) < 0.3).astype(np.uint8)
+    y[0], y[1] = 1, 0
+    s = np.clip(y * 0.3 + rng.random((60, 5)), 0, 1)
+    once = bootstrap(y, [s], resample_weights(60, 2000, seed=0))["roc_auc_macro"].std()
+    y4, s4, tracks = np.repeat(y, 4, axis=0), np.repeat(s, 4, axis=0), np.repeat(np.arange(60), 4)
+    by_clip = bootstrap(y4, [s4], resample_weights(240, 2000, seed=0))["roc_auc_macro"].std()
+    by_track = bootstrap(y4, [s4], resample_weights(240, 2000, seed=0, groups=tracks))[
+        "roc_auc_macro"].std()
+    assert by_clip == pytest.approx(once / 2, rel=0.15)
+    assert by_track == pytest.approx(once, rel=0.1)
+
+
 def test_a_rare_tag_keeps_its_positives_in_every_resample():
     """One positive in 30 clips: a resample of counts loses it 36 % of the time; weights never."""
     rng = np.random.default_rng(0)

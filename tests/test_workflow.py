@@ -67,6 +67,14 @@ def test_whole_dag_builds_the_report(built):
                                             "epochs_trained", "best_epoch", "scored_from", "aggregate",
                                             "trained_with"}
     assert baseline["C"] in (0.01, 0.1, 1.0, 10.0)
+    # every interval resamples the test tracks, the same ones for the variants and the floor
+    test_tracks = {line.split("\t")[1] for line in
+                   (built / "results/demo/split/test.tsv").read_text().splitlines()[1:]}
+    assert len(test_tracks) < n_test
+    for metrics in (summary, baseline):
+        assert (metrics["resample_by"], metrics["n_resampled"]) == ("track", len(test_tracks))
+    assert f"{len(test_tracks)} tracks" in overview
+    assert set(table["resampled"]) == {f"{len(test_tracks)} tracks"}
 
 
 def assert_nothing_to_do(workdir):

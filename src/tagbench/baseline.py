@@ -49,8 +49,9 @@ def _fit(x, y, c: float):
 
 
 def run_baseline(train_shards, valid_shards, test_shards, out_dir,
-                 settings: BootstrapSettings) -> dict:
-    """Fit on train, pick C on valid, score test; write the scored run and its summary."""
+                 settings: BootstrapSettings, tracks: dict[str, str] | None = None) -> dict:
+    """Fit on train, pick C on valid, score test; write the scored run and its summary
+    (`tracks`: the test part's, for `resample_by: track`, as for the variants)."""
     from sklearn.preprocessing import StandardScaler
 
     from .metrics import tagging_metrics
@@ -73,4 +74,4 @@ def run_baseline(train_shards, valid_shards, test_shards, out_dir,
                  "n_failed_clips": len(test.failed),
                  "valid_roc_auc_by_C": {str(c): valid_auc[c] for c in GRID}}
         run = score(test.clip_ids, test.labels, scores, test.tags, extra)
-    return summarize([run], None, settings, out_dir)
+    return summarize([run], None, settings, out_dir, tracks)

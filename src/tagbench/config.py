@@ -190,11 +190,13 @@ class BootstrapSettings:
     seed: int = 0
     interval: str = "seeds_and_clips"
     correction: str = "holm"
+    resample_by: str = "track"
 
     def __post_init__(self):
         # the schema's enums, for --spec by hand: one line, not a failure deep in the stats
         for key, allowed in (("interval", ("seeds_and_clips", "clips")),
-                             ("correction", ("holm", "none"))):
+                             ("correction", ("holm", "none")),
+                             ("resample_by", ("track", "clip"))):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"config key 'evaluate.{key}': {getattr(self, key)!r} is not "
                                   f"one of {list(allowed)}")
@@ -422,7 +424,8 @@ def load_settings(raw: dict) -> Settings:
         bootstrap=BootstrapSettings(resamples=config["evaluate"]["bootstrap"],
                                     seed=config["evaluate"]["bootstrap_seed"],
                                     interval=config["evaluate"]["interval"],
-                                    correction=config["evaluate"]["correction"]),
+                                    correction=config["evaluate"]["correction"],
+                                    resample_by=config["evaluate"]["resample_by"]),
         cache=CacheSettings(positions_per_patch=config["cache"]["positions_per_patch"],
                             dtype=config["features"]["dtype"]),
         mtt=MttSettings(mirrors=tuple(config["mtt"]["mirrors"]), sha256=dict(config["mtt"]["sha256"]),

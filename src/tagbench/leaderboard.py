@@ -17,6 +17,7 @@ import pandas as pd
 
 from .atomic import atomic_path, write_text
 from .errors import DataError
+from .replicates import resampled
 from .scoring import read_metrics, read_scored
 from .stats import KEYS, NO_VERDICT, Runs, difference, flag_families, pairwise
 from .tag_lists import read_tag_list, shipped, tag_set_digest, tag_set_name
@@ -280,7 +281,8 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.Da
         paired = (sa.clip_ids == sb.clip_ids and np.array_equal(sa.labels, sb.labels)
                   and sa.tags == sb.tags
                   and ma.get("bootstrap") == mb.get("bootstrap")
-                  and ma.get("bootstrap_seed") == mb.get("bootstrap_seed"))
+                  and ma.get("bootstrap_seed") == mb.get("bootstrap_seed")
+                  and ma.get("resample_by", "clip") == mb.get("resample_by", "clip"))
         # both runs' own method; where they differ, the one over seeds and clips (the wider)
         methods = {ma.get("interval_method", method), mb.get("interval_method", method)}
         method = methods.pop() if len(methods) == 1 else "seeds_and_clips"
@@ -290,7 +292,7 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.Da
                    "a_value": ma.get(key), "b_value": mb.get(key),
                    "change": mb.get(key) - ma.get(key), "ci95_low": np.nan, "ci95_high": np.nan,
                    "p_value": np.nan, "interval": "", "family": "none: no interval",
-                   "paired": paired, "va": va, "vb": vb,
+                   "paired": paired, "va": va, "vb": vb, "resampled": resampled(ma),
                    "a_provenance": _provenance(ma), "b_provenance": _provenance(mb)}
             if runs and key in KEYS:
                 est = difference(runs[1], runs[0], key, method)  # B - A
@@ -335,5 +337,6 @@ def format_comparison(table: pd.DataFrame) -> str:
                          "change alone says little)")
         else:
             lines.append(f"  interval: {group['interval'].iloc[0]} (95 %, over training seeds "
-                         "and test clips unless it says clips only)")
+                         "and test clips unless it says clips only; resampled: "
+                         f"{group['resampled'].iloc[0]})")
     return "\n".join(lines)

@@ -8,7 +8,8 @@ figure, in the order of `seeds`), `<key>_std` (sample std over seeds, 0 for one 
 seeds and test clips, `stats.estimate`); `interval` (the method, in words; clip-only for one
 seed or the baseline) and `interval_method` (the config's name); `seeds` (None: the baseline, one
 deterministic run); the bootstrap's size and seed (`bootstrap`, `bootstrap_seed`, named as in
-the config). Beside it: `bootstrap.csv` (long form: one row per resample and seed, what the
+the config), `resample_by` (track or clip: what a resample weighted) and `n_resampled` (how
+many of them). Beside it: `bootstrap.csv` (long form: one row per resample and seed, what the
 differences are computed from), `predictions.h5` (scores averaged over seeds: the ROC and PR
 curves) and `per_tag.csv` (per-tag figures averaged over seeds).
 """
@@ -24,6 +25,7 @@ from .atomic import atomic_path
 from .config import BootstrapSettings
 from .errors import DataError
 from .scoring import Scored, read_scored, write_metrics, write_predictions
+from .split_files import read_part
 from .stats import KEYS, Runs, bootstrap, estimate, resample_weights
 
 
@@ -35,8 +37,11 @@ def _mean_of(values: list):
     return float(np.mean(values))
 
 
-def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir) -> dict:
-    """Write the summary of `runs` (one per seed, same test clips) into out_dir."""
+def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
+              tracks: dict[str, str] | None = None) -> dict:
+    """Write the summary of `runs` (one per seed, same test clips) into out_dir. `tracks`
+    (clip id -> track, the split's test part) is what `resample_by: track` resamples; without
+    it the resamples are per clip, and `resample_by` in the metrics says so."""
     first = runs[0]
     for run in runs[1:]:
         if run.clip_ids != first.clip_ids or run.tags != first.tags:
@@ -45,7 +50,14 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir) -
     metrics = {k: _mean_of([r.metrics.get(k) for r in runs]) for k in first.metrics}
     if seeds is not None and len(seeds) != len(runs):
         raise DataError(f"{len(runs)} scored runs for {len(seeds)} seeds")
-    weights = resample_weights(len(first.labels), settings.resamples, settings.seed)
+    groups, resample_by = None, "clip"
+    if settings.resample_by == "track" and tracks is not None:
+        unknown = [c for c in first.clip_ids if c not in tracks]
+        if unknown:
+            raise DataError(f"test clip {unknown[0]} is not in the split's test part: rerun "
+                            "the evaluation on the current split")
+        groups, resample_by = np.array([tracks[c] for c in first.clip_ids]), "track"
+    weights = resample_weights(len(first.labels), settings.resamples, settings.seed, groups)
     resamples = bootstrap(first.labels, [r.scores for r in runs], weights, seeds)
     points = np.array([[r.metrics[k] for k in KEYS] for r in runs], dtype=np.float64)
     figures = Runs(points, resamples[list(KEYS)].to_numpy().reshape(-1, len(runs), len(KEYS)),
@@ -59,7 +71,9 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir) -
         metrics[f"{key}_ci95"] = [est.low, est.high]
         metrics["interval"] = est.label
     metrics.update(seeds=None if seeds is None else list(seeds), interval_method=settings.interval,
-                   bootstrap=settings.resamples, bootstrap_seed=settings.seed)
+                   bootstrap=settings.resamples, bootstrap_seed=settings.seed,
+                   resample_by=resample_by,
+                   n_resampled=len(set(groups)) if groups is not None else len(first.clip_ids))
     out = Path(out_dir)
     with atomic_path(out / "bootstrap.csv") as tmp:
         resamples.to_csv(tmp, index=False, float_format="%.6f")
@@ -73,8 +87,28 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir) -
     return metrics
 
 
-def summarize_seeds(run_dirs, seeds, settings: BootstrapSettings, out_dir) -> dict:
+def summarize_seeds(run_dirs, seeds, settings: BootstrapSettings, out_dir,
+                    tracks: dict[str, str] | None = None) -> dict:
     """The variant-level files from its seeds' evaluation folders."""
     if len(run_dirs) != len(seeds):
         raise DataError(f"{len(run_dirs)} evaluation folders for {len(seeds)} seeds")
-    return summarize([read_scored(d) for d in run_dirs], seeds, settings, out_dir)
+    return summarize([read_scored(d) for d in run_dirs], seeds, settings, out_dir, tracks)
+
+
+def resampled(metrics: dict) -> str:
+    """What a summary's test resamples weighted: "44 tracks" (a weight per track, shared by its
+    clips) or "134 clips" (per clip: resample_by clip, or a summary from before tracks were)."""
+    unit = metrics.get("resample_by", "clip")
+    return f"{metrics.get('n_resampled', metrics.get('n_clips'))} {unit}s"
+
+
+def split_test_tracks(split_test, settings: BootstrapSettings) -> dict[str, str] | None:
+    """clip id -> track of the split's test part, what `resample_by: track` needs; None for
+    `resample_by: clip`."""
+    if settings.resample_by != "track":
+        return None
+    if split_test is None:
+        raise DataError("evaluate.resample_by is track: pass the split's test part "
+                        "(--split-test results/EXPERIMENT/split/test.tsv)")
+    part = read_part(split_test)
+    return dict(zip(part.clip_ids, part.tracks, strict=True))

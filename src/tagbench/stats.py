@@ -25,8 +25,9 @@ A run with one seed has no seed spread to estimate: its interval is clip-only, l
 it never gets a verdict. The baseline is deterministic (one fit, no seed): a fixed-seed row,
 clip-only on its own, and its side of a difference adds no seed term.
 
-Clip resamples are Bayesian-bootstrap weights (Rubin 1981, `resample_weights`): each clip gets
-a weight from Dirichlet(1, ..., 1) x n_clips, the same for every seed, variant and the baseline.
+Clip resamples are Bayesian-bootstrap weights (Rubin 1981, `resample_weights`): each test track
+gets a weight from Dirichlet(1, ..., 1), shared by its clips (`evaluate.resample_by: track`; each
+clip its own with `clip`), the same for every seed, variant and the baseline.
 No clip gets weight 0, so every tag scorable on the whole test part (a positive and a negative
 clip) stays scorable in every resample and a macro figure is always the mean over that one
 fixed tag set. (Resampling counts drops a rare tag whenever a resample draws none of its
@@ -61,12 +62,27 @@ FIXED = "-"                               # the seed label of a deterministic ru
 BATCH_CELLS = 2 ** 14                     # resamples x clips x tags at once: stays in cache
 
 
-def resample_weights(n_clips: int, n_resamples: int, seed: int) -> np.ndarray:
-    """(n_resamples, n_clips) Bayesian-bootstrap clip weights (Dirichlet(1, ..., 1) x n_clips),
-    a function of the clip count, the resample count and the seed only: the same for every
-    model, which is what pairs the differences. Every weight is positive, so no tag loses its
-    positives in a resample."""
-    g = np.random.default_rng([seed, n_clips]).standard_exponential((n_resamples, n_clips))
+def resample_weights(n_clips: int, n_resamples: int, seed: int,
+                     groups: np.ndarray | None = None) -> np.ndarray:
+    """(n_resamples, n_clips) Bayesian-bootstrap clip weights, scaled to sum to n_clips.
+
+    Without `groups`, each clip draws its own Dirichlet(1, ..., 1) weight. With `groups` (each
+    clip's track, as integers), each track draws one and all its clips share it: clips of one
+    recording are not independent evidence, and resampling them one by one shrinks the
+    interval by up to the square root of the clips per track (README, "Intervals"). Either way
+    the weights are a function of the clips (and their tracks), the resample count and the seed
+    only: the same for every model, which is what pairs the differences. Every weight is
+    positive, so no tag loses its positives in a resample."""
+    if groups is None:
+        g = np.random.default_rng([seed, n_clips]).standard_exponential((n_resamples, n_clips))
+    else:
+        groups = np.asarray(groups)
+        if groups.shape != (n_clips,):
+            raise ValueError(f"{groups.shape[0]} tracks given for {n_clips} clips")
+        _, index = np.unique(groups, return_inverse=True)
+        n_groups = int(index.max()) + 1
+        g = np.random.default_rng([seed, n_clips, n_groups]).standard_exponential(
+            (n_resamples, n_groups))[:, index]
     return g * (n_clips / g.sum(axis=1, keepdims=True))
 
 

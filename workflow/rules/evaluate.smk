@@ -32,14 +32,15 @@ rule evaluate:
 
 rule summarize:
     input:
-        seed_runs,
+        runs=seed_runs,
+        split_test="results/{experiment}/split/test.tsv",
     output:
         metrics="results/{experiment}/eval/{variant}/metrics.json",
         per_tag="results/{experiment}/eval/{variant}/per_tag.csv",
         predictions="results/{experiment}/eval/{variant}/predictions.h5",
         bootstrap="results/{experiment}/eval/{variant}/bootstrap.csv",
     params:
-        runs=lambda w, input: [str(Path(f).parent) for f in input],
+        runs=lambda w, input: [str(Path(f).parent) for f in input.runs],
         seeds=lambda w: S.variants[w.variant].seeds,
         spec=to_json(S.bootstrap.for_summary()),
         code=code_fingerprint("summarize"),
@@ -56,7 +57,7 @@ rule summarize:
         ENV
     shell:
         "tagbench summarize --runs {params.runs} --seeds {params.seeds} "
-        "--out-dir results/{wildcards.experiment}/eval/{wildcards.variant} "
+        "--split-test {input.split_test} --out-dir results/{wildcards.experiment}/eval/{wildcards.variant} "
         "--spec {params.spec:q} > {log} 2>&1"
 
 
@@ -65,6 +66,7 @@ rule baseline:
         train=shard_files("train"),
         valid=shard_files("valid"),
         test=shard_files("test"),
+        split_test="results/{experiment}/split/test.tsv",
     output:
         metrics="results/{experiment}/baseline/metrics.json",
         per_tag="results/{experiment}/baseline/per_tag.csv",
@@ -85,5 +87,6 @@ rule baseline:
         ENV
     shell:
         "tagbench baseline --train-shards {input.train} --valid-shards {input.valid} "
-        "--test-shards {input.test} --out-dir results/{wildcards.experiment}/baseline "
+        "--test-shards {input.test} --split-test {input.split_test} "
+        "--out-dir results/{wildcards.experiment}/baseline "
         "--spec {params.spec:q} > {log} 2>&1"

@@ -21,21 +21,27 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_summarize(args) -> None:
-    from ..replicates import summarize_seeds
+    from ..replicates import split_test_tracks, summarize_seeds
 
-    metrics = summarize_seeds(args.runs, args.seeds,
-                              settings_from(args, BootstrapSettings).for_summary(), args.out_dir)
+    settings = settings_from(args, BootstrapSettings).for_summary()
+    metrics = summarize_seeds(args.runs, args.seeds, settings, args.out_dir,
+                              split_test_tracks(args.split_test, settings))
     print(json.dumps({k: metrics[k] for k in ("roc_auc_macro", "roc_auc_macro_std",
                                               "roc_auc_macro_ci95", "interval", "seeds")}))
 
 
 def cmd_baseline(args) -> None:
     from ..baseline import run_baseline
+    from ..replicates import split_test_tracks
 
+    settings = settings_from(args, BootstrapSettings).for_summary()
     metrics = run_baseline(args.train_shards, args.valid_shards, args.test_shards, args.out_dir,
-                           settings_from(args, BootstrapSettings).for_summary())
+                           settings, split_test_tracks(args.split_test, settings))
     print(json.dumps({k: metrics[k] for k in ("roc_auc_macro", "roc_auc_macro_ci95", "interval",
                                               "pr_auc_macro", "C")}))
+
+
+SPLIT_TEST = "the split's test.tsv: its tracks are what a resample weights (resample_by: track)"
 
 
 def add_verbs(sub) -> None:
@@ -53,6 +59,7 @@ def add_verbs(sub) -> None:
                             "test clips")
     p.add_argument("--runs", nargs="+", required=True, help="evaluation folders, one per seed")
     p.add_argument("--seeds", nargs="+", type=int, required=True)
+    p.add_argument("--split-test", help=SPLIT_TEST)
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_summarize)
 
@@ -61,5 +68,6 @@ def add_verbs(sub) -> None:
     p.add_argument("--train-shards", nargs="+", required=True)
     p.add_argument("--valid-shards", nargs="+", required=True)
     p.add_argument("--test-shards", nargs="+", required=True)
+    p.add_argument("--split-test", help=SPLIT_TEST)
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_baseline)
