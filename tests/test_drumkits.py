@@ -32,6 +32,11 @@ from tagbench.errors import DataError
     ("Dununba1 Bell Mute", ("percussion",)),
     ("China (Paiste Alpha 18\")", ("crash", "cymbal")),
     ("Zildjian Splash Choke", ("crash", "cymbal")),
+    ("Agogo Low (Pearl ECB-23)", ("percussion",)),
+    ("Bell Tree", ("percussion",)),
+    ("Tom Rim", ("tom", "drum")),
+    ("FloorTom", ("tom", "drum")),
+    ("Snare Snappy", ("snare", "drum")),
     ("redo super opaco", None),
     ("17", None),
 ])
@@ -136,6 +141,19 @@ def test_an_unchanged_import_leaves_the_files_alone(tmp_path):
     (tmp_path / "kits" / "Millo-Drums_v.1" / "crash.flac").unlink()  # now a changed import
     import_drumkits(tmp_path / "kits", tmp_path / "out", kits)
     assert "millo_drums_v_1_crash_0" not in read_annotations(table).clip_ids
+
+
+def test_two_instruments_with_one_clip_id_are_refused(tmp_path):
+    kit = tmp_path / "kits" / "Millo-Drums_v.1"
+    _wav(kit / "a.wav")
+    _wav(kit / "b.wav")
+    instrument = "<instrument><id>{}</id><filename>{}</filename><name>{}</name></instrument>"
+    (kit / "drumkit.xml").write_text("<drumkit_info><instrumentList>"
+                                     + instrument.format(0, "a.wav", "Tom 1")
+                                     + instrument.format(1, "b.wav", "Tom-1")
+                                     + "</instrumentList></drumkit_info>")
+    with pytest.raises(DataError, match="clip id millo_drums_v_1_tom_1_0"):
+        import_drumkits(tmp_path / "kits", tmp_path / "out", ("Millo-Drums_v.1",))
 
 
 def test_bad_kit_folders_are_one_line_naming_them(tmp_path, capsys):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import filecmp
-import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .annotations import Annotations, write_annotations
+from .atomic import temporary_sibling
 from .errors import DataError
 
 # kit folder -> the words of its own drumkit.xml (or README) that say it was recorded
@@ -48,14 +48,14 @@ RECORDED_KITS = {
 
 # (pattern on the lower-cased instrument name, tags); the order settles names that two match
 TAG_RULES = (
-    (r"djembe|sangban|dununba|kenkeni|cowbell|clap|tambourine|maraca|bongo|cajon|clave"
-     r"|woodblock|snap|waterglass", ("percussion",)),
-    (r"h(i)?[- ]?h(at)?\b|hi[- ]?hat|\bhat\b", ("hihat", "cymbal")),
-    (r"ride|bell", ("ride", "cymbal")),
+    (r"djembe|sangban|dununba|kenkeni|cowbell|agogo|bell ?tree|clap|tambourine|maraca|bongo"
+     r"|conga|cajon|clave|wood ?block|snaps?\b|waterglass|shaker|triangle", ("percussion",)),
+    (r"\bhh\b|hi[- ]?hat|\bhat\b", ("hihat", "cymbal")),
+    (r"ride|bell", ("ride", "cymbal")),  # a bell that is no percussion's is the ride's
     (r"crash|splash|china", ("crash", "cymbal")),
     (r"kick|bass ?drum", ("kick", "drum")),
-    (r"snare|stick|rim", ("snare", "drum")),
-    (r"\btom", ("tom", "drum")),
+    (r"\btom|(floor|hi|high|lo|low|mid)[ _-]?tom", ("tom", "drum")),  # before "rim": Tom Rim
+    (r"snare|stick|\brim", ("snare", "drum")),
 )
 TAGS = ("kick", "snare", "tom", "drum", "hihat", "ride", "crash", "cymbal", "percussion")
 
@@ -161,28 +161,35 @@ def import_drumkits(kits_dir: str | Path, out: str | Path,
     if not ids:
         raise DataError(f"{kits_dir}: the kits {', '.join(kits)} hold no instrument a tag "
                         "rule matches")
+    if len(set(ids)) != len(ids):
+        twice = next(i for i in ids if ids.count(i) > 1)
+        raise DataError(f"{kits_dir}: two instruments give the clip id {twice} (names that "
+                        "differ only in punctuation); rename one in its drumkit.xml")
     labels = np.asarray(rows, dtype=np.uint8)
     used = labels.any(axis=0)
     ann = Annotations(tuple(ids), tuple(paths), tuple(t for t, u in zip(TAGS, used, strict=True) if u),
                       labels[:, used], tuple(tracks))
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    new = out / "annotations_final.csv.new"
-    write_annotations(new, ann)
-    _replace_if_changed(new, out / "annotations_final.csv")
-    new = out / "sources.csv.new"
-    with open(new, "w", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["kit", "author", "licence", "clips", "recorded", "description"])
-        writer.writerows(sources)
-    _replace_if_changed(new, out / "sources.csv")
+    _replace_if_changed(out / "annotations_final.csv", lambda tmp: write_annotations(tmp, ann))
+
+    def write_sources(tmp):
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(["kit", "author", "licence", "clips", "recorded", "description"])
+            writer.writerows(sources)
+
+    _replace_if_changed(out / "sources.csv", write_sources)
     return ann, left_out
 
 
-def _replace_if_changed(new: Path, path: Path) -> None:
-    """An unchanged import leaves the file (and its time) alone: the workflow, which reads it,
-    then has nothing to rerun."""
-    if path.is_file() and filecmp.cmp(new, path, shallow=False):
-        new.unlink()
-    else:
-        os.replace(new, path)
+def _replace_if_changed(path: Path, write) -> None:
+    """`write(tmp)` to a hidden sibling, renamed over `path` only if the bytes differ: an
+    unchanged import leaves the file (and its time) alone, so the workflow that reads it has
+    nothing to rerun; a failed one leaves the old file."""
+    tmp = temporary_sibling(path)
+    try:
+        write(tmp)
+        if not (path.is_file() and filecmp.cmp(tmp, path, shallow=False)):
+            tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

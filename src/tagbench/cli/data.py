@@ -30,8 +30,11 @@ def cmd_import_drumkits(args) -> None:
     counts = ", ".join(f"{t} {n}" for t, n in zip(ann.tags, ann.labels.sum(axis=0), strict=True))
     print(f"drum kits: {len(ann)} clips of {len(set(ann.tracks))} instruments; {counts} "
           f"-> {args.out}/annotations_final.csv, sources.csv")
+    grouped: dict[tuple[str, str], list[str]] = {}
     for kit, what, why in left_out:
-        print(f"  left out: {kit}: {what}: {why}")
+        grouped.setdefault((kit, why), []).append(what)
+    for (kit, why), what in grouped.items():
+        print(f"  left out of {kit} ({why}): {', '.join(what)}")
 
 
 def cmd_download_mtt(args) -> None:
