@@ -39,8 +39,12 @@ except ConfigError as err:
 
 DATASET = S.dataset
 # Everything a run derives lives under results/{EXPERIMENT}/ (config `experiment`, default: the
-# dataset's name); downloads and audio stay in resources/{DATASET}/, shared by experiments.
+# dataset's name); downloads and audio stay in resources/{DATASET}/, shared by experiments
+# (a custom import in resources/custom/{EXPERIMENT}/).
 EXPERIMENT = S.experiment
+# A custom dataset's imported table is per experiment: two custom experiments (the drum kits and
+# a user's own) do not overwrite each other's and make the other's results stale.
+DATA_DIR = f"resources/custom/{EXPERIMENT}" if DATASET == "custom" else f"resources/{DATASET}"
 if S.predict.audio_dir and not Path(S.predict.audio_dir).is_dir():
     sys.exit(f"tagbench: config error: config key 'predict.audio_dir': {S.predict.audio_dir}: "
              "folder not found")

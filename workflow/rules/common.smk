@@ -65,7 +65,7 @@ def audio_input(wildcards):
     its annotations name that exists, so a replaced or re-encoded file makes the features stale
     (a missing one is recorded as failed by extraction, and its arrival reruns it)."""
     if DATASET != "custom":
-        return f"resources/{DATASET}/audio"
+        return f"{DATA_DIR}/audio"
     audio_dir = Path(S.custom_audio_dir)
     return [str(audio_dir / rel) for rel in custom_audio_paths(S.custom_annotations)
             if (audio_dir / rel).is_file()]

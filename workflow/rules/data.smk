@@ -23,25 +23,26 @@ rule import_custom:
     input:
         annotations=S.custom_annotations or [],
     output:
-        annotations="resources/custom/annotations_final.csv",
+        annotations=f"{DATA_DIR}/annotations_final.csv",
     params:
         audio_dir=S.custom_audio_dir or "",
+        out=lambda w, output: str(Path(output.annotations).parent),
         code=code_fingerprint("import"),
     localrule: True
     log:
-        "resources/custom/logs/import_custom.log",
+        f"{DATA_DIR}/logs/import_custom.log",
     benchmark:
-        "resources/custom/logs/import_custom.benchmark.tsv"
+        f"{DATA_DIR}/logs/import_custom.benchmark.tsv"
     conda:
         ENV
     shell:
         "tagbench import-custom --annotations {input.annotations:q} "
-        "--audio-dir {params.audio_dir:q} --out resources/custom > {log} 2>&1"
+        "--audio-dir {params.audio_dir:q} --out {params.out:q} > {log} 2>&1"
 
 
 rule split:
     input:
-        annotations=f"resources/{DATASET}/annotations_final.csv",
+        annotations=f"{DATA_DIR}/annotations_final.csv",
         # split.method lists: a changed list file makes the split stale
         lists=[S.split.lists[p] for p in PARTS] if S.split.method == "lists" else [],
         # tags.list: a changed list (shipped or the user's file) makes the split stale

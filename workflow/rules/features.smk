@@ -5,13 +5,13 @@ rule extract:
     input:
         split="results/{experiment}/split/{part}.tsv",
         provenance="results/{experiment}/split/split.json",
-        annotations=f"resources/{DATASET}/annotations_final.csv",
+        annotations=f"{DATA_DIR}/annotations_final.csv",
         audio=audio_input,
     output:
         "results/{experiment}/features/{front_end}/{part}/{shard}.h5",
     params:
         n_shards=lambda w: S.shards[w.part],
-        dataset=DATASET,
+        audio_root=f"{DATA_DIR}/audio",
         spec=lambda w: to_json(S.features_for(w.front_end)),
         code=lambda w: code_fingerprint("features", front_end=w.front_end),
     threads: 1
@@ -25,7 +25,7 @@ rule extract:
     conda:
         ENV
     shell:
-        "tagbench extract {input.split:q} --audio-root resources/{params.dataset}/audio "
+        "tagbench extract {input.split:q} --audio-root {params.audio_root:q} "
         "--shard {wildcards.shard} --n-shards {params.n_shards} --out {output:q} "
         "--spec {params.spec:q} > {log} 2>&1"
 
