@@ -40,7 +40,7 @@ def test_baseline_learns_audible_statistics_and_writes_a_summary(tmp_path):
     parts = {p: shard(tmp_path / f"{p}.h5", n, s)
              for p, n, s in (("train", 400, 1), ("valid", 100, 2), ("test", 100, 3))}
     metrics = run_baseline(parts["train"], parts["valid"], parts["test"], tmp_path / "out",
-                           BootstrapSettings(resamples=200, seed=0))
+                           BootstrapSettings(resamples=200, seed=0, resample_by="clip"))
     assert json.loads((tmp_path / "out" / "metrics.json").read_text()) == metrics
     per_tag = pd.read_csv(tmp_path / "out" / "per_tag.csv").set_index("tag")["roc_auc"]
     # audible tags are found (a floor that is not trivial), the noise tag is not
@@ -61,4 +61,5 @@ def test_baseline_refuses_parts_with_other_tags(tmp_path):
         w.add("c", "c.mp3", [1], np.zeros((96, 64)))
     train = shard(tmp_path / "t.h5", 10, 0)
     with pytest.raises(DataError, match="disagree on the tag list"):
-        run_baseline(train, train, [other], tmp_path / "out", BootstrapSettings(resamples=10))
+        run_baseline(train, train, [other], tmp_path / "out",
+                     BootstrapSettings(resamples=10, resample_by="clip"))

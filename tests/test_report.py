@@ -9,7 +9,7 @@ from tagbench.config import BootstrapSettings
 from tagbench.verdict import BASELINE
 
 N_CLIPS, TAGS = 60, [f"t{j}" for j in range(8)]
-SETTINGS = BootstrapSettings(resamples=200, seed=0)
+SETTINGS = BootstrapSettings(resamples=200, seed=0, resample_by="clip")  # synthetic: no tracks
 
 
 def summary(folder, seeds, quality, rng, labels):
@@ -160,13 +160,24 @@ def test_a_summary_resamples_the_tracks_it_is_given(tmp_path):
     clips = [f"c{i}" for i in range(N_CLIPS)]
     scored = [score(clips, labels, rng.random(labels.shape), TAGS, {}) for _ in range(3)]
     tracks = {c: f"track{i // 3}" for i, c in enumerate(clips)}
-    by_track = summarize(scored, [0, 1, 2], SETTINGS, tmp_path / "a", tracks)
+    by_tracks = BootstrapSettings(resamples=200, resample_by="track")
+    by_track = summarize(scored, [0, 1, 2], by_tracks, tmp_path / "a", tracks)
     assert (by_track["resample_by"], by_track["n_resampled"]) == ("track", N_CLIPS // 3)
-    by_clip = summarize(scored, [0, 1, 2], BootstrapSettings(resamples=200, resample_by="clip"),
-                        tmp_path / "b", tracks)
+    by_clip = summarize(scored, [0, 1, 2], SETTINGS, tmp_path / "b", tracks)
     assert (by_clip["resample_by"], by_clip["n_resampled"]) == ("clip", N_CLIPS)
+    assert by_clip["resampled_sha256"] != by_track["resampled_sha256"]
     with pytest.raises(DataError, match="test clip c1 is not in the split's test part"):
-        summarize(scored, [0, 1, 2], SETTINGS, tmp_path / "c", {"c0": "track0"})
-    with pytest.raises(DataError, match="--split-test"):
-        split_test_tracks(None, SETTINGS)
-    assert split_test_tracks(None, BootstrapSettings(resample_by="clip")) is None
+        summarize(scored, [0, 1, 2], by_tracks, tmp_path / "c", {"c0": "track0"})
+    with pytest.raises(DataError, match="--split-test"):  # never a silent fall back to clips
+        summarize(scored, [0, 1, 2], by_tracks, tmp_path / "d", split_test_tracks(None, by_tracks))
+
+    # compare pairs only summaries whose resamples match: other tracks draw other weights
+    from tagbench.leaderboard import compare_runs
+
+    other = {c: f"track{i // 4}" for i, c in enumerate(clips)}
+    summarize(scored, [0, 1, 2], by_tracks, tmp_path / "e" / "eval" / "v", tracks)
+    summarize(scored, [0, 1, 2], by_tracks, tmp_path / "f" / "eval" / "v", other)
+    summarize(scored, [0, 1, 2], by_tracks, tmp_path / "g" / "eval" / "v", tracks)
+    assert not compare_runs(tmp_path, "e", "f")["paired"].any()
+    table = compare_runs(tmp_path, "e", "g")
+    assert table["paired"].all() and (table["resampled"] == f"{N_CLIPS // 3} tracks").all()

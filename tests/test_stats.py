@@ -70,7 +70,7 @@ def test_track_resamples_give_one_weight_per_track_shared_by_its_clips():
     assert np.array_equal(w[:, 0], w[:, 2]) and np.array_equal(w[:, 0], w[:, 5])
     assert np.array_equal(w[:, 1], w[:, 4]) and not np.array_equal(w[:, 0], w[:, 1])
     assert np.array_equal(w, resample_weights(6, 50, seed=0, groups=list(tracks)))
-    with pytest.raises(ValueError, match="5 tracks given for 6 clips"):
+    with pytest.raises(ValueError, match="5 track labels given for 6 clips"):
         resample_weights(6, 5, seed=0, groups=tracks[:5])
 
 
@@ -216,7 +216,7 @@ def test_every_point_lies_inside_its_interval_on_a_tiny_multilabel_test_part(tmp
     y = (rng.random((30, 16)) < np.linspace(0.03, 0.4, 16)).astype(np.uint8)
     y[0, :4], y[1:, :2] = 1, 0  # tags 0, 1: one positive; 2, 3: a few
     tags = [f"t{j}" for j in range(16)]
-    settings = BootstrapSettings(resamples=300, seed=1)
+    settings = BootstrapSettings(resamples=300, seed=1, resample_by="clip")
     found = {}
     for name, seeds in (("three", [0, 1, 2]), ("one", [0]), ("baseline", None)):
         scored = [score([f"c{i}" for i in range(30)], y,

@@ -90,7 +90,7 @@ def test_resolution_says_what_the_seeds_can_resolve_and_when_more_seeds_are_the_
     assert more < 0.040
 
 
-@pytest.mark.parametrize("name", ["interval", "correction"])
+@pytest.mark.parametrize("name", ["interval", "correction", "resample_by"])
 def test_an_unknown_method_or_correction_name_is_one_config_line(name, tmp_path):
     from tagbench.config import BootstrapSettings, from_json, load_settings
     from tagbench.errors import ConfigError

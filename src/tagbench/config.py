@@ -183,8 +183,9 @@ class EvalSettings:
 
 @dataclass(frozen=True)
 class BootstrapSettings:
-    """Test-clip resamples behind every interval and difference, the interval method and the
-    multiplicity correction of the flags (config `evaluate`; `tagbench.stats` implements them)."""
+    """Test-part resamples (per track or per clip) behind every interval and difference, the
+    interval method and the multiplicity correction of the flags (config `evaluate`;
+    `tagbench.stats` implements them)."""
 
     resamples: int = 1000
     seed: int = 0

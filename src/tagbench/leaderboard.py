@@ -17,9 +17,8 @@ import pandas as pd
 
 from .atomic import atomic_path, write_text
 from .errors import DataError
-from .replicates import resampled
 from .scoring import read_metrics, read_scored
-from .stats import KEYS, NO_VERDICT, Runs, difference, flag_families, pairwise
+from .stats import KEYS, NO_VERDICT, Runs, difference, flag_families, pairwise, resampled
 from .tag_lists import read_tag_list, shipped, tag_set_digest, tag_set_name
 
 PUBLISHED = Path(__file__).with_name("published.csv")
@@ -282,17 +281,18 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.Da
                   and sa.tags == sb.tags
                   and ma.get("bootstrap") == mb.get("bootstrap")
                   and ma.get("bootstrap_seed") == mb.get("bootstrap_seed")
-                  and ma.get("resample_by", "clip") == mb.get("resample_by", "clip"))
+                  and ma.get("resampled_sha256") == mb.get("resampled_sha256"))
         # both runs' own method; where they differ, the one over seeds and clips (the wider)
         methods = {ma.get("interval_method", method), mb.get("interval_method", method)}
         method = methods.pop() if len(methods) == 1 else "seeds_and_clips"
         runs = (_summary_runs(fa), _summary_runs(fb)) if paired else None
+        unit, n = resampled(ma)
         for key in (*KEYS, "accuracy"):
             row = {"a": f"{a.split('/')[0]}/{va}", "b": f"{b.split('/')[0]}/{vb}", "metric": key,
                    "a_value": ma.get(key), "b_value": mb.get(key),
                    "change": mb.get(key) - ma.get(key), "ci95_low": np.nan, "ci95_high": np.nan,
                    "p_value": np.nan, "interval": "", "family": "none: no interval",
-                   "paired": paired, "va": va, "vb": vb, "resampled": resampled(ma),
+                   "paired": paired, "va": va, "vb": vb, "resampled": f"{n} {unit}s",
                    "a_provenance": _provenance(ma), "b_provenance": _provenance(mb)}
             if runs and key in KEYS:
                 est = difference(runs[1], runs[0], key, method)  # B - A

@@ -8,14 +8,17 @@ figure, in the order of `seeds`), `<key>_std` (sample std over seeds, 0 for one 
 seeds and test clips, `stats.estimate`); `interval` (the method, in words; clip-only for one
 seed or the baseline) and `interval_method` (the config's name); `seeds` (None: the baseline, one
 deterministic run); the bootstrap's size and seed (`bootstrap`, `bootstrap_seed`, named as in
-the config), `resample_by` (track or clip: what a resample weighted) and `n_resampled` (how
-many of them). Beside it: `bootstrap.csv` (long form: one row per resample and seed, what the
+the config), `resample_by` (track or clip: what a resample weighted), `n_resampled` (how
+many of them) and `resampled_sha256` (which clips form which track: what pairs two summaries'
+resamples). Beside it: `bootstrap.csv` (long form: one row per resample and seed, what the
 differences are computed from), `predictions.h5` (scores averaged over seeds: the ROC and PR
 curves) and `per_tag.csv` (per-tag figures averaged over seeds).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +43,8 @@ def _mean_of(values: list):
 def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
               tracks: dict[str, str] | None = None) -> dict:
     """Write the summary of `runs` (one per seed, same test clips) into out_dir. `tracks`
-    (clip id -> track, the split's test part) is what `resample_by: track` resamples; without
-    it the resamples are per clip, and `resample_by` in the metrics says so."""
+    (clip id -> track, the split's test part; `split_test_tracks`) is what `resample_by: track`
+    resamples, and it needs them; `resample_by: clip` ignores them."""
     first = runs[0]
     for run in runs[1:]:
         if run.clip_ids != first.clip_ids or run.tags != first.tags:
@@ -50,13 +53,16 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
     metrics = {k: _mean_of([r.metrics.get(k) for r in runs]) for k in first.metrics}
     if seeds is not None and len(seeds) != len(runs):
         raise DataError(f"{len(runs)} scored runs for {len(seeds)} seeds")
-    groups, resample_by = None, "clip"
-    if settings.resample_by == "track" and tracks is not None:
+    groups = None
+    if settings.resample_by == "track":
+        if tracks is None:
+            raise DataError("evaluate.resample_by is track, but no test tracks were given: pass "
+                            "the split's test part (--split-test results/EXPERIMENT/split/test.tsv)")
         unknown = [c for c in first.clip_ids if c not in tracks]
         if unknown:
             raise DataError(f"test clip {unknown[0]} is not in the split's test part: rerun "
                             "the evaluation on the current split")
-        groups, resample_by = np.array([tracks[c] for c in first.clip_ids]), "track"
+        groups = [tracks[c] for c in first.clip_ids]
     weights = resample_weights(len(first.labels), settings.resamples, settings.seed, groups)
     resamples = bootstrap(first.labels, [r.scores for r in runs], weights, seeds)
     points = np.array([[r.metrics[k] for k in KEYS] for r in runs], dtype=np.float64)
@@ -72,8 +78,9 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
         metrics["interval"] = est.label
     metrics.update(seeds=None if seeds is None else list(seeds), interval_method=settings.interval,
                    bootstrap=settings.resamples, bootstrap_seed=settings.seed,
-                   resample_by=resample_by,
-                   n_resampled=len(set(groups)) if groups is not None else len(first.clip_ids))
+                   resample_by=settings.resample_by,
+                   n_resampled=len(set(groups)) if groups is not None else len(first.clip_ids),
+                   resampled_sha256=_units_digest(settings.resample_by, groups))
     out = Path(out_dir)
     with atomic_path(out / "bootstrap.csv") as tmp:
         resamples.to_csv(tmp, index=False, float_format="%.6f")
@@ -87,6 +94,12 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
     return metrics
 
 
+def _units_digest(resample_by: str, groups) -> str:
+    """What pairs two summaries' resamples beyond their clips and seed: the same unit and, for
+    tracks, the same track of every clip (another track column draws other weights)."""
+    return hashlib.sha256(json.dumps([resample_by, groups]).encode()).hexdigest()[:16]
+
+
 def summarize_seeds(run_dirs, seeds, settings: BootstrapSettings, out_dir,
                     tracks: dict[str, str] | None = None) -> dict:
     """The variant-level files from its seeds' evaluation folders."""
@@ -95,20 +108,10 @@ def summarize_seeds(run_dirs, seeds, settings: BootstrapSettings, out_dir,
     return summarize([read_scored(d) for d in run_dirs], seeds, settings, out_dir, tracks)
 
 
-def resampled(metrics: dict) -> str:
-    """What a summary's test resamples weighted: "44 tracks" (a weight per track, shared by its
-    clips) or "134 clips" (per clip: resample_by clip, or a summary from before tracks were)."""
-    unit = metrics.get("resample_by", "clip")
-    return f"{metrics.get('n_resampled', metrics.get('n_clips'))} {unit}s"
-
-
 def split_test_tracks(split_test, settings: BootstrapSettings) -> dict[str, str] | None:
     """clip id -> track of the split's test part, what `resample_by: track` needs; None for
-    `resample_by: clip`."""
-    if settings.resample_by != "track":
+    `resample_by: clip` (or no file: `summarize` then says what is missing)."""
+    if settings.resample_by != "track" or split_test is None:
         return None
-    if split_test is None:
-        raise DataError("evaluate.resample_by is track: pass the split's test part "
-                        "(--split-test results/EXPERIMENT/split/test.tsv)")
     part = read_part(split_test)
     return dict(zip(part.clip_ids, part.tracks, strict=True))

@@ -15,8 +15,7 @@ import pandas as pd  # noqa: E402
 from .atomic import atomic_path, write_text  # noqa: E402
 from .config import BootstrapSettings  # noqa: E402
 from .errors import DataError  # noqa: E402
-from .replicates import resampled  # noqa: E402
-from .stats import KEYS, Runs, estimate, pairwise  # noqa: E402
+from .stats import KEYS, Runs, estimate, pairwise, resampled  # noqa: E402
 from .verdict import BASELINE, resolution, verdict  # noqa: E402
 
 COLUMNS = ("variant", "backbone", "provenance", "pooling", "head", "finetune", "epochs", "best_epoch",
@@ -26,7 +25,7 @@ COLUMNS = ("variant", "backbone", "provenance", "pooling", "head", "finetune", "
            "roc_auc_micro", "roc_auc_micro_std", "roc_auc_micro_ci95_low", "roc_auc_micro_ci95_high",
            "pr_auc_micro", "pr_auc_micro_std", "pr_auc_micro_ci95_low", "pr_auc_micro_ci95_high",
            "accuracy", "all_negative_accuracy", "n_clips", "n_tags_scored", "n_params",
-           "n_trainable_params", "train_seconds", "bootstrap", "resampled", "interval")
+           "n_trainable_params", "train_seconds", "bootstrap", "resample_by", "n_resampled", "interval")
 PANELS = (("loss", "Binary cross-entropy"), ("accuracy", "Element-wise accuracy"),
           ("roc_auc", "ROC-AUC (macro)"), ("pr_auc", "PR-AUC (macro)"))
 
@@ -96,11 +95,11 @@ def _markdown(frame: pd.DataFrame) -> str:
                  *(figure(row, k) for k in KEYS), f"{row['accuracy']:.3f}",
                  f"{row['all_negative_accuracy']:.3f}",
                  "-" if pd.isna(row["train_seconds"]) else f"{row['train_seconds']:.0f}",
-                 f"{row['interval']}; resampled: {row['resampled']}"]
+                 f"{row['interval']}; resampled: {row['n_resampled']} {row['resample_by']}s"]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     return ("\n".join(lines) + "\n\nmean ± std over seeds [95 % interval]; seeds+clips t: mean ± t x "
-            "SE over training seeds and test clips (README, Intervals); clips only: the test "
-            "clips' variation alone, for a row without a seed spread; resampled: what each test "
+            "SE over training seeds and the test part (README, Intervals); clips only: the test "
+            "part's variation alone, for a row without a seed spread; resampled: what each test "
             "resample weights (tracks: one weight per track, shared by its clips).\n")
 
 
@@ -111,8 +110,8 @@ def _row(name: str, metrics: dict, spec: dict, runs: Runs, method: str) -> dict:
            "pooling": spec.get("pooling", "-"),
            "head": head if isinstance(head, str) else "-".join(map(str, head)) or "-",
            "finetune": spec.get("finetune", "-"), "epochs": metrics.get("epochs_trained"),
-           "seeds": " ".join(map(str, metrics["seeds"])) if metrics.get("seeds") else "-",
-           "resampled": resampled(metrics)}
+           "seeds": " ".join(map(str, metrics["seeds"])) if metrics.get("seeds") else "-"}
+    row["resample_by"], row["n_resampled"] = resampled(metrics)
     for key in KEYS:
         est = estimate(runs, key, method)
         row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = est.low, est.high
@@ -154,8 +153,8 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
                                              "head": "logistic regression"}, runs[BASELINE],
                          settings.interval))
         point[BASELINE], folders[BASELINE] = metrics, Path(baseline_dir)
-    same = {(m["n_clips"], m["bootstrap"], m["bootstrap_seed"], resampled(m))
-            for m in point.values()}
+    same = {(m["n_clips"], m["bootstrap"], m["bootstrap_seed"], resampled(m),
+             m.get("resampled_sha256")) for m in point.values()}
     if len(same) != 1:
         raise DataError("the summaries were bootstrapped on different test clips or resamples: "
                         "rerun snakemake so that they share one test part and evaluate settings")
@@ -361,9 +360,9 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
              f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
             for r in table.itertuples(index=False)]
     resamples = int(table["bootstrap"].iloc[0])
-    n, what = str(table["resampled"].iloc[0]).split(" ", 1)
-    unit = (f"a weight per test track, shared by its clips: {n} tracks" if what == "tracks"
-            else f"a weight per test clip: {n} clips")
+    n = int(table["n_resampled"].iloc[0])
+    unit = (f"a weight per test track, shared by its clips: {n} tracks"
+            if table["resample_by"].iloc[0] == "track" else f"a weight per test clip: {n} clips")
     key = "roc_auc_macro"
     claims = "\n".join(f"- {line}" for line in resolution(differences, key))
     families = differences.loc[~differences["family"].str.startswith("none"), "correction"]

@@ -78,12 +78,19 @@ def resample_weights(n_clips: int, n_resamples: int, seed: int,
     else:
         groups = np.asarray(groups)
         if groups.shape != (n_clips,):
-            raise ValueError(f"{groups.shape[0]} tracks given for {n_clips} clips")
+            raise ValueError(f"{groups.shape[0]} track labels given for {n_clips} clips")
         _, index = np.unique(groups, return_inverse=True)
         n_groups = int(index.max()) + 1
         g = np.random.default_rng([seed, n_clips, n_groups]).standard_exponential(
             (n_resamples, n_groups))[:, index]
     return g * (n_clips / g.sum(axis=1, keepdims=True))
+
+
+def resampled(metrics: dict) -> tuple[str, int]:
+    """What a summary's test resamples weighted, and how many: ("track", 44) or ("clip", 134)
+    (a summary from before tracks were resampled weighted clips)."""
+    unit = metrics.get("resample_by", "clip")
+    return unit, int(metrics.get("n_resampled", metrics.get("n_clips") or 0))
 
 
 def _previous_step(cum: np.ndarray, step: np.ndarray) -> np.ndarray:

@@ -57,7 +57,8 @@ rule summarize:
         ENV
     shell:
         "tagbench summarize --runs {params.runs} --seeds {params.seeds} "
-        "--split-test {input.split_test} --out-dir results/{wildcards.experiment}/eval/{wildcards.variant} "
+        "--split-test {input.split_test:q} "
+        "--out-dir results/{wildcards.experiment}/eval/{wildcards.variant} "
         "--spec {params.spec:q} > {log} 2>&1"
 
 
@@ -87,6 +88,6 @@ rule baseline:
         ENV
     shell:
         "tagbench baseline --train-shards {input.train} --valid-shards {input.valid} "
-        "--test-shards {input.test} --split-test {input.split_test} "
+        "--test-shards {input.test} --split-test {input.split_test:q} "
         "--out-dir results/{wildcards.experiment}/baseline "
         "--spec {params.spec:q} > {log} 2>&1"
