@@ -56,7 +56,8 @@ def test_variant_overrides_train_keys():
     ({"dataset": "mtt", "split": {"method": "folder"},
       "variants": {"m": {"backbone": "MTT_musicnn", "pooling": "penultimate"}}},
      "config key 'variants.m.backbone': MTT_musicnn was trained on MagnaTagATune folders 0-b and "
-     "selected on folder c, and split.method folder tests on folder(s) c: it would be scored on "
+     "selected on folder c, and split.method folder tests on folders c-f, c among them: it would "
+     "be scored on "
      "clips it learned from. Use split.method: standard"),
     ({"select_variants": ["nope"]}, "config key 'select_variants': 'nope' is not a variant"),
 ])

@@ -69,3 +69,17 @@ def test_a_replaced_custom_audio_file_makes_its_features_stale(tmp_path):
     write_wav(audio / "s3-0-1.wav", 0.2 * np.sin(2 * np.pi * 880 * t))  # re-encoded, same name
     os.utime(audio / "s3-0-1.wav", (later, later))
     assert planned(snakemake(tmp_path, "-n", *shards)) == {"extract": 3}
+
+    # a second custom experiment imports its own table: the first's results stay as they were
+    (tmp_path / "other.csv").write_text("\n".join(rows[:7]) + "\n")
+    first = (tmp_path / "config.yaml").read_text()
+    write_config(tmp_path, {"dataset": "custom", "experiment": "other",
+                            "split": {"method": "group"},
+                            "custom": {"annotations": str(tmp_path / "other.csv"),
+                                       "audio_dir": str(audio)}})
+    proc = snakemake(tmp_path, "results/other/split/split.json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "resources/custom/other/annotations_final.csv").read_text().count("\n") == 7
+    (tmp_path / "config.yaml").write_text(first)
+    assert (tmp_path / "resources/custom/custom/annotations_final.csv").read_text().count("\n") == 13
+    assert planned(snakemake(tmp_path, "-n", *shards)) == {"extract": 3}
