@@ -44,7 +44,8 @@ DATASET = S.dataset
 EXPERIMENT = S.experiment
 # A custom dataset's imported table is per experiment: two custom experiments (the drum kits and
 # a user's own) do not overwrite each other's and make the other's results stale.
-DATA_DIR = f"resources/custom/{EXPERIMENT}" if DATASET == "custom" else f"resources/{DATASET}"
+CUSTOM_DIR = f"resources/custom/{EXPERIMENT}"
+DATA_DIR = CUSTOM_DIR if DATASET == "custom" else f"resources/{DATASET}"
 if S.predict.audio_dir and not Path(S.predict.audio_dir).is_dir():
     sys.exit(f"tagbench: config error: config key 'predict.audio_dir': {S.predict.audio_dir}: "
              "folder not found")

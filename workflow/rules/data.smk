@@ -23,16 +23,16 @@ rule import_custom:
     input:
         annotations=S.custom_annotations or [],
     output:
-        annotations=f"{DATA_DIR}/annotations_final.csv",
+        annotations=f"{CUSTOM_DIR}/annotations_final.csv",
     params:
         audio_dir=S.custom_audio_dir or "",
         out=lambda w, output: str(Path(output.annotations).parent),
         code=code_fingerprint("import"),
     localrule: True
     log:
-        f"{DATA_DIR}/logs/import_custom.log",
+        f"{CUSTOM_DIR}/logs/import_custom.log",
     benchmark:
-        f"{DATA_DIR}/logs/import_custom.benchmark.tsv"
+        f"{CUSTOM_DIR}/logs/import_custom.benchmark.tsv"
     conda:
         ENV
     shell:
