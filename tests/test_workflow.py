@@ -74,7 +74,8 @@ def test_whole_dag_builds_the_report(built):
     for metrics in (summary, baseline):
         assert (metrics["resample_by"], metrics["n_resampled"]) == ("track", len(test_tracks))
     assert f"{len(test_tracks)} tracks" in overview
-    assert set(zip(table["resample_by"], table["n_resampled"])) == {("track", len(test_tracks))}
+    assert set(zip(table["resample_by"], table["n_resampled"], strict=True)) == {
+        ("track", len(test_tracks))}
 
 
 def assert_nothing_to_do(workdir):
