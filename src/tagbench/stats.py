@@ -67,7 +67,7 @@ def resample_weights(n_clips: int, n_resamples: int, seed: int,
     """(n_resamples, n_clips) Bayesian-bootstrap clip weights, scaled to sum to n_clips.
 
     Without `groups`, each clip draws its own Dirichlet(1, ..., 1) weight. With `groups` (each
-    clip's track, as integers), each track draws one and all its clips share it: clips of one
+    clip's track: any labels, one per clip), each track draws one and all its clips share it: clips of one
     recording are not independent evidence, and resampling them one by one shrinks the
     interval by up to the square root of the clips per track (README, "Intervals"). Either way
     the weights are a function of the clips (and their tracks), the resample count and the seed
