@@ -81,7 +81,7 @@ class Kit:
 
 def _text(element, tag: str) -> str:
     found = element.find(tag)
-    return (found.text or "").strip() if found is not None and found.text else ""
+    return found.text.strip() if found is not None and found.text else ""
 
 
 def _slug(text: str) -> str:

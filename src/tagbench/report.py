@@ -153,8 +153,8 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
                                              "head": "logistic regression"}, runs[BASELINE],
                          settings.interval))
         point[BASELINE], folders[BASELINE] = metrics, Path(baseline_dir)
-    same = {(m["n_clips"], m["bootstrap"], m["bootstrap_seed"], resampled(m),
-             m.get("resampled_sha256")) for m in point.values()}
+    same = {(m["n_clips"], m["bootstrap"], m["bootstrap_seed"], m.get("resampled_sha256"))
+            for m in point.values()}
     if len(same) != 1:
         raise DataError("the summaries were bootstrapped on different test clips or resamples: "
                         "rerun snakemake so that they share one test part and evaluate settings")
