@@ -59,6 +59,14 @@ def test_variant_overrides_train_keys():
      "selected on folder c, and split.method folder tests on folders c-f, c among them: it would "
      "be scored on "
      "clips it learned from. Use split.method: standard"),
+    ({"dataset": "mtt", "split": {"method": "group"},
+      "variants": {"m": {"backbone": "MTT_musicnn", "pooling": "penultimate"}}},
+     "config key 'variants.m.backbone': MTT_musicnn was trained on MagnaTagATune folders 0-b and "
+     "selected on folder c, and split.method group tests on folders 0-f, 0, 1, 2, 3, 4, 5, 6, 7, "
+     "8, 9, a, b, c among them"),
+    ({"dataset": "mtt", "split": {"method": "folder"},
+      "variants": {"m": {"backbone": "MTT_vgg", "pooling": "pool5"}}},
+     "config key 'variants.m.backbone': MTT_vgg was trained on MagnaTagATune folders 0-b"),
     ({"select_variants": ["nope"]}, "config key 'select_variants': 'nope' is not a variant"),
 ])
 def test_bad_config_names_the_key(raw, message):
@@ -102,24 +110,41 @@ def test_cli_bad_config_is_one_line(tmp_path):
     assert "train.epochs" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("dataset, method, backbone", [
+    ("mtt", "standard", "MTT_musicnn"),  # test folders d-f: never trained or selected on
+    ("mtt", "standard", "MTT_vgg"),
+    ("mtt", "folder", "MSD_musicnn"),  # trained on another dataset
+    ("demo", "group", "MTT_musicnn"),  # not MTT's clips
+])
+def test_the_leakage_guard_allows_splits_the_backbone_never_saw(dataset, method, backbone):
+    pooling = "pool5" if backbone.endswith("_vgg") else "penultimate"
+    s = load_settings({"dataset": dataset, "split": {"method": method},
+                       "variants": {"m": {"backbone": backbone, "pooling": pooling}}})
+    assert s.variants["m"].backbone == backbone
+
+
 def test_provenance_says_what_a_figure_measures_and_the_guard_catches_a_lists_split():
     from types import SimpleNamespace
 
     from tagbench.backbones import provenance
     from tagbench.errors import DataError
-    from tagbench.evaluate import _refuse_leak
+    from tagbench.evaluate import refuse_leak
 
     assert provenance("MTT_musicnn", "none", "mtt") == "in-domain supervised, not transfer"
     assert provenance("MTT_musicnn", "none", "demo") == "transfer from MTT"
     assert provenance("MSD_vgg", "none", "mtt") == "transfer from MSD"
     assert provenance("vggish", "none", "mtt") == "random weights (no pretraining)"
-    standard = SimpleNamespace(clip_paths=["d/a-b-01-x-0-29.mp3", "f/c-d-02-y-0-29.mp3"])
-    _refuse_leak("MTT_musicnn", "mtt", standard)  # test folders d-f: unseen
-    listed = SimpleNamespace(clip_paths=["d/a-b-01-x-0-29.mp3", "3/c-d-02-y-0-29.mp3"])
-    with pytest.raises(DataError, match="MTT folder\\(s\\) 3, which MTT_musicnn was trained or"):
-        _refuse_leak("MTT_musicnn", "mtt", listed)
-    _refuse_leak("MSD_musicnn", "mtt", listed)  # trained elsewhere
-    _refuse_leak("MTT_musicnn", "demo", listed)  # not MTT's clips
+
+    def part(dataset, *paths):
+        return SimpleNamespace(clip_paths=list(paths), split={"dataset": dataset, "method": "lists"})
+
+    refuse_leak("MTT_musicnn", part("mtt", "d/a-b-01-x-0-29.mp3", "f/c-d-02-y-0-29.mp3"), "t.h5")
+    listed = ("d/a-b-01-x-0-29.mp3", "3/c-d-02-y-0-29.mp3")
+    with pytest.raises(DataError, match="t.h5: the test part holds clips of MTT folder\\(s\\) 3, which "
+                                        "MTT_musicnn was trained or"):
+        refuse_leak("MTT_musicnn", part("mtt", *listed), "t.h5")
+    refuse_leak("MSD_musicnn", part("mtt", *listed), "t.h5")  # trained elsewhere
+    refuse_leak("MTT_musicnn", part("demo", *listed), "t.h5")  # not MTT's clips
 
 
 def test_a_musicnn_variant_inherits_no_vggish_checkpoint():

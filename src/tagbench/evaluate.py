@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backbones import backbone as backbone_spec
 from .backbones import leaked_test_folders, provenance
 from .errors import DataError
 from .features import FeatureStore
@@ -34,13 +35,20 @@ def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
     return head, store
 
 
-def _refuse_leak(backbone: str, dataset: str, store) -> None:
+def refuse_leak(backbone: str, store, where) -> None:
     """The test part must hold no clip of the folders the backbone was trained or selected on
-    (the config refuses such folder and group splits; this catches a lists split)."""
+    (the config refuses such folder and group splits; this catches a lists split). It fails
+    closed: a backbone trained on some dataset's folders is not scored on shards that do not
+    say which dataset and split they hold."""
+    trained = backbone_spec(backbone).trained_on or {}
+    if "folders" in trained and "dataset" not in store.split:
+        raise DataError(f"{where}: the test shards carry no split provenance (split.json), so "
+                        f"nothing shows that {backbone} is not scored on clips it was trained on: "
+                        "rerun the split and the feature extraction")
     folders = {p.split("/")[0] for p in store.clip_paths if "/" in p}
-    leaked = leaked_test_folders(backbone, dataset, folders)
+    leaked = leaked_test_folders(backbone, store.split.get("dataset", ""), folders)
     if leaked:
-        raise DataError(f"the test part holds clips of MTT folder(s) {', '.join(leaked)}, which "
+        raise DataError(f"{where}: the test part holds clips of MTT folder(s) {', '.join(leaked)}, which "
                         f"{backbone} was trained or selected on: it would be scored on clips it "
                         "learned from (use split.method: standard)")
 
@@ -58,7 +66,7 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
         if store.tags != meta["tags"]:
             raise DataError(f"{model_path}: the model's tags differ from the test shards' "
                             "(retrain the variant after a new split)")
-        _refuse_leak(backbone, dataset, store)
+        refuse_leak(backbone, store, shard_paths[0])
         aggregate = meta.get("aggregate", "mean")
         clip_scores, _ = predict_store(scorer, store, batch_size, aggregate)
     extra = {
