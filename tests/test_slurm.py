@@ -1,6 +1,7 @@
 """The demo DAG through a real one-node SLURM cluster (scripts/local_slurm.sh), fake GPU included.
 
-Skipped, with the reason, where the cluster cannot be set up (not root, no apt, no plugin).
+Skipped, with the reason, only where the cluster cannot be had (not root, no apt, no plugin, the
+packages not installable: the start script's exit 3), and never under CI: there a skip fails.
 Daemons this test started are stopped by PID at the end; a cluster already running is left as is.
 """
 
@@ -43,23 +44,53 @@ def daemons_running() -> bool:
     return proc.returncode == 0 and "slurmctld running" in proc.stdout
 
 
+def skip_unless_ci(reason: str):
+    """Skip on a machine that cannot have a SLURM cluster; under CI (where `make test` installs
+    everything the test needs, as root) the same reason fails the test instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: the SLURM test must run, not skip)")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def cluster():
     if os.geteuid() != 0:
-        pytest.skip("SLURM test needs root to install and start slurm-wlm")
+        skip_unless_ci("SLURM test needs root to install and start slurm-wlm")
     if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
-        pytest.skip("SLURM test needs Debian's slurm-wlm packages (no apt-get here)")
+        skip_unless_ci("SLURM test needs Debian's slurm-wlm packages (no apt-get here)")
     if plugin_env() is None:
-        pytest.skip(f"snakemake-executor-plugin-slurm is in neither the environment nor {PLUGIN_DIR} "
-                    "(make slurm-plugin)")
+        skip_unless_ci(f"snakemake-executor-plugin-slurm is in neither the environment nor "
+                       f"{PLUGIN_DIR} (make slurm-plugin)")
     was_running = daemons_running()
     proc = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0 and "apt-get" in proc.stderr:
-        pytest.skip(f"SLURM could not be installed: {proc.stderr.strip().splitlines()[-1]}")
+    if proc.returncode == 3:  # the script's own code: the packages cannot be installed here
+        skip_unless_ci(f"SLURM could not be installed: {proc.stderr.strip().splitlines()[-1]}")
     assert proc.returncode == 0, proc.stderr
     yield
     if not was_running:
         subprocess.run([str(SCRIPT), "stop"], capture_output=True, timeout=120)
+
+
+def test_only_packages_that_cannot_be_installed_are_a_reason_to_skip(tmp_path, monkeypatch):
+    """The start script exits 3 only when apt cannot install slurm-wlm (the one failure the test
+    may skip on, outside CI); any later start-up failure is an ordinary failure."""
+    if os.geteuid() != 0:
+        pytest.skip("the start script runs as root only")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for name, body in (("dpkg-query", "exit 1"), ("apt-get", '[ "$1" = update ] || exit 100')):
+        (fake / name).write_text(f"#!/bin/sh\n{body}\n")
+        (fake / name).chmod(0o755)
+    proc = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"})
+    assert proc.returncode == 3, proc.stderr
+    assert "apt-get could not install munge slurmctld slurmd slurm-client" in proc.stderr
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set: the SLURM test must run"):
+        skip_unless_ci("no SLURM here")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        skip_unless_ci("no SLURM here")
 
 
 def test_start_script_is_idempotent(cluster):
