@@ -102,28 +102,104 @@ def test_a_frozen_musicnn_variant_scored_from_the_cache_equals_its_model_file(
     np.testing.assert_allclose(scored, live, atol=1e-4)
 
 
-def shipped_model(path, prefixes):
-    """MTT_musicnn with its own output layer as the head, for its 50 tags, as a model file."""
-    from tagbench.model_file import save_with_metadata
-    from tagbench.models import build_model, load_backbone_weights
+@pytest.fixture(scope="module", params=["cache", "features"])
+def shipped_run(request, tiny_demo, musicnn_prefixes, tmp_path_factory):
+    """`head: shipped` through `train_variant`, as configs/mtt-shipped.yaml runs it: the tiny
+    demo's audio tagged with MTT_musicnn's own 50 tags (a file of them in an order of its own,
+    as `tags.list`, so the head must pick outputs by name; an extra column the list leaves out),
+    the standard split, the job reading the valid part for both parts. `cache`: the workflow's
+    route for a frozen variant (backbone caches); `features`: `tagbench train` without them."""
+    from tagbench.annotations import Annotations, read_annotations, write_annotations
+    from tagbench.backbone_cache import write_cache
+    from tagbench.config import FeatureSettings, SplitSettings
+    from tagbench.features import extract_shard
+    from tagbench.split import make_split, write_split
+    from tagbench.train import train_variant
 
-    spec = TrainSettings(backbone="MTT_musicnn", pooling="taggram", head="shipped", finetune=False)
-    tags = list(backbones.MTT_TAGS)
-    model = build_model(spec, len(tags), tags)
-    load_backbone_weights(model, "MTT_musicnn", "none", f"{prefixes['MTT_musicnn']}.index")
-    params = {**backbones.front_end_params("musicnn"), "dtype": "float16", "resample": "soxr_hq"}
-    save_with_metadata(model, path, {"tags": tags, "feature_params": params, "aggregate": "mean",
-                                     "spec": {"backbone": "MTT_musicnn", "head": "shipped"}})
-    return path
+    root, demo = tiny_demo
+    out = tmp_path_factory.mktemp(f"shipped-{request.param}")
+    rng = np.random.default_rng(0)
+    columns = sorted([*backbones.MTT_TAGS, "kazoo"])
+    labels = np.array([[demo.labels[i, demo.tags.index(t)] if t in demo.tags else rng.random() < 0.3
+                        for t in columns] for i in range(len(demo))], dtype=np.uint8)
+    write_annotations(out / "annotations_final.csv",
+                      Annotations(demo.clip_ids, demo.paths, tuple(columns), labels))
+    (out / "tags.txt").write_text("".join(f"{t}\n" for t in reversed(backbones.MTT_TAGS)))
+    ann = read_annotations(out / "annotations_final.csv")
+    write_split(make_split(ann, SplitSettings(method="standard", tag_list=str(out / "tags.txt"))),
+                ann, out / "split")
+    weights = f"{musicnn_prefixes['MTT_musicnn']}.index"
+    shards, caches = {}, {}
+    for part in ("valid", "test"):  # a shipped head's job reads no train part
+        shards[part] = [out / part / "000.h5"]
+        extract_shard(out / "split" / f"{part}.tsv", root / "audio", 0, 1, shards[part][0],
+                      FeatureSettings(dtype="float32", front_end="musicnn"))
+        if request.param == "cache":
+            caches[part] = [out / "cache" / part / "000.h5"]
+            write_cache(shards[part][0], caches[part][0], "MTT_musicnn", 1, "float32",
+                        weights_path=weights)
+    spec = TrainSettings(backbone="MTT_musicnn", pooling="taggram", head="shipped", finetune=False,
+                         epochs=2, batch_size=8, n_active=2, threads=1)
+    train_variant(spec, "shipped", shards["valid"], shards["valid"], out_dir=out / "m",
+                  state_dir=out / "state", weights_path=weights, threads=1, log=lambda *_: None,
+                  train_cache=caches.get("valid"), valid_cache=caches.get("valid"))
+    return {"model": out / "m" / "model.keras", "history": out / "m" / "history.csv",
+            "shards": shards, "caches": caches, "out": out}
 
 
-def test_mtt_musicnn_as_shipped_gives_the_published_top10_through_predict(musicnn_prefixes,
-                                                                           tmp_path):
-    """musicnn's README: top_tags(joram, model='MTT_musicnn', topN=10), in that order."""
+def test_a_shipped_head_is_scored_as_shipped_not_trained(shipped_run, musicnn_prefixes):
+    """What a user of `head: shipped` relies on: one epoch-0 history row (its validation
+    figures), metadata that says nothing was trained, and a model file, and its evaluation,
+    that score exactly what the published network outputs for those tag names."""
+    import h5py
+    import pandas as pd
+
+    from tagbench.backbones import musicnn
+    from tagbench.evaluate import evaluate_model
+    from tagbench.features import FeatureStore
+    from tagbench.models import load_model
+
+    history = pd.read_csv(shipped_run["history"])
+    assert history["epoch"].tolist() == [0], f"a shipped head was trained:\n{history}"
+    assert np.isfinite(history["valid_roc_auc"][0]), "no validation figure in history row 0"
+    model, meta = load_model(shipped_run["model"])
+    assert meta["trained_on"] == "not trained (shipped head)", meta["trained_on"]
+    assert (meta["epochs_trained"], meta["best_epoch"]) == (0, 0)
+    assert meta["tags"] == list(reversed(backbones.MTT_TAGS)), "tags.list's tags, in its order"
+
+    net = musicnn.pretrained("MTT_musicnn", musicnn_prefixes["MTT_musicnn"])
+    for layer in (la for la in model.layers if la.weights):
+        for got, want in zip(layer.get_weights(), net.get_layer(layer.name).get_weights(),
+                             strict=True):
+            np.testing.assert_array_equal(got, want, err_msg=f"layer {layer.name} is not the "
+                                          "checkpoint's")
+    columns = [backbones.MTT_TAGS.index(t) for t in meta["tags"]]
+    with FeatureStore(shipped_run["shards"]["test"]) as store:
+        patches = [store.eval_patches(i) for i in range(len(store))]
+    flat = np.concatenate(patches)
+    taggram = np.asarray(net.predict_on_batch(flat)["taggram"])[:, columns]
+    np.testing.assert_allclose(model.predict_on_batch(flat), taggram, atol=1e-6,
+                               err_msg="the model file is not the backbone's own taggram")
+
+    out = shipped_run["out"] / "eval"
+    metrics = evaluate_model(shipped_run["model"], shipped_run["shards"]["test"], out,
+                             cache_paths=shipped_run["caches"].get("test"))
+    assert metrics["model"]["head"] == "shipped" and metrics["epochs_trained"] == 0
+    bounds = np.cumsum([0, *map(len, patches)])
+    clip_means = [taggram[lo:hi].mean(axis=0) for lo, hi in zip(bounds[:-1], bounds[1:],
+                                                                 strict=True)]
+    with h5py.File(out / "predictions.h5") as h5:
+        np.testing.assert_allclose(h5["scores"][()], clip_means, atol=1e-5,
+                                   err_msg="evaluation does not score the backbone's taggram")
+
+
+@pytest.mark.parametrize("shipped_run", ["cache"], indirect=True)  # the workflow's model file
+def test_mtt_musicnn_as_shipped_gives_the_published_top10_through_predict(shipped_run, tmp_path):
+    """musicnn's README: top_tags(joram, model='MTT_musicnn', topN=10), in that order, from the
+    model file `head: shipped` trains."""
     if not CLIP.is_file():
         pytest.fail(f"{CLIP} missing: the reference folder shared/ belongs beside the repository")
-    model = shipped_model(tmp_path / "mtt_musicnn.keras", musicnn_prefixes)
-    proc = run_cli("predict", "--model", model, CLIP, "--top-k", "10", "--json",
+    proc = run_cli("predict", "--model", shipped_run["model"], CLIP, "--top-k", "10", "--json",
                    "--taggram", tmp_path / "taggram.png")
     [tagged] = json.loads(proc.stdout)
     assert list(tagged["tags"]) == PUBLISHED_TOP10
