@@ -1,8 +1,10 @@
 """Rerun fingerprints follow the code each stage really runs: not comments, not docstrings."""
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,10 @@ from tagbench.fingerprint import STAGES, code_fingerprint, stage_modules
 
 from .conftest import ROOT
 
-PACKAGE = ROOT / "src" / "tagbench"
+PACKAGE = Path(fingerprint.__file__).parent  # the package under test (src/tagbench)
+FRESH = ("import json; from tagbench import fingerprint as f; print(json.dumps({'file': f.__file__, "
+         "'fingerprints': {s: f.code_fingerprint(s) for s in f.STAGES}, "
+         "'libraries': {s: f.library_versions(s) for s in ('train', 'features')}}))")
 
 
 @pytest.fixture
@@ -62,15 +67,27 @@ def test_comments_and_docstrings_change_nothing(package):
     assert fingerprints(package) == before
 
 
+def fresh(*path) -> dict:
+    """What the Snakefile computes: a new interpreter importing tagbench from `path` (ahead of
+    the installed one), every stage's fingerprint with the default package directory."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
+    proc = subprocess.run([sys.executable, "-c", FRESH], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 def test_a_code_edit_changes_exactly_the_stages_that_run_it(package):
-    before = fingerprints(package)
+    """An edited copy of src/, imported by a fresh interpreter as the Snakefile imports it."""
+    src = package.parent
+    before = fresh(src)
+    assert Path(before["file"]).resolve().parent == package.resolve()  # the copy, not src/
     edit(package / "inference.py", "batch_size: int = 256", "batch_size: int = 128")
-    after = fingerprints(package)
-    changed = {s for s in STAGES if after[s] != before[s]}
+    after = fresh(src)["fingerprints"]
+    changed = {s for s in STAGES if after[s] != before["fingerprints"][s]}
     assert changed == {"cache", "train", "evaluate", "predict"}
 
     edit(package / "report.py", "dpi=110", "dpi=111")
-    changed = {s for s, fp in fingerprints(package).items() if fp != after[s]}
+    changed = {s for s, fp in fresh(src)["fingerprints"].items() if fp != after[s]}
     assert changed == {"report"}
 
 
@@ -170,18 +187,18 @@ def test_modules_of_a_subpackage_are_part_of_the_stages_that_import_them(package
     assert changed == {"cache", "train", "evaluate", "predict"}
 
 
-def test_a_library_upgrade_makes_the_stages_it_computes_stale(monkeypatch):
-    before = {stage: code_fingerprint(stage) for stage in STAGES}
-    from tagbench import versions
-
-    real = versions.version
-    monkeypatch.setattr(versions, "version",
-                        lambda name: "99.0" if name == "tensorflow" else real(name))
-    after = {stage: code_fingerprint(stage) for stage in STAGES}
-    changed = {s for s in STAGES if after[s] != before[s]}
+def test_a_library_upgrade_makes_the_stages_it_computes_stale(tmp_path):
+    """As an upgrade leaves it: a newer tensorflow's metadata first on the path (nothing
+    patched), seen by a fresh interpreter; only the stages whose code imports it go stale."""
+    shadow = tmp_path / "site" / "tensorflow-99.0.dist-info"
+    shadow.mkdir(parents=True)
+    (shadow / "METADATA").write_text("Metadata-Version: 2.1\nName: tensorflow\nVersion: 99.0\n")
+    before, after = fresh(PACKAGE.parent), fresh(PACKAGE.parent, shadow.parent)
+    assert before["libraries"]["train"]["tensorflow"] != "99.0"
+    changed = {s for s in STAGES if after["fingerprints"][s] != before["fingerprints"][s]}
     assert changed == {"checkpoint", "cache", "train", "evaluate", "predict"}
-    assert fingerprint.library_versions("train")["tensorflow"] == "99.0"
-    assert "tensorflow" not in fingerprint.library_versions("features")
+    assert after["libraries"]["train"]["tensorflow"] == "99.0"
+    assert "tensorflow" not in after["libraries"]["features"]
 
 
 def test_a_backbone_familys_code_reruns_only_its_own_jobs(package):

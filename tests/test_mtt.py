@@ -11,6 +11,7 @@ import io
 import json
 import zipfile
 
+import h5py
 import numpy as np
 import pytest
 import soundfile as sf
@@ -23,6 +24,7 @@ from tagbench.errors import DataError
 from tagbench.features import FeatureStore
 from tagbench.layout import MTT_KNOWN_BAD
 
+from . import fake_vggish
 from .conftest import DATA, TINY, closed_port_url, planned, run_cli, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -88,6 +90,16 @@ def mtt_config(server_url, files, mirrors=None):
     return config
 
 
+def top_tags(annotations: bytes, train_tsv: str, n: int) -> list[str]:
+    """The n tags with the most positive train clips (ties: the earlier column), in column
+    order: `tags: {top_n: n}` as split.py defines it, counted here from the raw table."""
+    table = list(csv.reader(io.StringIO(annotations.decode()), delimiter="\t"))
+    train = {line.split("\t")[0] for line in train_tsv.splitlines()[1:]}
+    counts = np.sum([list(map(int, row[1:-1])) for row in table[1:] if row[0] in train], axis=0)
+    ranked = sorted(range(len(counts)), key=lambda c: (-counts[c], c))
+    return [table[0][1 + c] for c in sorted(ranked[:n])]
+
+
 def test_mtt_downloads_verifies_extracts_and_extracts_features(file_server, mtt_files, tmp_path):
     for name, data in mtt_files.items():
         file_server.files[f"/mtt/{name}"] = data
@@ -107,7 +119,8 @@ def test_mtt_downloads_verifies_extracts_and_extracts_features(file_server, mtt_
     split = tmp_path / "results/mtt/split"
     test_paths = [line.split("\t")[1] for line in (split / "test.tsv").read_text().splitlines()[1:]]
     assert test_paths and all(p[0] in "cdef" for p in test_paths)
-    assert len((split / "tags.txt").read_text().split("\n")) >= 10
+    assert (split / "tags.txt").read_text().splitlines() == top_tags(
+        mtt_files["annotations_final.csv"], (split / "train.tsv").read_text(), 10)
     # the known empty clip is recorded as failed with its reason, not fatal
     failed = [f for s in shards for f in FeatureStore([tmp_path / s]).failed]
     assert [(f[0], "empty file" in f[2]) for f in failed] == [("35644", True)]
@@ -142,7 +155,20 @@ def test_hand_placed_part_with_wrong_checksum_is_kept(mtt_files, tmp_path):
     assert not (tmp_path / "audio").exists()
 
 
+def digest(values, scope):
+    """A layer's weight digest as the backbone cache records it (kernel, then bias, float32)."""
+    h = hashlib.sha256()
+    for part in ("weights", "biases"):
+        h.update(np.ascontiguousarray(values[f"{scope}/{part}"], np.float32).tobytes())
+    return h.hexdigest()[:16]
+
+
 def test_vggish_weights_are_downloaded_and_used(file_server, fake_checkpoint, tmp_path):
+    """The served checkpoint is downloaded, recorded, and its values are the ones the model
+    file and the backbone cache hold (a loader that skipped them still logs the file name)."""
+    from tagbench.backbones.vggish import CHECKPOINT_SCOPES, CONV_LAYERS
+    from tagbench.models import load_model
+
     file_server.files["/audioset/vggish_model.ckpt"] = fake_checkpoint.read_bytes()
     config = yaml.safe_load(yaml.safe_dump(TINY))
     config["train"]["seeds"] = [0]
@@ -156,7 +182,24 @@ def test_vggish_weights_are_downloaded_and_used(file_server, fake_checkpoint, tm
     assert (tmp_path / "resources/vggish/vggish_model.ckpt.sha256").read_text().split()[0] == sha
     log = (tmp_path / "results/demo/logs/train/pretrained/seed0.log").read_text()
     assert "cached backbone outputs" in log and "vggish_model.ckpt" in log
-    assert (tmp_path / "results/demo/backbone/vggish/train/000.h5").is_file()
+    # the weights really used: the saved model's backbone and the cache its head trained on
+    # hold the checkpoint's values, not a random initialisation
+    stored = fake_vggish.values()
+    model, _ = load_model(tmp_path / "results/demo/models/pretrained/seed0/model.keras")
+    in_model = [layer for layer in CHECKPOINT_SCOPES if layer in {x.name for x in model.layers}]
+    assert set(CONV_LAYERS) <= set(in_model)
+    for layer in in_model:
+        kernel, bias = model.get_layer(layer).get_weights()
+        scope = CHECKPOINT_SCOPES[layer]
+        assert np.array_equal(kernel, stored[f"{scope}/weights"]), f"{layer}: not the checkpoint's"
+        assert np.array_equal(bias, stored[f"{scope}/biases"]), f"{layer}: not the checkpoint's"
+    caches = sorted((tmp_path / "results/demo/backbone/vggish").glob("*/*.h5"))
+    assert {c.parent.name for c in caches} >= {"train", "valid"}
+    for cache in caches:
+        with h5py.File(cache) as h5:
+            cached = json.loads(h5.attrs["weights"])
+        assert cached == {layer: digest(stored, CHECKPOINT_SCOPES[layer]) for layer in cached}
+        assert set(CONV_LAYERS) <= set(cached)
 
 
 def test_smoke_test_tells_a_wrong_checkpoint_apart(fake_checkpoint):

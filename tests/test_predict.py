@@ -57,26 +57,49 @@ def test_a_model_with_an_unknown_resampler_is_refused(tmp_path):
         model_front_end({"feature_params": {"resample": "kaiser_best"}}, tmp_path / "m.keras")
 
 
-def test_predict_agrees_with_evaluation_of_the_same_clips(tiny_model, tiny_demo, tiny_features):
-    from tagbench.features import FeatureStore
+def smallest_gap(scores) -> float:
+    """The smallest distance (largest tag difference) between the score rows of two different
+    clips or patches: what a tolerance must stay well below to tell them apart."""
+    rows = np.asarray(scores, dtype=np.float64)
+    gaps = np.abs(rows[:, None] - rows[None]).max(axis=2)
+    return float(gaps[np.triu_indices(len(rows), 1)].min())
+
+
+# Measured on the tiny model: predict and evaluation from float32 features agree exactly (0.0),
+# from float16 shards within 5.3e-5; the two closest test clips (consecutive segments of one
+# track) are 0.009 apart, clips of different tracks 0.15-0.5, patches of one taggram 0.03.
+EXACT = 1e-6      # the same float32 features through the same model
+FLOAT16 = 5e-4    # float16 storage of the log-mel
+
+
+def test_predict_agrees_with_evaluation_of_the_same_clips(tiny_model, tiny_demo, tiny_features,
+                                                          tmp_path):
+    """Predict gives each test clip evaluation's scores: exactly from float32 features, up to
+    float16 rounding from the stored shards. Both tolerances lie far below the gap between any
+    two clips' scores, so another clip's scores (or other audio's) cannot pass."""
+    from tagbench.config import FeatureSettings
+    from tagbench.features import FeatureStore, extract_shard
     from tagbench.inference import predict_store
     from tagbench.models import load_model
 
     root, _ = tiny_demo
-    store = FeatureStore(tiny_features["test"])
     model, _ = load_model(tiny_model)
-    expected, _ = predict_store(model, store)
-    import h5py
-
-    paths = []
-    for shard in sorted(tiny_features["test"]):
-        with h5py.File(shard) as h5:
-            paths += [p.decode() if isinstance(p, bytes) else p for p in h5["path"][:]]
-    tags, results = tag_files(tiny_model, [root / "audio" / p for p in paths])
-    assert tags == store.tags
+    split = tiny_features["test"][0].parent.parent / "split"
+    extract_shard(split / "test.tsv", root / "audio", 0, 1, tmp_path / "test32.h5",
+                  FeatureSettings(dtype="float32"))
+    with FeatureStore([tmp_path / "test32.h5"]) as exact, \
+            FeatureStore(tiny_features["test"]) as stored:
+        assert exact.clip_ids == stored.clip_ids and len(exact) >= 6
+        from32, _ = predict_store(model, exact)
+        from16, _ = predict_store(model, stored)
+        paths, tags = exact.clip_paths, stored.tags
+    got_tags, results = tag_files(tiny_model, [root / "audio" / p for p in paths])
+    assert got_tags == tags
     got = np.stack([r.scores for r in results])
-    # from decoded audio vs from float16 shards: the same up to float16 storage rounding
-    np.testing.assert_allclose(got, expected, atol=0.02)
+    gap = smallest_gap(from32)
+    assert gap > 10 * FLOAT16 and FLOAT16 > 100 * EXACT, f"clips only {gap:.4f} apart"
+    np.testing.assert_allclose(got, from32, rtol=0, atol=EXACT)
+    np.testing.assert_allclose(got, from16, rtol=0, atol=FLOAT16)
 
 
 def test_table_json_and_csv_outputs(tiny_model, tiny_demo, tmp_path):
@@ -113,15 +136,32 @@ def test_undecodable_file_is_reported_and_the_others_still_tagged(tiny_model, tm
     assert sum(r["path"] == str(good) for r in rows) == 5
 
 
-def test_taggram_draws_one_column_per_patch(tiny_model, tmp_path):
+def test_taggram_draws_one_column_per_patch(tiny_model, tiny_demo, tmp_path):
+    """One row of patch scores per 0.96 s, in time order: five seconds of five different demo
+    clips, each patch's scores the model's for that patch, far closer than two patches are."""
     import matplotlib.image
+    import soundfile as sf
 
-    audio = write_wav(tmp_path / "five.wav", clip(5.0))
+    from tagbench.audio import clip_logmel
+    from tagbench.backbones import front_end, patches
+    from tagbench.models import load_model
+    from tagbench.predict import model_front_end
+
+    root, ann = tiny_demo
+    seconds = [sf.read(root / "audio" / p, dtype="float32")[0][:16000] for p in ann.paths[::3][:5]]
+    audio = write_wav(tmp_path / "five.wav", np.concatenate(seconds))
     run_cli("predict", "--model", tiny_model, audio, "--taggram", tmp_path / "tg.png")
     image = matplotlib.image.imread(tmp_path / "tg.png")
     assert image.shape[0] > 200 and image.shape[1] > 600
     _, results = tag_files(tiny_model, [audio])
-    assert results[0].patch_scores.shape[0] == 5
+    model, meta = load_model(tiny_model)
+    name, resample = model_front_end(meta, tiny_model)
+    expected = np.asarray(model.predict_on_batch(patches(clip_logmel(audio, resample, name),
+                                                           front_end(name).patch_frames)))
+    assert results[0].patch_scores.shape[0] == len(expected) == 5
+    gap = smallest_gap(expected)
+    assert gap > 100 * EXACT, f"patches only {gap:.5f} apart"
+    np.testing.assert_allclose(results[0].patch_scores, expected, rtol=0, atol=EXACT)
     proc = run_cli("predict", "--model", tiny_model, audio, audio, "--taggram", tmp_path / "x.png",
                    check=False)
     assert proc.returncode == 2 and "exactly one AUDIO file" in proc.stderr

@@ -2,11 +2,45 @@
 variants below the floor after the correction in their family, no verdict on one seed, and what
 the seeds can resolve per comparison."""
 
+import re
+
+import numpy as np
 import pandas as pd
 import pytest
 
-from tagbench.stats import NO_VERDICT
+from tagbench.stats import KEYS, Runs, bootstrap, estimate, pairwise, ranking_metrics, resample_weights
 from tagbench.verdict import BASELINE, resolution, verdict
+
+# A synthetic test part: clips, tags, their labels and the clip resamples every row shares.
+CLIPS, N_TAGS, RESAMPLES = 120, 6, 200
+LABELS = (np.random.default_rng(0).random((CLIPS, N_TAGS)) < 0.3).astype(np.int8)
+HARD = np.random.default_rng(1).standard_normal(LABELS.shape)  # clips hard for every model
+WEIGHTS = resample_weights(CLIPS, RESAMPLES, seed=2)
+
+
+def scored(separation, seeds=(0, 1, 2), name=0):
+    """A row as `summarize` builds it, from scores the test makes: each seed scores the clips
+    labels x separation + the shared hard-clip noise + its own noise (seeds=None: one
+    deterministic run, like the baseline)."""
+    labels = [0] if seeds is None else list(seeds)
+    scores = [LABELS * separation + HARD + 0.3 * np.random.default_rng([name, s]).standard_normal(
+        LABELS.shape) for s in labels]
+    frame = bootstrap(LABELS, scores, WEIGHTS, None if seeds is None else labels)
+    points = np.array([[ranking_metrics(LABELS, s)[k] for k in KEYS] for s in scores])
+    return Runs(points, frame[list(KEYS)].to_numpy().reshape(-1, len(scores), len(KEYS)),
+                None if seeds is None else tuple(seeds))
+
+
+def compare(**rows):
+    """(comparison table, differences) as the report makes them: the real `pairwise`, the
+    baseline last and the floor of its family."""
+    runs = {name.replace("floor", BASELINE): r for name, r in rows.items()}
+    table = pd.DataFrame({"variant": list(runs),
+                          "roc_auc_macro": [estimate(r, "roc_auc_macro").point for r in runs.values()]})
+    return table, pairwise(runs, floor=BASELINE if BASELINE in runs else None)
+
+
+GAP = re.compile(r"(\S+) \(?([+-]\d\.\d{3}) \[([+-]\d\.\d{3}), ([+-]\d\.\d{3})\]")
 
 
 def table(*means):
@@ -29,26 +63,39 @@ def differences(rows, floor_size=2):
     return pd.DataFrame(out)
 
 
-def test_a_best_variant_is_named_only_when_all_its_intervals_exclude_zero():
-    t = table(0.95, 0.93, 0.90)
-    clear = differences([("v0", "v1", 0.02, 0.01, 0.03), ("v0", BASELINE, 0.05, 0.03, 0.07),
-                         ("v1", BASELINE, 0.03, 0.01, 0.05)])
-    assert verdict(t, clear).startswith("Best by ROC-AUC macro: **v0**")
-    close = differences([("v0", "v1", 0.02, -0.01, 0.04), ("v0", BASELINE, 0.05, 0.03, 0.07),
-                         ("v1", BASELINE, 0.03, 0.01, 0.05)])
-    text = verdict(t, close)
+def test_a_best_variant_is_named_with_its_gaps_from_pairwise():
+    """The winner (stored second, so its pairs are flipped) is named, and each gap printed is
+    its mean minus the other row's, with an interval above 0."""
+    table, rows = compare(v1=scored(1.0, name=1), v0=scored(1.6, name=2), floor=scored(0.5, None))
+    text = verdict(table, rows)
+    assert text.startswith("Best by ROC-AUC macro: **v0**; its 95 % interval"), text
+    mean = dict(zip(table["variant"], table["roc_auc_macro"], strict=True))
+    gaps = {m[1]: tuple(map(float, m.groups()[1:])) for m in GAP.finditer(text)}
+    assert set(gaps) == {"v1", "(floor)"}
+    for other, key in (("v1", "v1"), ("(floor)", BASELINE)):
+        gap, low, high = gaps[other]
+        assert gap == pytest.approx(mean["v0"] - mean[key], abs=6e-4) and 0 < low < gap < high
+    assert "below the baseline floor" not in text
+
+
+def test_equal_recipes_are_not_separable():
+    """Two rows of one recipe (other seeds' noise): no best, the pair named as not separable."""
+    table, rows = compare(v0=scored(1.2, name=1), v1=scored(1.2, name=2), floor=scored(0.5, None))
+    text = verdict(table, rows)
     assert text.startswith("No variant is significantly better than all others by ROC-AUC macro.")
-    assert "v0, is not separable" in text and "v1 (+0.020 [-0.010, +0.040])" in text
+    best, other = table.sort_values("roc_auc_macro")["variant"].iloc[[-1, -2]]
+    assert f"The highest mean among the variants, {best}, is not separable" in text
+    [(name, gap, low, high)] = [m.groups() for m in GAP.finditer(text)]
+    assert name == other and float(low) < 0 < float(high) and float(gap) >= 0
+    assert "below the baseline floor" not in text
 
 
 def test_variants_below_the_floor_are_named_with_their_family():
-    t = table(0.80, 0.70, 0.90)
-    rows = differences([("v0", "v1", 0.10, 0.05, 0.15), ("v0", BASELINE, -0.10, -0.15, -0.05),
-                        ("v1", BASELINE, -0.20, -0.25, -0.15)])
-    text = verdict(t, rows)
+    table, rows = compare(v0=scored(0.8, name=1), v1=scored(0.5, name=2), floor=scored(1.6, None))
+    text = verdict(table, rows)
     assert text.startswith("No variant is significantly better")
     assert text.endswith("Significantly below the baseline floor (holm correction over the 2 "
-                         "variants against the floor): v0, v1.")
+                         "variants against the floor): v0, v1."), text
 
 
 def test_below_the_floor_follows_the_corrected_flag_not_the_interval():
@@ -60,13 +107,13 @@ def test_below_the_floor_follows_the_corrected_flag_not_the_interval():
 
 
 def test_no_verdict_rests_on_a_row_with_one_seed():
-    t = table(0.95, 0.80, 0.70)
-    rows = differences([("v0", "v1", 0.15, 0.10, 0.20), ("v0", BASELINE, 0.25, 0.2, 0.3),
-                        ("v1", BASELINE, 0.10, 0.05, 0.15)])
-    rows.loc[0, "family"] = NO_VERDICT
-    text = verdict(t, rows)
+    """A clearly better row trained on one seed gets no verdict: its interval is clip-only."""
+    table, rows = compare(v0=scored(1.8, seeds=(0,), name=1), v1=scored(1.0, name=2),
+                          floor=scored(0.5, None))
+    text = verdict(table, rows)
     assert text.startswith("No variant is significantly better")
-    assert "No verdict between v0 and v1: a row with one seed has a clip-only interval" in text
+    assert "No verdict between v0 and v1, baseline (floor): a row with one seed has a clip-only" \
+        in text, text
 
 
 def test_verdict_when_no_tag_is_scorable():
