@@ -2,6 +2,7 @@
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -88,6 +89,33 @@ def test_second_run_has_nothing_to_do(built):
     assert_nothing_to_do(built)
 
 
+def test_no_log_of_the_dag_holds_a_warning(built):
+    """A warning in a job's log (a plot's legend that does not fit, a metric on a constant
+    column, a library deprecation) is something a user sees: none in any rule's log."""
+    logs = sorted((built / "results/demo/logs").rglob("*.log"))
+    assert {p.relative_to(built / "results/demo/logs").parts[0] for p in logs} >= {
+        "report_curves.log", "report_compare.log", "train", "evaluate", "summarize"}
+    warned = {str(p.relative_to(built)): line for p in logs
+              for line in p.read_text(errors="replace").splitlines() if "warning:" in line.lower()}
+    assert warned == {}
+
+
+def test_the_html_report_opens_on_the_overview_with_every_figure(built, tmp_path):
+    """`snakemake --report` (README, "The HTML report"): one self-contained file holding the
+    overview's table and verdict and every figure the report rules tag."""
+    html = tmp_path / "report.html"
+    proc = snakemake(built, "--report", str(html))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = html.read_text()
+    overview = (built / "results/demo/report/overview.rst").read_text()
+    verdict = next(line for line in overview.splitlines() if line.startswith(("Best by", "No variant")))
+    assert verdict[:20] in text
+    for name in ("curves.png", "comparison.png", "roc_pr.png", "per_tag_auc.png", "comparison.csv",
+                 "differences.csv"):
+        assert name in text, name
+    assert len(text) > 100_000  # the figures are embedded, not linked
+
+
 def test_changing_one_variant_reruns_only_that_variant(built):
     config = yaml.safe_load(yaml.safe_dump(TINY))
     config["variants"]["small_avg"]["learning_rate"] = 0.01
@@ -114,12 +142,27 @@ def test_adding_a_seed_runs_only_that_replicate(built):
         write_config(built, TINY)
 
 
-def test_a_run_from_scratch_reproduces_every_figure_byte_for_byte(built, tmp_path):
-    """Same machine, same lock file: a second run gives identical metrics and histories,
-    timing fields aside."""
+def test_a_killed_run_resumes_and_reproduces_every_figure_byte_for_byte(built, tmp_path):
+    """Same machine, same lock file: a second run from scratch, killed (SIGTERM, as a cluster's
+    time limit or `kill` sends it) once its first model exists and rerun with the same command,
+    ends with metrics and histories identical to the uninterrupted first run, timing aside."""
+    import signal
+    import time
+
     write_config(tmp_path, TINY)
-    proc = snakemake(tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = subprocess.Popen([SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory",
+                             str(tmp_path), "--cores", "2"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    models = tmp_path / "results/demo/models"
+    deadline = time.time() + 600
+    while not list(models.rglob("model.keras")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.5)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=120)
+    assert not (tmp_path / "results/demo/report/comparison.csv").exists()
+    rerun = snakemake(tmp_path)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
     files = sorted(p.relative_to(built) for p in (built / "results/demo").rglob("*")
                    if p.name in ("metrics.json", "history.csv", "differences.csv", "bootstrap.csv"))
     assert len(files) >= 2 * 2 * 2 + 2 * 2 + 2
@@ -138,6 +181,28 @@ def test_a_run_from_scratch_reproduces_every_figure_byte_for_byte(built, tmp_pat
             assert first.read_bytes() == second.read_bytes(), name
         else:
             assert without_timing(first) == without_timing(second), name
+
+
+def test_editing_a_split_list_makes_the_split_and_what_follows_stale(tmp_path):
+    """README, "Reproducing a list-based split": editing a list file reruns the split."""
+    config = copy.deepcopy(TINY)
+    root = tmp_path / "resources/demo"
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, "resources/demo/annotations_final.csv")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from tagbench.annotations import read_annotations
+
+    paths = list(read_annotations(root / "annotations_final.csv").paths)
+    lists = {"train": paths[:20], "valid": paths[20:24], "test": paths[24:]}
+    for part, items in lists.items():
+        (tmp_path / f"{part}.txt").write_text("\n".join(items) + "\n")
+    config["split"] = {"method": "lists", "lists": {p: str(tmp_path / f"{p}.txt") for p in lists}}
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, "results/demo/split/split.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert planned(snakemake(tmp_path, "-n", "results/demo/split/split.json")) == {}
+    (tmp_path / "test.txt").write_text("# one clip fewer\n" + "\n".join(lists["test"][1:]) + "\n")
+    assert planned(snakemake(tmp_path, "-n", "results/demo/split/split.json")) == {"split": 1}
 
 
 def test_code_edits_rerun_exactly_the_stages_that_run_that_code(built, tmp_path):
