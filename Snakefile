@@ -16,12 +16,12 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PAT
 os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 
 # Light modules only (no numpy, h5py, librosa or TensorFlow): every snakemake call parses this.
-from tagbench.config import load_settings, to_json
-from tagbench.errors import ConfigError
-from tagbench.fingerprint import code_fingerprint
-from tagbench.tag_lists import list_path
 from tagbench.backbones import BACKBONES, CACHE_PATTERN, FRONT_ENDS, MUSICNN_MODELS, cache_name
-from tagbench.layout import MTT_FILES, MTT_PARTS, PARTS, shard_name
+from tagbench.core.errors import ConfigError
+from tagbench.core.layout import MTT_FILES, MTT_PARTS, PARTS, shard_name
+from tagbench.core.tag_lists import list_path
+from tagbench.settings.config import load_settings, to_json
+from tagbench.settings.fingerprint import code_fingerprint
 
 
 configfile: "config.yaml"

@@ -28,13 +28,13 @@ def main() -> None:
     work = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tagbench-bench/backbones")
     n_clips = int(sys.argv[2]) if len(sys.argv) > 2 else 200
 
-    from tagbench.runtime import configure_tensorflow
+    from tagbench.core.runtime import configure_tensorflow
 
     configure_tensorflow(2)
     from tagbench import backbones
-    from tagbench.backbone_cache import backbone_model, write_cache
     from tagbench.backbones.musicnn_weights import unpack_weights
-    from tagbench.features import FeatureStore
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.backbone_cache import backbone_model, write_cache
 
     wheel = ROOT / "resources" / "musicnn" / "musicnn-0.1.0-py3-none-any.whl"
     rows = []

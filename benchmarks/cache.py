@@ -36,17 +36,17 @@ def main() -> None:
     work = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tagbench-bench/cache")
     shards, _ = demo_shards(work / "demo", n_tracks=96)
 
-    from tagbench.runtime import configure_tensorflow
+    from tagbench.core.runtime import configure_tensorflow
 
     configure_tensorflow(2)
-    from tagbench.backbone_cache import open_cache, write_cache
     from tagbench.backbones.vggish import embedding_model
-    from tagbench.config import TrainSettings
-    from tagbench.features import FeatureStore
-    from tagbench.inference import predict_store
-    from tagbench.models import build_head, build_model
-    from tagbench.stream import steps_per_epoch
-    from tagbench.train import compile_model, input_dataset
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.backbone_cache import open_cache, write_cache
+    from tagbench.models.inference import predict_store
+    from tagbench.models.networks import build_head, build_model
+    from tagbench.models.stream import steps_per_epoch
+    from tagbench.models.train import compile_model, input_dataset
+    from tagbench.settings.config import TrainSettings
 
     spec = TrainSettings(finetune=False, head=(256,), batch_size=32, n_active=20,
                          patches_per_clip=8)

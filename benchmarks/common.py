@@ -50,11 +50,11 @@ def demo_shards(workdir: Path, n_tracks: int, clips_per_track: int = 3, clip_sec
                 front_end: str = "vggish"):
     """A seeded demo dataset of n_tracks x clips_per_track clips, split and extracted in-process.
     Returns {part: [shard paths]} and the dataset folder; reuses what an earlier call made."""
-    from tagbench.annotations import read_annotations
-    from tagbench.config import DemoSettings, FeatureSettings, SplitSettings
-    from tagbench.demo import make_demo
-    from tagbench.features import extract_shard
-    from tagbench.split import make_split, write_split
+    from tagbench.data.annotations import read_annotations
+    from tagbench.data.demo import make_demo
+    from tagbench.data.split import make_split, write_split
+    from tagbench.features.shards import extract_shard
+    from tagbench.settings.config import DemoSettings, FeatureSettings, SplitSettings
 
     data = workdir / "dataset"
     if not (data / "annotations_final.csv").is_file():

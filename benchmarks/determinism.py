@@ -21,7 +21,7 @@ def measure(deterministic: bool) -> dict:
     import numpy as np
 
     if deterministic:
-        from tagbench.runtime import configure_tensorflow
+        from tagbench.core.runtime import configure_tensorflow
 
         configure_tensorflow(2)
     else:  # configure_tensorflow's thread settings, without op determinism
@@ -29,9 +29,9 @@ def measure(deterministic: bool) -> dict:
 
         tf.config.threading.set_intra_op_parallelism_threads(2)
         tf.config.threading.set_inter_op_parallelism_threads(2)
-    from tagbench.config import TrainSettings
-    from tagbench.models import build_head, build_model
-    from tagbench.train import compile_model
+    from tagbench.models.networks import build_head, build_model
+    from tagbench.models.train import compile_model
+    from tagbench.settings.config import TrainSettings
 
     spec = TrainSettings(finetune=False, head=(256,), batch_size=32)
     rng = np.random.default_rng(0)

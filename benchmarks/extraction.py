@@ -56,9 +56,9 @@ def run(tmp: Path) -> None:
     import librosa
     import soundfile as sf
 
-    from tagbench.audio import load_audio
-    from tagbench.config import FeatureSettings
-    from tagbench.features import extract_shard
+    from tagbench.features.audio import load_audio
+    from tagbench.features.shards import extract_shard
+    from tagbench.settings.config import FeatureSettings
 
     if len(sys.argv) > 1:
         files = sorted(Path(sys.argv[1]).rglob("*.mp3"))[:400]

@@ -50,7 +50,7 @@ def percentile_flag(values) -> bool:
 
 
 def calibration() -> None:
-    from tagbench.stats import KEYS, pairwise
+    from tagbench.evaluation.stats import KEYS, pairwise
     from tests import test_calibration as cal
 
     old = before_stats()
@@ -93,7 +93,7 @@ def calibration() -> None:
 
 
 def cost() -> None:
-    from tagbench.stats import bootstrap, resample_weights
+    from tagbench.evaluation.stats import bootstrap, resample_weights
 
     rng = np.random.default_rng(0)
     y = (rng.random((6466, 188)) < 0.03).astype(np.uint8)
@@ -113,7 +113,7 @@ def cost() -> None:
 
 
 def tracks(replications: int = 200, resamples: int = 200) -> None:
-    from tagbench.stats import bootstrap, ranking_metrics, resample_weights
+    from tagbench.evaluation.stats import bootstrap, ranking_metrics, resample_weights
 
     def draw(rng, n_tracks, k):
         y = (rng.random((n_tracks, 10)) < np.linspace(0.1, 0.45, 10)).astype(np.uint8)

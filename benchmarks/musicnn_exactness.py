@@ -23,13 +23,13 @@ TOLERANCE = {"max_pool": "1e-3 rel"}  # every other output: 1e-5 abs
 
 
 def main() -> None:
-    from tagbench.runtime import configure_tensorflow
+    from tagbench.core.runtime import configure_tensorflow
 
     configure_tensorflow(None)
-    from tagbench.audio import load_audio
     from tagbench.backbones import musicnn as mn
     from tagbench.backbones import musicnn_frontend as mf
     from tagbench.backbones import musicnn_weights as mw
+    from tagbench.features.audio import load_audio
 
     wheel = ROOT / "resources" / "musicnn" / mw.WHEEL_NAME
     print(machine())

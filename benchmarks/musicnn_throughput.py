@@ -33,13 +33,13 @@ def synthetic_clips(n: int) -> list[np.ndarray]:
 
 
 def main() -> None:
-    from tagbench.runtime import configure_tensorflow
+    from tagbench.core.runtime import configure_tensorflow
 
     configure_tensorflow(1)
     from tagbench.backbones import musicnn as mn
     from tagbench.backbones import musicnn_frontend as mf
     from tagbench.backbones import vggish_frontend as frontend
-    from tagbench.models import build_backbone
+    from tagbench.models.networks import build_backbone
 
     pipelines = {
         "MSD_musicnn": (mf.waveform_to_patches, mn.build("MSD_musicnn")),

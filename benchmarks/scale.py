@@ -79,7 +79,7 @@ def main() -> None:
     small_n, big_n = sorted(rows)
 
     # disk and the float16 choice, on the big dataset's test part
-    from tagbench.features import FeatureStore
+    from tagbench.features.shards import FeatureStore
 
     f16 = FeatureStore(sorted((big / "results/demo/features/vggish/test").glob("*.h5")))
     frames = int(f16.n_frames.sum())

@@ -27,15 +27,15 @@ def main() -> None:
     shards, _ = demo_shards(work, n_tracks=96)
 
     from tagbench.backbones.vggish_frontend import frame_examples
-    from tagbench.config import TrainSettings
-    from tagbench.features import FeatureStore
-    from tagbench.inference import predict_patches, predict_store
-    from tagbench.models import build_model
-    from tagbench.runtime import configure_tensorflow
-    from tagbench.stream import batch_stream
+    from tagbench.core.runtime import configure_tensorflow
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.inference import predict_patches, predict_store
+    from tagbench.models.networks import build_model
+    from tagbench.models.stream import batch_stream
+    from tagbench.settings.config import TrainSettings
 
     configure_tensorflow(2)
-    from tagbench.train import compile_model, input_dataset
+    from tagbench.models.train import compile_model, input_dataset
     spec = TrainSettings(finetune=False, head=(256,), batch_size=32, n_active=20)
     train = FeatureStore(shards["train"])
     n_tags = len(train.tags)

@@ -86,8 +86,8 @@ def musicnn_prefixes(musicnn_wheel, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_demo(tmp_path_factory):
     """A 16-track demo dataset (2 clips of 1.5 s each) in MTT layout."""
-    from tagbench.config import DemoSettings
-    from tagbench.demo import make_demo
+    from tagbench.data.demo import make_demo
+    from tagbench.settings.config import DemoSettings
 
     out = tmp_path_factory.mktemp("demo")
     ann = make_demo(out, DemoSettings(n_tracks=16, clips_per_track=2, clip_seconds=1.5, seed=3))
@@ -98,10 +98,10 @@ def split_and_extract(root, out, n_shards: dict[str, int], dtype: str = "float16
                       front_end: str = "vggish"):
     """Split the dataset at `root` (folder split, 20 % valid) into out/split and extract each
     part into n_shards[part] shards of one front end under out/{part}: {part: [shard paths]}."""
-    from tagbench.annotations import read_annotations
-    from tagbench.config import FeatureSettings, SplitSettings
-    from tagbench.features import extract_shard
-    from tagbench.split import make_split, write_split
+    from tagbench.data.annotations import read_annotations
+    from tagbench.data.split import make_split, write_split
+    from tagbench.features.shards import extract_shard
+    from tagbench.settings.config import FeatureSettings, SplitSettings
 
     ann = read_annotations(root / "annotations_final.csv")
     write_split(make_split(ann, SplitSettings(valid_fraction=0.2)), ann, out / "split")
@@ -125,8 +125,8 @@ def tiny_features(tiny_demo, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model(tiny_features, tmp_path_factory):
     """A 2-epoch tagger trained on the tiny demo: its model.keras path."""
-    from tagbench.config import TrainSettings
-    from tagbench.train import train_variant
+    from tagbench.models.train import train_variant
+    from tagbench.settings.config import TrainSettings
 
     out = tmp_path_factory.mktemp("model")
     spec = TrainSettings(epochs=2, batch_size=8, n_active=4, head=(8,), finetune=False,

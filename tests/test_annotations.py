@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from tagbench.annotations import Annotations, read_annotations, write_annotations
-from tagbench.errors import DataError
+from tagbench.core.errors import DataError
+from tagbench.data.annotations import Annotations, read_annotations, write_annotations
 
 HEADER = '"clip_id"\t"guitar"\t"no voice"\t"mp3_path"\n'
 

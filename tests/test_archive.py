@@ -6,8 +6,8 @@ import zipfile
 
 import pytest
 
-from tagbench.archive import JoinedParts, extract_parts
-from tagbench.errors import DataError
+from tagbench.core.errors import DataError
+from tagbench.data.archive import JoinedParts, extract_parts
 
 FILES = {f"{h}/artist-album-01-song-{i}-{i + 29}.mp3": bytes([i]) * (5000 + 997 * i)
          for i, h in enumerate("0123456789abcdef")}

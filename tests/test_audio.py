@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from tagbench.audio import load_audio
-from tagbench.errors import DecodeError
+from tagbench.core.errors import DecodeError
+from tagbench.features.audio import load_audio
 
 from .conftest import write_wav
 

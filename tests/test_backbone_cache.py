@@ -4,8 +4,8 @@ import h5py
 import numpy as np
 import pytest
 
-from tagbench.config import FeatureSettings, TrainSettings
-from tagbench.errors import DataError
+from tagbench.core.errors import DataError
+from tagbench.settings.config import FeatureSettings, TrainSettings
 
 POOLINGS = ["avg", "max", "autopool", "embedding"]
 
@@ -23,7 +23,7 @@ def shards32(tiny_demo, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cache32(shards32, tmp_path_factory):
     """random0 caches of every part: train at hop 48, valid and test at 96."""
-    from tagbench.backbone_cache import write_cache
+    from tagbench.models.backbone_cache import write_cache
 
     out = tmp_path_factory.mktemp("cache")
     caches = {}
@@ -37,9 +37,9 @@ def cache32(shards32, tmp_path_factory):
 def test_cached_patches_equal_the_live_model_on_each_patch(shards32, cache32, pooling):
     """Every cached patch (hop 48: overlapping ones too) gives the whole model's score for that
     very patch, for every pooling."""
-    from tagbench.backbone_cache import open_cache
-    from tagbench.features import FeatureStore
-    from tagbench.models import build_head, build_model, copy_weights
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.backbone_cache import open_cache
+    from tagbench.models.networks import build_head, build_model, copy_weights
 
     spec = TrainSettings(pooling=pooling, head=(8,), finetune=False, seeds=(3,))
     features = FeatureStore(shards32["train"])
@@ -61,8 +61,8 @@ def test_cached_patches_equal_the_live_model_on_each_patch(shards32, cache32, po
 
 
 def test_evaluation_patches_are_the_non_overlapping_ones(shards32, cache32):
-    from tagbench.backbone_cache import open_cache
-    from tagbench.features import FeatureStore
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.backbone_cache import open_cache
 
     spec = TrainSettings(pooling="max", finetune=False)
     features = FeatureStore(shards32["train"])
@@ -72,7 +72,7 @@ def test_evaluation_patches_are_the_non_overlapping_ones(shards32, cache32):
 
 
 def test_a_cache_is_refused_for_another_backbone_or_other_features(shards32, cache32, tiny_features):
-    from tagbench.backbone_cache import open_cache
+    from tagbench.models.backbone_cache import open_cache
 
     with pytest.raises(DataError, match="cached for backbone random0, the variant uses random1"):
         open_cache(shards32["test"], cache32["test"], TrainSettings(backbone_seed=1, finetune=False))
@@ -88,8 +88,8 @@ def test_a_cache_is_refused_for_another_backbone_or_other_features(shards32, cac
 
 
 def test_cache_rows_are_stored_in_the_features_type_with_their_provenance(shards32, tmp_path):
-    from tagbench.backbone_cache import write_cache
     from tagbench.backbones import BACKBONES
+    from tagbench.models.backbone_cache import write_cache
 
     counts = write_cache(shards32["valid"][0], tmp_path / "c.h5", "random2", 1, "float16")
     with h5py.File(tmp_path / "c.h5") as h5:
@@ -105,10 +105,10 @@ def test_frozen_variant_trained_on_the_cache_tags_audio_as_it_was_scored(
         shards32, cache32, tiny_demo, tmp_path, pooling):
     """Train and evaluate from the cache; the saved whole model, run on each test clip's audio
     by `tagbench predict`, gives the evaluation's scores."""
-    from tagbench.evaluate import evaluate_model
-    from tagbench.features import FeatureStore
-    from tagbench.predict import tag_files
-    from tagbench.train import train_variant
+    from tagbench.evaluation.evaluate import evaluate_model
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.predict import tag_files
+    from tagbench.models.train import train_variant
 
     spec = TrainSettings(epochs=2, batch_size=8, n_active=4, head=(8,), finetune=False,
                          pooling=pooling, patches_per_clip=3, threads=1)
@@ -133,7 +133,7 @@ def test_frozen_variant_trained_on_the_cache_tags_audio_as_it_was_scored(
 
 
 def test_a_finetuned_variant_never_reads_a_cache(shards32, cache32, tmp_path):
-    from tagbench.train import train_variant
+    from tagbench.models.train import train_variant
 
     spec = TrainSettings(epochs=1, batch_size=8, n_active=4, head=(8,), finetune=True)
     with pytest.raises(DataError, match="fine-tuned variant .* cannot use a backbone cache"):
@@ -143,8 +143,8 @@ def test_a_finetuned_variant_never_reads_a_cache(shards32, cache32, tmp_path):
 
 
 def test_an_empty_shard_gets_an_empty_cache(tmp_path):
-    from tagbench.backbone_cache import write_cache
-    from tagbench.features import ShardWriter
+    from tagbench.features.shards import ShardWriter
+    from tagbench.models.backbone_cache import write_cache
 
     shard = tmp_path / "000.h5"
     with ShardWriter(shard, ["a"], FeatureSettings()) as w:
@@ -155,10 +155,10 @@ def test_an_empty_shard_gets_an_empty_cache(tmp_path):
 
 def test_float16_cache_scores_within_storage_rounding_of_the_live_model(tiny_features, tmp_path):
     """The default storage: the cached route and the whole model agree to float16 rounding."""
-    from tagbench.backbone_cache import open_cache, write_cache
-    from tagbench.features import FeatureStore
-    from tagbench.inference import predict_store
-    from tagbench.models import build_head, build_model, copy_weights
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.backbone_cache import open_cache, write_cache
+    from tagbench.models.inference import predict_store
+    from tagbench.models.networks import build_head, build_model, copy_weights
 
     spec = TrainSettings(pooling="autopool", head=(8,), finetune=False)
     cache = [tmp_path / "test.h5"]
@@ -180,7 +180,7 @@ def test_a_model_whose_backbone_differs_from_the_cache_is_refused(shards32, cach
     import json
     import shutil
 
-    from tagbench.train import train_variant
+    from tagbench.models.train import train_variant
 
     spec = TrainSettings(epochs=1, batch_size=8, n_active=2, head=(4,), finetune=False,
                          pooling="max", threads=1)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tagbench import backbones
-from tagbench.config import TrainSettings
+from tagbench.settings.config import TrainSettings
 
 from .conftest import MUSICNN_REFERENCE, ROOT, run_cli
 
@@ -18,9 +18,9 @@ PUBLISHED_TOP10 = ["techno", "electronic", "synth", "fast", "beat", "drums", "no
 
 
 def test_the_registry_is_what_the_schema_and_the_networks_say():
-    from tagbench.audio import SAMPLE_RATE
     from tagbench.backbones import musicnn
-    from tagbench.tag_lists import read_tag_list
+    from tagbench.core.tag_lists import read_tag_list
+    from tagbench.features.audio import SAMPLE_RATE
 
     schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
     keys = schema["$defs"]["train_keys"]
@@ -38,7 +38,7 @@ def test_the_registry_is_what_the_schema_and_the_networks_say():
 def test_fine_tuning_keeps_batch_norm_as_trained_unless_asked():
     from keras import layers
 
-    from tagbench.models import build_model
+    from tagbench.models.networks import build_model
 
     def trainable(spec):
         model = build_model(spec, 3)
@@ -68,12 +68,12 @@ def test_a_frozen_musicnn_variant_scored_from_the_cache_equals_its_model_file(
         musicnn_shards, musicnn_prefixes, tmp_path, pooling):
     """Train a head on cached MSD_musicnn outputs; evaluation from the cache and `predict`
     on the same audio through the saved whole model give the same clip scores."""
-    from tagbench.backbone_cache import write_cache
-    from tagbench.evaluate import evaluate_model
-    from tagbench.features import FeatureStore
-    from tagbench.inference import predict_store
-    from tagbench.models import load_model
-    from tagbench.train import train_variant
+    from tagbench.evaluation.evaluate import evaluate_model
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.backbone_cache import write_cache
+    from tagbench.models.inference import predict_store
+    from tagbench.models.networks import load_model
+    from tagbench.models.train import train_variant
 
     weights = f"{musicnn_prefixes['MSD_musicnn']}.index"
     caches = {}
@@ -109,12 +109,12 @@ def shipped_run(request, tiny_demo, musicnn_prefixes, tmp_path_factory):
     as `tags.list`, so the head must pick outputs by name; an extra column the list leaves out),
     the standard split, the job reading the valid part for both parts. `cache`: the workflow's
     route for a frozen variant (backbone caches); `features`: `tagbench train` without them."""
-    from tagbench.annotations import Annotations, read_annotations, write_annotations
-    from tagbench.backbone_cache import write_cache
-    from tagbench.config import FeatureSettings, SplitSettings
-    from tagbench.features import extract_shard
-    from tagbench.split import make_split, write_split
-    from tagbench.train import train_variant
+    from tagbench.data.annotations import Annotations, read_annotations, write_annotations
+    from tagbench.data.split import make_split, write_split
+    from tagbench.features.shards import extract_shard
+    from tagbench.models.backbone_cache import write_cache
+    from tagbench.models.train import train_variant
+    from tagbench.settings.config import FeatureSettings, SplitSettings
 
     root, demo = tiny_demo
     out = tmp_path_factory.mktemp(f"shipped-{request.param}")
@@ -155,9 +155,9 @@ def test_a_shipped_head_is_scored_as_shipped_not_trained(shipped_run, musicnn_pr
     import pandas as pd
 
     from tagbench.backbones import musicnn
-    from tagbench.evaluate import evaluate_model
-    from tagbench.features import FeatureStore
-    from tagbench.models import load_model
+    from tagbench.evaluation.evaluate import evaluate_model
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.networks import load_model
 
     history = pd.read_csv(shipped_run["history"])
     assert history["epoch"].tolist() == [0], f"a shipped head was trained:\n{history}"
@@ -209,8 +209,8 @@ def test_mtt_musicnn_as_shipped_gives_the_published_top10_through_predict(shippe
 
 
 def test_a_shipped_head_on_tags_the_backbone_lacks_is_one_line():
-    from tagbench.errors import DataError
-    from tagbench.models import build_model
+    from tagbench.core.errors import DataError
+    from tagbench.models.networks import build_model
 
     spec = TrainSettings(backbone="MSD_musicnn", pooling="taggram", head="shipped", finetune=False)
     with pytest.raises(DataError, match="no output for tag\\(s\\) techno"):
@@ -221,9 +221,9 @@ def test_fine_tuning_a_musicnn_backbone_trains_its_convolutions_not_its_batch_no
         musicnn_shards, musicnn_prefixes, tmp_path):
     """finetune: true through the network (no cache): the convolutions move, the batch-norm
     statistics stay as trained, and the model file scores like the evaluation."""
-    from tagbench.evaluate import evaluate_model
-    from tagbench.models import build_backbone, load_backbone_weights, load_model
-    from tagbench.train import train_variant
+    from tagbench.evaluation.evaluate import evaluate_model
+    from tagbench.models.networks import build_backbone, load_backbone_weights, load_model
+    from tagbench.models.train import train_variant
 
     weights = f"{musicnn_prefixes['MSD_vgg']}.index"
     spec = TrainSettings(backbone="MSD_vgg", pooling="pool5", head=(4,), finetune=True,

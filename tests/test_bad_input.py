@@ -8,8 +8,8 @@ import pytest
 import soundfile as sf
 import yaml
 
-from tagbench.audio import load_audio
-from tagbench.errors import DecodeError
+from tagbench.core.errors import DecodeError
+from tagbench.features.audio import load_audio
 
 from .conftest import ROOT, run_cli, snakemake, write_wav
 
@@ -73,7 +73,7 @@ def test_extraction_records_bad_files_without_decoder_notes(tmp_path):
     proc = run_cli("extract", tsv, "--audio-root", audio, "--shard", 0, "--n-shards", 1,
                    "--out", tmp_path / "000.h5", "--spec", '{"dtype": "float16", "resample": "soxr_hq"}')
     assert proc.stderr.strip() == "", proc.stderr
-    from tagbench.features import read_index
+    from tagbench.features.shards import read_index
 
     index = read_index(tmp_path / "000.h5")
     assert index.clip_ids == ["3"]
@@ -94,7 +94,7 @@ def test_truncated_mp3_is_tagged_on_what_decodes(tmp_path):
     (lambda: tone(600.0), 624),                    # 10 minutes: 59,998 frames = 624 patches + a tail
 ])
 def test_silence_short_and_long_files_are_handled(tiny_model, tmp_path, make, n_patches):
-    from tagbench.predict import tag_files
+    from tagbench.models.predict import tag_files
 
     path = write_wav(tmp_path / "a.wav", make())
     _, results = tag_files(tiny_model, [path])
@@ -105,7 +105,7 @@ def test_silence_short_and_long_files_are_handled(tiny_model, tmp_path, make, n_
 
 @pytest.mark.parametrize("rate,channels", [(8000, 1), (44100, 1), (44100, 2)])
 def test_other_rates_and_stereo_are_resampled_and_mixed(tiny_model, tmp_path, rate, channels):
-    from tagbench.predict import tag_files
+    from tagbench.models.predict import tag_files
 
     ref = write_wav(tmp_path / "ref.wav", tone(3.0))
     other = tmp_path / f"other_{rate}_{channels}.wav"

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagbench.config import BootstrapSettings, FeatureSettings
-from tagbench.features import FeatureStore, ShardWriter
+from tagbench.features.shards import FeatureStore, ShardWriter
+from tagbench.settings.config import BootstrapSettings, FeatureSettings
 
 
 def shard(path, n_clips, seed):
@@ -24,7 +24,7 @@ def shard(path, n_clips, seed):
 
 
 def test_clip_statistics_are_band_means_then_band_stds(tmp_path):
-    from tagbench.baseline import clip_statistics
+    from tagbench.evaluation.baseline import clip_statistics
 
     store = FeatureStore(shard(tmp_path / "a.h5", 3, 0))
     stats = clip_statistics(store)
@@ -35,7 +35,7 @@ def test_clip_statistics_are_band_means_then_band_stds(tmp_path):
 
 
 def test_baseline_learns_audible_statistics_and_writes_a_summary(tmp_path):
-    from tagbench.baseline import GRID, run_baseline
+    from tagbench.evaluation.baseline import GRID, run_baseline
 
     parts = {p: shard(tmp_path / f"{p}.h5", n, s)
              for p, n, s in (("train", 400, 1), ("valid", 100, 2), ("test", 100, 3))}
@@ -53,8 +53,8 @@ def test_baseline_learns_audible_statistics_and_writes_a_summary(tmp_path):
 
 
 def test_baseline_refuses_parts_with_other_tags(tmp_path):
-    from tagbench.baseline import run_baseline
-    from tagbench.errors import DataError
+    from tagbench.core.errors import DataError
+    from tagbench.evaluation.baseline import run_baseline
 
     other = tmp_path / "other.h5"
     with ShardWriter(other, ["x"], FeatureSettings()) as w:

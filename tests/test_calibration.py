@@ -15,7 +15,7 @@ stds below them; the test checks these premises before the rates.
 import numpy as np
 import pytest
 
-from tagbench.stats import KEYS, Runs, bootstrap, pairwise, ranking_metrics, resample_weights
+from tagbench.evaluation.stats import KEYS, Runs, bootstrap, pairwise, ranking_metrics, resample_weights
 
 N_CLIPS, N_TAGS, SEEDS = 96, 10, 5
 REPLICATIONS, RESAMPLES = 200, 100

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from tagbench.config import TrainSettings, from_json, load_settings, to_json, validate
-from tagbench.errors import ConfigError
+from tagbench.core.errors import ConfigError
+from tagbench.settings.config import TrainSettings, from_json, load_settings, to_json, validate
 
 from .conftest import ROOT, run_cli
 
@@ -91,7 +91,7 @@ def test_spec_json_round_trip():
 
 
 def test_shipped_config_is_valid_and_has_the_reports_variants():
-    from tagbench.config import read_config_file
+    from tagbench.settings.config import read_config_file
 
     s = load_settings(read_config_file(ROOT / "config.yaml"))
     assert set(s.variants) == {"vggish_2fc", "vggish_3fc", "vggish_autopool", "msd_musicnn"}
@@ -127,8 +127,8 @@ def test_provenance_says_what_a_figure_measures_and_the_guard_catches_a_lists_sp
     from types import SimpleNamespace
 
     from tagbench.backbones import provenance
-    from tagbench.errors import DataError
-    from tagbench.evaluate import refuse_leak
+    from tagbench.core.errors import DataError
+    from tagbench.evaluation.evaluate import refuse_leak
 
     assert provenance("MTT_musicnn", "none", "mtt") == "in-domain supervised, not transfer"
     assert provenance("MTT_musicnn", "none", "demo") == "transfer from MTT"

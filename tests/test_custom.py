@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from tagbench.annotations import read_annotations
-from tagbench.config import FeatureSettings
-from tagbench.features import FeatureStore, extract_shard
+from tagbench.data.annotations import read_annotations
+from tagbench.features.shards import FeatureStore, extract_shard
+from tagbench.settings.config import FeatureSettings
 
 from .conftest import run_cli, write_wav
 

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from tagbench.config import DownloadSettings
-from tagbench.download import download
-from tagbench.errors import DataError
+from tagbench.core.errors import DataError
+from tagbench.data.download import download
+from tagbench.settings.config import DownloadSettings
 
 from .conftest import closed_port_url
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tagbench.annotations import read_annotations
 from tagbench.cli import main
-from tagbench.custom import import_custom
-from tagbench.drumkits import import_drumkits, tags_of
-from tagbench.errors import DataError
+from tagbench.core.errors import DataError
+from tagbench.data.annotations import read_annotations
+from tagbench.data.custom import import_custom
+from tagbench.data.drumkits import import_drumkits, tags_of
 
 
 @pytest.mark.parametrize("name, tags", [  # names as the real kits spell them

@@ -4,10 +4,10 @@ import h5py
 import numpy as np
 import pytest
 
-from tagbench.audio import clip_logmel
-from tagbench.config import FeatureSettings
-from tagbench.features import FeatureStore, extract_shard, read_index, shard_of
-from tagbench.split_files import read_part
+from tagbench.data.split_files import read_part
+from tagbench.features.audio import clip_logmel
+from tagbench.features.shards import FeatureStore, extract_shard, read_index, shard_of
+from tagbench.settings.config import FeatureSettings
 
 from .conftest import write_wav
 
@@ -74,7 +74,7 @@ def test_float32_storage_is_exact(tmp_path):
 
 
 def test_a_shard_that_fails_while_being_finished_is_not_left_behind(tmp_path):
-    from tagbench.features import ShardWriter
+    from tagbench.features.shards import ShardWriter
 
     out = tmp_path / "000.h5"
     with pytest.raises(ValueError), ShardWriter(out, ["a", "b"], FeatureSettings(dtype="float16")) as w:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tagbench import fingerprint
-from tagbench.fingerprint import STAGES, code_fingerprint, stage_modules
+from tagbench.settings import fingerprint
+from tagbench.settings.fingerprint import STAGES, code_fingerprint, stage_modules
 
 from .conftest import ROOT
 
-PACKAGE = Path(fingerprint.__file__).parent  # the package under test (src/tagbench)
-FRESH = ("import json; from tagbench import fingerprint as f; print(json.dumps({'file': f.__file__, "
+PACKAGE = fingerprint.PACKAGE_DIR  # the package under test (src/tagbench)
+FRESH = ("import json; from tagbench.settings import fingerprint as f; print(json.dumps({'file': f.__file__, "
          "'fingerprints': {s: f.code_fingerprint(s) for s in f.STAGES}, "
          "'libraries': {s: f.library_versions(s) for s in ('train', 'features')}}))")
 
@@ -41,29 +41,33 @@ def edit(path, old, new):
 
 def test_stages_include_what_they_import_and_not_the_cli():
     train = stage_modules("train")
-    assert {"train", "inference", "metrics", "models", "backbones.vggish", "stream", "features",
-            "backbones.vggish_frontend", "runtime"} <= set(train)
-    assert {"inference", "backbones.vggish_frontend", "models"} <= set(stage_modules("evaluate"))
+    assert {"models.train", "models.inference", "core.metrics", "models.networks", "backbones.vggish",
+            "models.stream", "features.shards", "backbones.vggish_frontend", "core.runtime"} <= set(train)
+    assert {"models.inference", "backbones.vggish_frontend", "models.networks"} <= set(
+        stage_modules("evaluate"))
     # the report reads model files' metadata without TensorFlow
-    assert "model_file" in stage_modules("report") and "models" not in stage_modules("report")
+    assert "models.model_file" in stage_modules("report")
+    assert "models.networks" not in stage_modules("report")
     assert not any(m.startswith("cli") for s in STAGES for m in stage_modules(s))
-    assert "train" not in stage_modules("evaluate") and "report" not in stage_modules("train")
+    assert "models.train" not in stage_modules("evaluate")
+    assert "reporting.report" not in stage_modules("train")
     # MTT unzipping: no model
     assert not {"backbones.vggish", "backbones.vggish_frontend"} & set(stage_modules("acquire"))
-    assert "runtime" in stage_modules("evaluate") and "runtime" in stage_modules("predict")
+    assert "core.runtime" in stage_modules("evaluate") and "core.runtime" in stage_modules("predict")
 
 
 def test_a_stage_entry_that_is_no_module_is_an_error(monkeypatch):
-    monkeypatch.setitem(STAGES, "train", ("trian",))
-    with pytest.raises(ValueError, match="no module trian"):
+    monkeypatch.setitem(STAGES, "train", ("models.trian",))
+    with pytest.raises(ValueError, match="no module models.trian"):
         stage_modules("train")
 
 
 def test_comments_and_docstrings_change_nothing(package):
     before = fingerprints(package)
-    edit(package / "inference.py", '"""Score lists of', '"""Score (reworded) lists of')
-    edit(package / "inference.py", "\nimport numpy as np\n", "\n# a comment\nimport numpy as np\n")
-    edit(package / "config.py", "class DemoSettings:\n", "class DemoSettings:\n    # note\n")
+    edit(package / "models/inference.py", '"""Score lists of', '"""Score (reworded) lists of')
+    edit(package / "models/inference.py", "\nimport numpy as np\n", "\n# a comment\nimport numpy as np\n")
+    edit(package / "settings/config.py", "class DemoSettings:\n", "class DemoSettings:\n    # note\n")
+    edit(package / "models/__init__.py", '"""Networks', '"""The networks')
     assert fingerprints(package) == before
 
 
@@ -80,13 +84,13 @@ def test_a_code_edit_changes_exactly_the_stages_that_run_it(package):
     """An edited copy of src/, imported by a fresh interpreter as the Snakefile imports it."""
     src = package.parent
     before = fresh(src)
-    assert Path(before["file"]).resolve().parent == package.resolve()  # the copy, not src/
-    edit(package / "inference.py", "batch_size: int = 256", "batch_size: int = 128")
+    assert Path(before["file"]).resolve().parents[1] == package.resolve()  # the copy, not src/
+    edit(package / "models/inference.py", "batch_size: int = 256", "batch_size: int = 128")
     after = fresh(src)["fingerprints"]
     changed = {s for s in STAGES if after[s] != before["fingerprints"][s]}
     assert changed == {"cache", "train", "evaluate", "predict"}
 
-    edit(package / "report.py", "dpi=110", "dpi=111")
+    edit(package / "reporting/report.py", "dpi=110", "dpi=111")
     changed = {s for s, fp in fresh(src)["fingerprints"].items() if fp != after[s]}
     assert changed == {"report"}
 
@@ -143,7 +147,8 @@ def other_interpreters():
 
 
 def test_code_digests_are_the_same_under_python_3_11_and_3_12():
-    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); from tagbench import fingerprint as f;"
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]);"
+              "from tagbench.settings import fingerprint as f;"
               "print(json.dumps({s: f.code_digest(s) for s in f.STAGES}))")
     here = {stage: fingerprint.code_digest(stage) for stage in STAGES}
     others = other_interpreters()
@@ -155,7 +160,7 @@ def test_code_digests_are_the_same_under_python_3_11_and_3_12():
         assert json.loads(out) == here, python
     # the fixture too, as a module: its pinned digest holds under every interpreter
     out = subprocess.run([others[0], "-c", "import hashlib, sys; sys.path.insert(0, sys.argv[1]);"
-                          "from tagbench.fingerprint import normal_form;"
+                          "from tagbench.settings.fingerprint import normal_form;"
                           "print(hashlib.sha256(normal_form(sys.stdin.read())).hexdigest()[:16])",
                           str(ROOT / "src")], input=FIXTURE, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == FIXTURE_DIGEST
@@ -165,20 +170,21 @@ def test_declarations_are_no_part_of_a_fingerprint(package):
     """A new setting for one stage, or a reworded error message, reruns nothing: settings
     reach each stage as its params."""
     before = fingerprints(package)
-    edit(package / "config.py", "class DemoSettings:\n", "class DemoSettings:\n    fade: float = 0.1\n")
-    edit(package / "errors.py", '"""An audio file could not be decoded', 'X = 1\n    """An audio')
+    edit(package / "settings/config.py", "class DemoSettings:\n",
+         "class DemoSettings:\n    fade: float = 0.1\n")
+    edit(package / "core/errors.py", '"""An audio file could not be decoded', 'X = 1\n    """An audio')
     assert fingerprints(package) == before
-    assert not any({"config", "errors"} & set(stage_modules(s)) for s in STAGES)
+    assert not any({"settings.config", "core.errors"} & set(stage_modules(s)) for s in STAGES)
 
 
 def test_modules_of_a_subpackage_are_part_of_the_stages_that_import_them(package):
     sub = package / "backbones"
-    (sub / "net.py").write_text("from ..atomic import write_text\nfrom . import helper\nSIZE = 3\n")
-    (sub / "helper.py").write_text("from .. import layout\nWIDTH = 1\n")
-    edit(package / "models.py", "from .backbones import vggish\n",
-         "from .backbones import vggish\nfrom .backbones.net import SIZE\n")
+    (sub / "net.py").write_text("from ..core.atomic import write_text\nfrom . import helper\nSIZE = 3\n")
+    (sub / "helper.py").write_text("from ..core import layout\nWIDTH = 1\n")
+    edit(package / "models/networks.py", "from ..backbones import vggish\n",
+         "from ..backbones import vggish\nfrom ..backbones.net import SIZE\n")
     fingerprint._module.cache_clear()
-    assert {"backbones", "backbones.net", "backbones.helper", "atomic", "layout"} <= set(
+    assert {"backbones", "backbones.net", "backbones.helper", "core.atomic", "core.layout"} <= set(
         stage_modules("train", package))
     before = fingerprints(package)
     edit(sub / "helper.py", "WIDTH = 1", "WIDTH = 2")
@@ -219,3 +225,19 @@ def test_a_backbone_familys_code_reruns_only_its_own_jobs(package):
     edited = {fe: digests(fe) for fe in ("vggish", "musicnn")}
     assert edited["musicnn"] == after["musicnn"] and edited["vggish"]["train"] != after["vggish"]["train"]
     assert edited["vggish"]["features"] == after["vggish"]["features"]  # no network in features
+
+
+def test_a_module_moved_within_its_subpackage_reruns_exactly_the_stages_that_run_it(package):
+    """A move is an edit like any other: the stages whose code includes the module rerun once,
+    the others keep their outputs (a later regroup inside a subpackage is as safe as this one)."""
+    before = fingerprints(package)
+    (package / "models/inference.py").rename(package / "models/patch_scoring.py")
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        if "inference import" in text:
+            path.write_text(text.replace(".inference import", ".patch_scoring import"))
+    fingerprint._module.cache_clear()
+    assert "models.patch_scoring" in stage_modules("train", package)
+    after = fingerprints(package)
+    changed = {s for s in STAGES if after[s] != before[s]}
+    assert changed == {"cache", "train", "evaluate", "predict"}

@@ -9,17 +9,17 @@ import shutil
 import h5py
 import pytest
 
-from tagbench.errors import DataError
+from tagbench.core.errors import DataError
 
 
 @pytest.fixture(scope="module")
 def mtt_test_shard(tiny_demo, tmp_path_factory):
     """The tiny demo's clips under resources/mtt/ (the dataset a split records is the
     annotations' folder name), split by folder (test c-f) and the test part extracted."""
-    from tagbench.annotations import read_annotations
-    from tagbench.config import FeatureSettings, SplitSettings
-    from tagbench.features import extract_shard
-    from tagbench.split import make_split, write_split
+    from tagbench.data.annotations import read_annotations
+    from tagbench.data.split import make_split, write_split
+    from tagbench.features.shards import extract_shard
+    from tagbench.settings.config import FeatureSettings, SplitSettings
 
     root, _ = tiny_demo
     mtt = tmp_path_factory.mktemp("resources") / "mtt"
@@ -39,8 +39,8 @@ def mtt_test_shard(tiny_demo, tmp_path_factory):
 def model_claiming(backbone, tiny_model, path):
     """The tiny model's file with its metadata naming another backbone (the guard reads the
     model file's backbone and the shards' split; the network itself never runs)."""
-    from tagbench.model_file import read_metadata, save_with_metadata
-    from tagbench.models import load_model
+    from tagbench.models.model_file import read_metadata, save_with_metadata
+    from tagbench.models.networks import load_model
 
     model, _ = load_model(tiny_model)
     meta = read_metadata(tiny_model)
@@ -51,7 +51,7 @@ def model_claiming(backbone, tiny_model, path):
 
 def test_a_real_folder_split_of_mtt_is_refused_for_a_backbone_trained_on_its_folders(
         mtt_test_shard, tiny_model, tmp_path):
-    from tagbench.evaluate import evaluate_model
+    from tagbench.evaluation.evaluate import evaluate_model
 
     with h5py.File(mtt_test_shard) as h5:
         split = json.loads(h5.attrs["split"])
@@ -69,7 +69,7 @@ def test_a_real_folder_split_of_mtt_is_refused_for_a_backbone_trained_on_its_fol
 
 def test_shards_without_split_provenance_are_refused_not_scored(mtt_test_shard, tiny_model,
                                                                  tmp_path):
-    from tagbench.evaluate import evaluate_model
+    from tagbench.evaluation.evaluate import evaluate_model
 
     stripped = tmp_path / "000.h5"
     shutil.copy(mtt_test_shard, stripped)

@@ -8,7 +8,7 @@ fail when learning itself breaks (a learning rate of 0, labels paired with the w
 import numpy as np
 import pytest
 
-from tagbench.config import TrainSettings
+from tagbench.settings.config import TrainSettings
 
 TAGS = ("tone", "hum", "noise")
 RATE = 16000
@@ -32,7 +32,7 @@ def clip(rng, tags) -> np.ndarray:
 def learnable(tmp_path_factory):
     """192 one-second clips in MTT layout (12 per hex folder), every tag on about half of them;
     split by folder (train 0-b, 20 % of it valid; test c-f: 48 clips) and extracted."""
-    from tagbench.annotations import Annotations, write_annotations
+    from tagbench.data.annotations import Annotations, write_annotations
 
     from .conftest import split_and_extract, write_wav
 
@@ -55,7 +55,7 @@ def learnable(tmp_path_factory):
 @pytest.fixture(scope="module")
 def learnable_caches(learnable, tmp_path_factory):
     """The random-weight VGGish's outputs of every part (train at two positions per patch)."""
-    from tagbench.backbone_cache import write_cache
+    from tagbench.models.backbone_cache import write_cache
 
     out = tmp_path_factory.mktemp("learnable_cache")
     caches = {}
@@ -71,10 +71,10 @@ SPEC = TrainSettings(epochs=5, batch_size=16, n_active=4, head=(64,), dropout=0.
 
 def untrained_roc_auc(spec, test_shards, tags) -> float:
     """The same network with its initial head (the same seed), scored on the test part."""
-    from tagbench.features import FeatureStore
-    from tagbench.inference import predict_store
-    from tagbench.metrics import tagging_metrics
-    from tagbench.models import build_model
+    from tagbench.core.metrics import tagging_metrics
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.inference import predict_store
+    from tagbench.models.networks import build_model
 
     model = build_model(spec, len(tags), tags)
     with FeatureStore(test_shards) as store:
@@ -88,8 +88,8 @@ def test_a_frozen_backbone_head_learns_audible_tags(learnable, learnable_caches,
     0.2 above the untrained network, and the training loss falls by a third."""
     import pandas as pd
 
-    from tagbench.evaluate import evaluate_model
-    from tagbench.train import train_variant
+    from tagbench.evaluation.evaluate import evaluate_model
+    from tagbench.models.train import train_variant
 
     caches = learnable_caches if route == "backbone cache" else {}
     meta = train_variant(SPEC, "learn", learnable["train"], learnable["valid"],

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tagbench.metrics import per_tag_metrics, tagging_metrics
+from tagbench.core.metrics import per_tag_metrics, tagging_metrics
 
 
 def test_hand_computed_case():

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from tagbench.config import TrainSettings
-from tagbench.model_file import read_metadata, save_with_metadata
-from tagbench.models import AutoPool1D, build_model, load_model
+from tagbench.models.model_file import read_metadata, save_with_metadata
+from tagbench.models.networks import AutoPool1D, build_model, load_model
+from tagbench.settings.config import TrainSettings
 
 
 def test_autopool_interpolates_between_mean_and_max():
@@ -62,7 +62,7 @@ def test_backbone_weights_follow_backbone_seed_and_head_weights_follow_seed():
 @pytest.mark.parametrize("pooling", ["avg", "max", "autopool", "embedding"])
 def test_a_trained_head_moves_into_the_whole_model_by_layer_name(pooling):
     from tagbench.backbones import BACKBONES
-    from tagbench.models import build_backbone, build_head, copy_weights
+    from tagbench.models.networks import build_backbone, build_head, copy_weights
 
     spec = TrainSettings(pooling=pooling, head=(8,), finetune=False, seeds=(4,), backbone_seed=2)
     head = build_head(spec, 3)

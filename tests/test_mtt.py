@@ -17,12 +17,12 @@ import pytest
 import soundfile as sf
 import yaml
 
-from tagbench.acquire import prepare_mtt_audio
-from tagbench.checkpoint import check_vggish
-from tagbench.config import MttSettings
-from tagbench.errors import DataError
-from tagbench.features import FeatureStore
-from tagbench.layout import MTT_KNOWN_BAD
+from tagbench.core.errors import DataError
+from tagbench.core.layout import MTT_KNOWN_BAD
+from tagbench.data.acquire import prepare_mtt_audio
+from tagbench.data.checkpoint import check_vggish
+from tagbench.features.shards import FeatureStore
+from tagbench.settings.config import MttSettings
 
 from . import fake_vggish
 from .conftest import DATA, TINY, closed_port_url, planned, run_cli, snakemake
@@ -167,7 +167,7 @@ def test_vggish_weights_are_downloaded_and_used(file_server, fake_checkpoint, tm
     """The served checkpoint is downloaded, recorded, and its values are the ones the model
     file and the backbone cache hold (a loader that skipped them still logs the file name)."""
     from tagbench.backbones.vggish import CHECKPOINT_SCOPES, CONV_LAYERS
-    from tagbench.models import load_model
+    from tagbench.models.networks import load_model
 
     file_server.files["/audioset/vggish_model.ckpt"] = fake_checkpoint.read_bytes()
     config = yaml.safe_load(yaml.safe_dump(TINY))
@@ -235,7 +235,7 @@ def test_shipped_mtt_configs_plan_the_reports_experiment(tmp_path):
                                  "evaluate": 9, "summarize": 3, "baseline": 1,
                                  "report_curves": 1, "report_compare": 1, "leaderboard": 1,
                                  "all": 1}
-    from tagbench.config import load_settings, read_config_file
+    from tagbench.settings.config import load_settings, read_config_file
 
     settings = load_settings({**read_config_file(ROOT / "config.yaml"),
                               **read_config_file(ROOT / "configs/mtt.yaml")})

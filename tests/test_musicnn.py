@@ -14,7 +14,7 @@ import pytest
 from tagbench.backbones import musicnn as mn
 from tagbench.backbones import musicnn_frontend as mf
 from tagbench.backbones import musicnn_weights as mw
-from tagbench.errors import DataError
+from tagbench.core.errors import DataError
 
 from .conftest import ROOT
 
@@ -124,7 +124,7 @@ def test_mtt_musicnn_gives_the_published_top10(outputs):
 # --- front end ---------------------------------------------------------------------------------
 
 def test_front_end_reproduces_the_reference_batch():
-    from tagbench.audio import load_audio
+    from tagbench.features.audio import load_audio
 
     if not CLIP.is_file():
         pytest.fail(f"{CLIP} missing: the reference folder shared/ belongs beside the repository")

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from tagbench.predict import collect_audio, tag_files
+from tagbench.models.predict import collect_audio, tag_files
 
 from .conftest import run_cli, write_wav
 
@@ -19,13 +19,13 @@ def clip(seconds, rate=16000, seed=0):
 
 def test_prediction_computes_the_training_features_with_the_models_resampler(tmp_path):
     """A 44.1 kHz clip extracted with soxr VHQ (not the default): predict must use VHQ too."""
-    from tagbench.audio import clip_logmel
     from tagbench.backbones.vggish_frontend import frame_examples
-    from tagbench.config import FeatureSettings, TrainSettings
-    from tagbench.features import FeatureStore, extract_shard
-    from tagbench.model_file import read_metadata, save_with_metadata
-    from tagbench.models import build_model
-    from tagbench.predict import model_front_end
+    from tagbench.features.audio import clip_logmel
+    from tagbench.features.shards import FeatureStore, extract_shard
+    from tagbench.models.model_file import read_metadata, save_with_metadata
+    from tagbench.models.networks import build_model
+    from tagbench.models.predict import model_front_end
+    from tagbench.settings.config import FeatureSettings, TrainSettings
 
     t = np.arange(2 * 44100) / 44100  # a tone inside soxr HQ's transition band, VHQ's passband
     audio = write_wav(tmp_path / "a" / "0" / "x.wav", 0.3 * np.sin(2 * np.pi * 7450 * t)
@@ -50,8 +50,8 @@ def test_prediction_computes_the_training_features_with_the_models_resampler(tmp
 
 
 def test_a_model_with_an_unknown_resampler_is_refused(tmp_path):
-    from tagbench.errors import DataError
-    from tagbench.predict import model_front_end
+    from tagbench.core.errors import DataError
+    from tagbench.models.predict import model_front_end
 
     with pytest.raises(DataError, match="other front-end settings.*resample 'kaiser_best'"):
         model_front_end({"feature_params": {"resample": "kaiser_best"}}, tmp_path / "m.keras")
@@ -77,10 +77,10 @@ def test_predict_agrees_with_evaluation_of_the_same_clips(tiny_model, tiny_demo,
     """Predict gives each test clip evaluation's scores: exactly from float32 features, up to
     float16 rounding from the stored shards. Both tolerances lie far below the gap between any
     two clips' scores, so another clip's scores (or other audio's) cannot pass."""
-    from tagbench.config import FeatureSettings
-    from tagbench.features import FeatureStore, extract_shard
-    from tagbench.inference import predict_store
-    from tagbench.models import load_model
+    from tagbench.features.shards import FeatureStore, extract_shard
+    from tagbench.models.inference import predict_store
+    from tagbench.models.networks import load_model
+    from tagbench.settings.config import FeatureSettings
 
     root, _ = tiny_demo
     model, _ = load_model(tiny_model)
@@ -142,10 +142,10 @@ def test_taggram_draws_one_column_per_patch(tiny_model, tiny_demo, tmp_path):
     import matplotlib.image
     import soundfile as sf
 
-    from tagbench.audio import clip_logmel
     from tagbench.backbones import front_end, patches
-    from tagbench.models import load_model
-    from tagbench.predict import model_front_end
+    from tagbench.features.audio import clip_logmel
+    from tagbench.models.networks import load_model
+    from tagbench.models.predict import model_front_end
 
     root, ann = tiny_demo
     seconds = [sf.read(root / "audio" / p, dtype="float32")[0][:16000] for p in ann.paths[::3][:5]]
@@ -170,8 +170,8 @@ def test_taggram_draws_one_column_per_patch(tiny_model, tiny_demo, tmp_path):
 def test_model_from_other_front_end_settings_is_refused(tiny_model, tmp_path):
     import zipfile
 
-    from tagbench.errors import DataError
-    from tagbench.model_file import METADATA_NAME
+    from tagbench.core.errors import DataError
+    from tagbench.models.model_file import METADATA_NAME
 
     other = tmp_path / "other.keras"
     with zipfile.ZipFile(tiny_model) as src, zipfile.ZipFile(other, "w") as dst:

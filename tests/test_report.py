@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagbench.config import BootstrapSettings
-from tagbench.verdict import BASELINE
+from tagbench.reporting.verdict import BASELINE
+from tagbench.settings.config import BootstrapSettings
 
 N_CLIPS, TAGS = 60, [f"t{j}" for j in range(8)]
 SETTINGS = BootstrapSettings(resamples=200, seed=0, resample_by="clip")  # synthetic: no tracks
@@ -14,8 +14,8 @@ SETTINGS = BootstrapSettings(resamples=200, seed=0, resample_by="clip")  # synth
 
 def summary(folder, seeds, quality, rng, labels):
     """A variant's (or, with seeds None, the baseline's) summary folder from synthetic scores."""
-    from tagbench.replicates import summarize
-    from tagbench.scoring import score
+    from tagbench.evaluation.replicates import summarize
+    from tagbench.evaluation.scoring import score
 
     scored = [score([f"c{i}" for i in range(N_CLIPS)], labels,
                     1 / (1 + np.exp(-(quality * (2.0 * labels - 1) + rng.normal(0, 1, labels.shape)))),
@@ -41,7 +41,7 @@ def experiment(tmp_path_factory):
 
 
 def test_comparison_names_each_interval_and_each_flag_family(experiment, tmp_path):
-    from tagbench.report import write_comparison
+    from tagbench.reporting.report import write_comparison
 
     exp = experiment / "exp1"
     names = ["three", "two", "one"]
@@ -83,8 +83,8 @@ def odd_table():
 
 def test_a_point_outside_its_interval_still_draws_the_comparison(tmp_path):
     """The error a 30-clip custom dataset hit: `'yerr' must not contain negative values`."""
-    from tagbench.report import _plot_comparison
-    from tagbench.stats import KEYS, Runs
+    from tagbench.evaluation.stats import KEYS, Runs
+    from tagbench.reporting.report import _plot_comparison
 
     per_tag = {"v": pd.DataFrame({"roc_auc": [0.2, 0.3], "pr_auc": [0.9, 0.8]})}
     runs = {"v": Runs(np.full((2, len(KEYS)), 0.25), np.zeros((3, 2, len(KEYS))), (0, 1)),
@@ -95,7 +95,7 @@ def test_a_point_outside_its_interval_still_draws_the_comparison(tmp_path):
 
 def test_a_figure_that_fails_costs_one_line_and_nothing_else(experiment, tmp_path, capsys,
                                                              monkeypatch):
-    from tagbench import report
+    from tagbench.reporting import report
 
     def broken(*args):
         raise ValueError("'yerr' must not contain negative values")
@@ -113,7 +113,7 @@ def test_a_figure_that_fails_costs_one_line_and_nothing_else(experiment, tmp_pat
 
 
 def test_compare_within_one_experiment_uses_the_report_family(experiment):
-    from tagbench.leaderboard import compare_runs, format_comparison
+    from tagbench.reporting.leaderboard import compare_runs, format_comparison
 
     table = compare_runs(experiment, "exp1/two", "exp1/three")
     roc = table[table["metric"] == "roc_auc_macro"].iloc[0]
@@ -129,7 +129,7 @@ def test_compare_within_one_experiment_uses_the_report_family(experiment):
 
 
 def test_compare_across_seeds_is_unpaired_and_says_so(experiment):
-    from tagbench.leaderboard import compare_runs, format_comparison
+    from tagbench.reporting.leaderboard import compare_runs, format_comparison
 
     table = compare_runs(experiment, "exp1/three", "exp2/three")
     roc = table[table["metric"] == "roc_auc_macro"].iloc[0]
@@ -150,9 +150,9 @@ def test_leaderboard_of_nothing_is_one_clear_line(tmp_path):
 
 
 def test_a_summary_resamples_the_tracks_it_is_given(tmp_path):
-    from tagbench.errors import DataError
-    from tagbench.replicates import split_test_tracks, summarize
-    from tagbench.scoring import score
+    from tagbench.core.errors import DataError
+    from tagbench.evaluation.replicates import split_test_tracks, summarize
+    from tagbench.evaluation.scoring import score
 
     rng = np.random.default_rng(4)
     labels = (rng.random((N_CLIPS, len(TAGS))) < 0.3).astype(np.uint8)
@@ -172,7 +172,7 @@ def test_a_summary_resamples_the_tracks_it_is_given(tmp_path):
         summarize(scored, [0, 1, 2], by_tracks, tmp_path / "d", split_test_tracks(None, by_tracks))
 
     # compare pairs only summaries whose resamples match: other tracks draw other weights
-    from tagbench.leaderboard import compare_runs
+    from tagbench.reporting.leaderboard import compare_runs
 
     other = {c: f"track{i // 4}" for i, c in enumerate(clips)}
     summarize(scored, [0, 1, 2], by_tracks, tmp_path / "e" / "eval" / "v", tracks)

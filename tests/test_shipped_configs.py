@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from tagbench.config import read_config_file
+from tagbench.settings.config import read_config_file
 
 from .conftest import ROOT, planned, snakemake
 
@@ -36,7 +36,7 @@ def layered_settings(layers):
     """config.yaml with the layers merged on top, as snakemake merges them (nested keys)."""
     from snakemake.utils import update_config
 
-    from tagbench.config import load_settings
+    from tagbench.settings.config import load_settings
 
     raw = read_config_file(ROOT / "config.yaml")
     for layer in layers:
@@ -51,7 +51,7 @@ def expected_plan(s) -> dict[str, int]:
     part for a shipped head: its job reads the valid part); the downloads and imports its
     dataset and weights need."""
     from tagbench.backbones import BACKBONES, MUSICNN_MODELS, cache_name
-    from tagbench.layout import MTT_FILES, PARTS
+    from tagbench.core.layout import MTT_FILES, PARTS
 
     variants = s.variants.values()
     runs = sum(len(v.seeds) for v in variants)
@@ -83,7 +83,7 @@ def fake_drumkits(workdir):
     `tagbench import-drumkits`), from one small recorded kit of two instruments."""
     import soundfile as sf
 
-    from tagbench.drumkits import import_drumkits
+    from tagbench.data.drumkits import import_drumkits
 
     kit = workdir / "resources/drumkits/kits/Millo-Drums_v.1"
     kit.mkdir(parents=True)

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from tagbench.annotations import Annotations
-from tagbench.config import SplitSettings
-from tagbench.errors import DataError
-from tagbench.split import make_split, track_of, write_split
-from tagbench.split_files import read_part
+from tagbench.core.errors import DataError
+from tagbench.data.annotations import Annotations
+from tagbench.data.split import make_split, track_of, write_split
+from tagbench.data.split_files import read_part
+from tagbench.settings.config import SplitSettings
 
 
 def fake_annotations(n_tracks=40, clips=3, folders=True, seed=0):
@@ -82,7 +82,7 @@ def test_folder_method_on_flat_layout_explains_the_fix():
 
 
 def test_standard_split_is_the_probing_literatures_folders_without_the_bad_clips():
-    from tagbench.layout import MTT_KNOWN_BAD
+    from tagbench.core.layout import MTT_KNOWN_BAD
 
     ann = fake_annotations(n_tracks=64)
     # give three clips the known-bad ids (they are in train, valid and test folders)
@@ -117,7 +117,7 @@ def test_list_split_takes_the_parts_from_files_and_records_their_checksums(tmp_p
     split = make_split(ann, SplitSettings(method="lists", lists=lists))
     for part in ("train", "valid", "test"):
         assert list(split.parts[part]) == list(reference.parts[part])
-    from tagbench.split import sha256_of
+    from tagbench.data.split import sha256_of
 
     assert split.provenance["lists"]["test"] == {"path": lists["test"],
                                                  "sha256": sha256_of(lists["test"])}
@@ -184,7 +184,7 @@ def test_a_track_column_groups_clips_that_file_names_do_not(tmp_path):
     """A custom dataset with its own names: without a track column every clip is its own
     track (said in split.json, never claimed as a guarantee); with one, a group split keeps
     each recording's excerpts on one side."""
-    from tagbench.annotations import read_annotations, write_annotations
+    from tagbench.data.annotations import read_annotations, write_annotations
 
     ann = fake_annotations(n_tracks=30, folders=False)
     song = [i // 3 for i in range(len(ann))]
@@ -228,7 +228,7 @@ def test_compilation_twins_are_counted_and_can_be_dropped():
 
 
 def test_a_named_tag_list_sets_the_tags_and_their_digest(tmp_path):
-    from tagbench.tag_lists import read_tag_list, tag_set_digest
+    from tagbench.core.tag_lists import read_tag_list, tag_set_digest
 
     ann = fake_annotations()
     listed = tmp_path / "tags.txt"

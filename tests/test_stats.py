@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scipy.stats import t as student
 
-from tagbench.metrics import tagging_metrics
-from tagbench.stats import (
+from tagbench.core.metrics import tagging_metrics
+from tagbench.evaluation.stats import (
     KEYS,
     NO_VERDICT,
     RankingFigures,
@@ -208,9 +208,9 @@ def test_every_point_lies_inside_its_interval_on_a_tiny_multilabel_test_part(tmp
     """30 clips, 16 tags, rare ones with one or two positives (the custom-dataset report whose
     PR-AUC macro fell below its own interval): summaries of 1 and 3 seeds and the baseline,
     every figure and every difference."""
-    from tagbench.config import BootstrapSettings
-    from tagbench.replicates import summarize
-    from tagbench.scoring import score
+    from tagbench.evaluation.replicates import summarize
+    from tagbench.evaluation.scoring import score
+    from tagbench.settings.config import BootstrapSettings
 
     rng = np.random.default_rng(5)
     y = (rng.random((30, 16)) < np.linspace(0.03, 0.4, 16)).astype(np.uint8)

@@ -1,8 +1,8 @@
 import numpy as np
 
-from tagbench.config import FeatureSettings
-from tagbench.features import FeatureStore, ShardWriter
-from tagbench.stream import batch_stream, steps_per_epoch
+from tagbench.features.shards import FeatureStore, ShardWriter
+from tagbench.models.stream import batch_stream, steps_per_epoch
+from tagbench.settings.config import FeatureSettings
 
 
 def labelled_store(tmp_path, n_clips=30, n_tags=4):
@@ -62,7 +62,7 @@ def test_an_epochs_batches_do_not_depend_on_where_training_started(tmp_path):
     (seed, e) alone."""
     from itertools import islice
 
-    from tagbench.stream import epoch_batches
+    from tagbench.models.stream import epoch_batches
 
     store, _ = labelled_store(tmp_path)
     steps = 3

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagbench.config import TrainSettings, to_json
+from tagbench.settings.config import TrainSettings, to_json
 
 SPEC = TrainSettings(epochs=3, batch_size=8, n_active=4, head=(8,), finetune=False,
                      patches_per_clip=2, threads=1)
@@ -25,8 +25,8 @@ def train_cmd(shards, out, state, spec=SPEC):
 
 
 def test_train_then_evaluate(tiny_features, tmp_path):
-    from tagbench.evaluate import evaluate_model
-    from tagbench.train import HISTORY_COLUMNS, train_variant
+    from tagbench.evaluation.evaluate import evaluate_model
+    from tagbench.models.train import HISTORY_COLUMNS, train_variant
 
     meta = train_variant(SPEC, "t", tiny_features["train"], tiny_features["valid"],
                          out_dir=tmp_path / "m", state_dir=tmp_path / "state", threads=1,
@@ -49,8 +49,8 @@ def test_train_then_evaluate(tiny_features, tmp_path):
 def test_killed_training_resumes_and_ends_as_an_uninterrupted_run(tiny_features, tmp_path):
     """SIGKILL mid-epoch, rerun: the same history (timing aside), weights and test metrics as a
     run that was never interrupted."""
-    from tagbench.evaluate import evaluate_model
-    from tagbench.models import load_model
+    from tagbench.evaluation.evaluate import evaluate_model
+    from tagbench.models.networks import load_model
 
     spec = TrainSettings(**{**SPEC.__dict__, "epochs": 4, "patches_per_clip": 6})
     out, state = tmp_path / "m", tmp_path / "state"
@@ -99,7 +99,7 @@ class Died(Exception):
 def die_after_first_epoch(monkeypatch, shards, state, spec):
     """Leave the state a job killed after epoch 1 leaves (the state folder survives a failed
     job: it is outside the rule's outputs)."""
-    from tagbench import train
+    from tagbench.models import train
 
     original = train.EpochEnd.on_epoch_end
 
@@ -116,7 +116,7 @@ def die_after_first_epoch(monkeypatch, shards, state, spec):
 
 
 def rerun(shards, state):
-    from tagbench.train import train_variant
+    from tagbench.models.train import train_variant
 
     lines = []
     train_variant(SHORT, "t", shards["train"], shards["valid"], out_dir=state.parent / "m",
@@ -134,7 +134,7 @@ def test_a_state_resumes_only_on_the_same_code_and_data(tiny_features, tmp_path,
 
     import h5py
 
-    from tagbench import fingerprint
+    from tagbench.settings import fingerprint
 
     state = tmp_path / "same" / "state"
     die_after_first_epoch(monkeypatch, tiny_features, state, SHORT)

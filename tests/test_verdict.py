@@ -8,8 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagbench.stats import KEYS, Runs, bootstrap, estimate, pairwise, ranking_metrics, resample_weights
-from tagbench.verdict import BASELINE, resolution, verdict
+from tagbench.evaluation.stats import (
+    KEYS,
+    Runs,
+    bootstrap,
+    estimate,
+    pairwise,
+    ranking_metrics,
+    resample_weights,
+)
+from tagbench.reporting.verdict import BASELINE, resolution, verdict
 
 # A synthetic test part: clips, tags, their labels and the clip resamples every row shares.
 CLIPS, N_TAGS, RESAMPLES = 120, 6, 200
@@ -139,8 +147,8 @@ def test_resolution_says_what_the_seeds_can_resolve_and_when_more_seeds_are_the_
 
 @pytest.mark.parametrize("name", ["interval", "correction", "resample_by"])
 def test_an_unknown_method_or_correction_name_is_one_config_line(name, tmp_path):
-    from tagbench.config import BootstrapSettings, from_json, load_settings
-    from tagbench.errors import ConfigError
+    from tagbench.core.errors import ConfigError
+    from tagbench.settings.config import BootstrapSettings, from_json, load_settings
 
     from .conftest import run_cli
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tagbench.backbones import vggish
-from tagbench.errors import DataError
+from tagbench.core.errors import DataError
 
 from . import fake_vggish
 from .conftest import DATA
@@ -28,8 +28,8 @@ def test_loader_reproduces_the_official_network(fake_checkpoint):
 
 
 def test_loader_fills_only_the_layers_a_tagger_has(fake_checkpoint):
-    from tagbench.config import TrainSettings
-    from tagbench.models import build_model
+    from tagbench.models.networks import build_model
+    from tagbench.settings.config import TrainSettings
 
     model = build_model(TrainSettings(pooling="avg", head=(8,)), n_tags=3)
     assert vggish.load_checkpoint(model, fake_checkpoint) == list(vggish.CONV_LAYERS)
@@ -49,7 +49,7 @@ def test_missing_or_wrong_checkpoint(tmp_path):
 
 def test_smoke_signal_is_the_official_one():
     from tagbench.backbones.vggish_frontend import waveform_to_examples
-    from tagbench.checkpoint import smoke_signal
+    from tagbench.data.checkpoint import smoke_signal
 
     x = smoke_signal()
     assert x.dtype == np.float64 and len(x) == 48_000  # 3 s at 16 kHz, no resampling
@@ -61,7 +61,7 @@ def test_smoke_statistics_equal_the_official_pipelines(fake_checkpoint):
     """Same input, same (fake) checkpoint: our smoke figures are the official network's."""
     import tensorflow as tf
 
-    from tagbench.checkpoint import smoke_embedding_stats
+    from tagbench.data.checkpoint import smoke_embedding_stats
 
     tf.config.experimental.enable_tensor_float_32_execution(False)
     sine = np.load(DATA / "frontend_vectors.npz")["sine1k_waveform"]
@@ -71,7 +71,7 @@ def test_smoke_statistics_equal_the_official_pipelines(fake_checkpoint):
 
 
 def test_smoke_test_tolerance_is_the_official_ten_percent(fake_checkpoint):
-    from tagbench.checkpoint import check_vggish, smoke_embedding_stats
+    from tagbench.data.checkpoint import check_vggish, smoke_embedding_stats
 
     mean, std = smoke_embedding_stats(fake_checkpoint)
     check_vggish(fake_checkpoint, expected=(mean / 1.09, std * 1.09))

@@ -190,7 +190,7 @@ def test_editing_a_split_list_makes_the_split_and_what_follows_stale(tmp_path):
     write_config(tmp_path, config)
     proc = snakemake(tmp_path, "resources/demo/annotations_final.csv")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    from tagbench.annotations import read_annotations
+    from tagbench.data.annotations import read_annotations
 
     paths = list(read_annotations(root / "annotations_final.csv").paths)
     lists = {"train": paths[:20], "valid": paths[20:24], "test": paths[24:]}
@@ -211,7 +211,7 @@ def test_code_edits_rerun_exactly_the_stages_that_run_that_code(built, tmp_path)
     for name in ("workflow", "profiles", "envs", "src"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copy(ROOT / "Snakefile", copy / "Snakefile")
-    inference, report = copy / "src/tagbench/inference.py", copy / "src/tagbench/report.py"
+    inference, report = copy / "src/tagbench/models/inference.py", copy / "src/tagbench/reporting/report.py"
     pristine = {path: path.read_text() for path in (inference, report)}
 
     def dry_run(*args):
@@ -234,7 +234,7 @@ def test_code_edits_rerun_exactly_the_stages_that_run_that_code(built, tmp_path)
     report.write_text(pristine[report].replace("dpi=110", "dpi=120"))
     assert planned(dry_run()) == {"report_curves": 1, "report_compare": 1, "leaderboard": 1, "all": 1}
     report.write_text(pristine[report])
-    published = copy / "src/tagbench/published.csv"
+    published = copy / "src/tagbench/reporting/published.csv"
     published.write_text(published.read_text()
                          + "Another paper,0.9,0.4,mtt,standard,50,mtt_top50,true,X,2024\n")
     assert planned(dry_run()) == {"leaderboard": 1, "all": 1}

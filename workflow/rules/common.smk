@@ -73,7 +73,7 @@ def audio_input(wildcards):
 
 def predict_audio(wildcards):
     """Every audio file under predict.audio_dir, so adding a file makes the table stale."""
-    from tagbench.predict import collect_audio
+    from tagbench.models.predict import collect_audio
 
     return [str(p) for p in collect_audio([S.predict.audio_dir])] if S.predict.audio_dir else []
 

@@ -1,4 +1,4 @@
-# One job per HDF5 shard: clips go to shards by a hash of their id (tagbench.features.shard_of).
+# One job per HDF5 shard: clips go to shards by a hash of their id (tagbench.features.shards.shard_of).
 
 
 rule extract:

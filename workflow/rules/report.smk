@@ -102,7 +102,7 @@ rule leaderboard:
     params:
         code=code_fingerprint("leaderboard"),
         # editing the published rows (shipped with the package) updates the leaderboard
-        published=file_digest(Path(workflow.basedir) / "src" / "tagbench" / "published.csv"),
+        published=file_digest(Path(workflow.basedir) / "src/tagbench/reporting/published.csv"),
     localrule: True
     log:
         "results/leaderboard.log",

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from ..errors import DataError
+from ..core.errors import DataError
 from . import MSD_TAGS, MSD_TRAINED_ON, MTT_TAGS, MTT_TRAINED_ON
 from .musicnn_frontend import N_MELS, PATCH_FRAMES
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
-from ..layout import SAMPLE_RATE
+from ..core.layout import SAMPLE_RATE
 
 N_FFT = 512
 HOP = 256

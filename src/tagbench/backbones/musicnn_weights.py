@@ -20,7 +20,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from ..errors import DataError, TagbenchError
+from ..core.errors import DataError, TagbenchError
 
 REQUIREMENT = "musicnn==0.1.0"
 WHEEL_NAME = "musicnn-0.1.0-py3-none-any.whl"

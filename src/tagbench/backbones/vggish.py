@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 from keras import layers
 
-from ..errors import DataError
+from ..core.errors import DataError
 
 CONV = (("conv1", 64), ("pool1", 0), ("conv2", 128), ("pool2", 0), ("conv3_1", 256),
         ("conv3_2", 256), ("pool3", 0), ("conv4_1", 512), ("conv4_2", 512), ("pool4", 0))

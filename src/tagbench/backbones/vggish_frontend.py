@@ -16,7 +16,7 @@ import librosa
 import numpy as np
 import scipy.fft
 
-from ..layout import EXAMPLE_FRAMES, SAMPLE_RATE  # 96 frames, 0.96 s; 16 kHz
+from ..core.layout import EXAMPLE_FRAMES, SAMPLE_RATE  # 96 frames, 0.96 s; 16 kHz
 
 WINDOW = 400
 HOP = 160

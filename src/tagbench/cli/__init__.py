@@ -11,7 +11,7 @@ import os
 import sys
 
 from .. import __version__
-from ..errors import TagbenchError
+from ..core.errors import TagbenchError
 from . import data, evaluate, features, predict, report, train
 
 STAGES = (data, features, train, evaluate, report, predict)

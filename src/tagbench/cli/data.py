@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import DemoSettings, MttSettings, VggishSettings
+from ..settings.config import DemoSettings, MttSettings, VggishSettings
 from .settings import settings_from, settings_parent
 
 
 def cmd_make_demo(args) -> None:
-    from ..demo import make_demo
+    from ..data.demo import make_demo
 
     ann = make_demo(args.out, settings_from(args, DemoSettings))
     print(f"demo dataset: {len(ann)} clips, {len(ann.tags)} tags -> {args.out}")
 
 
 def cmd_import_custom(args) -> None:
-    from ..custom import import_custom
+    from ..data.custom import import_custom
 
     ann, missing = import_custom(args.annotations, args.audio_dir, args.out)
     note = f", {len(missing)} listed files missing (they will be recorded as failed)" if missing else ""
@@ -24,7 +24,7 @@ def cmd_import_custom(args) -> None:
 
 
 def cmd_import_drumkits(args) -> None:
-    from ..drumkits import import_drumkits
+    from ..data.drumkits import import_drumkits
 
     ann, left_out = import_drumkits(args.kits_dir, args.out)
     counts = ", ".join(f"{t} {n}" for t, n in zip(ann.tags, ann.labels.sum(axis=0), strict=True))
@@ -38,29 +38,29 @@ def cmd_import_drumkits(args) -> None:
 
 
 def cmd_download_mtt(args) -> None:
-    from ..acquire import download_mtt_file
+    from ..data.acquire import download_mtt_file
 
     sha = download_mtt_file(args.name, args.out, settings_from(args, MttSettings))
     print(f"{args.out}: sha256 {sha} verified")
 
 
 def cmd_prepare_mtt_audio(args) -> None:
-    from ..acquire import prepare_mtt_audio
+    from ..data.acquire import prepare_mtt_audio
 
     n = prepare_mtt_audio(args.parts, args.out, settings_from(args, MttSettings))
     print(f"{args.out}: {n} files extracted from {', '.join(Path(p).name for p in args.parts)}")
 
 
 def cmd_prepare_mtt_table(args) -> None:
-    from ..acquire import prepare_mtt_table
+    from ..data.acquire import prepare_mtt_table
 
     prepare_mtt_table(args.src, args.out, settings_from(args, MttSettings))
     print(f"{args.out}: verified copy of {args.src}")
 
 
 def cmd_download_vggish(args) -> None:
-    from ..checkpoint import download_vggish
-    from ..runtime import configure_tensorflow
+    from ..core.runtime import configure_tensorflow
+    from ..data.checkpoint import download_vggish
 
     settings = settings_from(args, VggishSettings)
     configure_tensorflow(2)
@@ -70,9 +70,9 @@ def cmd_download_vggish(args) -> None:
 
 
 def cmd_check_vggish(args) -> None:
-    from ..checkpoint import check_vggish
-    from ..errors import DataError
-    from ..runtime import configure_tensorflow
+    from ..core.errors import DataError
+    from ..core.runtime import configure_tensorflow
+    from ..data.checkpoint import check_vggish
 
     if not Path(args.ckpt).is_file():
         raise DataError(f"{args.ckpt}: checkpoint not found")

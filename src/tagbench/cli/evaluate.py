@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from ..config import BootstrapSettings, EvalSettings
+from ..settings.config import BootstrapSettings, EvalSettings
 from .settings import settings_from, settings_parent
 
 
 def cmd_evaluate(args) -> None:
-    from ..evaluate import evaluate_model
-    from ..runtime import configure_tensorflow
+    from ..core.runtime import configure_tensorflow
+    from ..evaluation.evaluate import evaluate_model
 
     configure_tensorflow(args.threads)
     settings = settings_from(args, EvalSettings)
@@ -21,7 +21,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_summarize(args) -> None:
-    from ..replicates import split_test_tracks, summarize_seeds
+    from ..evaluation.replicates import split_test_tracks, summarize_seeds
 
     settings = settings_from(args, BootstrapSettings).for_summary()
     metrics = summarize_seeds(args.runs, args.seeds, settings, args.out_dir,
@@ -31,8 +31,8 @@ def cmd_summarize(args) -> None:
 
 
 def cmd_baseline(args) -> None:
-    from ..baseline import run_baseline
-    from ..replicates import split_test_tracks
+    from ..evaluation.baseline import run_baseline
+    from ..evaluation.replicates import split_test_tracks
 
     settings = settings_from(args, BootstrapSettings).for_summary()
     metrics = run_baseline(args.train_shards, args.valid_shards, args.test_shards, args.out_dir,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import sys
 
-from ..config import CacheSettings, FeatureSettings, SplitSettings
-from ..errors import ConfigError
+from ..core.errors import ConfigError
+from ..settings.config import CacheSettings, FeatureSettings, SplitSettings
 from .settings import settings_from, settings_parent
 
 
 def cmd_split(args) -> None:
-    from ..annotations import read_annotations
-    from ..split import make_split, write_split
+    from ..data.annotations import read_annotations
+    from ..data.split import make_split, write_split
 
     ann = read_annotations(args.annotations)
     split = make_split(ann, settings_from(args, SplitSettings), str(args.annotations))
@@ -30,7 +30,7 @@ def cmd_split(args) -> None:
 
 
 def cmd_extract(args) -> None:
-    from ..features import extract_shard
+    from ..features.shards import extract_shard
 
     if not 0 <= args.shard < args.n_shards:
         raise ConfigError(f"--shard {args.shard} is outside 0..{args.n_shards - 1}")
@@ -40,10 +40,10 @@ def cmd_extract(args) -> None:
 
 
 def cmd_cache_backbone(args) -> None:
-    from ..runtime import configure_tensorflow
+    from ..core.runtime import configure_tensorflow
 
     configure_tensorflow(args.threads)
-    from ..backbone_cache import write_cache
+    from ..models.backbone_cache import write_cache
 
     settings = settings_from(args, CacheSettings)
     counts = write_cache(args.shard, args.out, args.backbone, settings.positions_per_patch,

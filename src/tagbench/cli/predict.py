@@ -6,9 +6,9 @@ from __future__ import annotations
 def cmd_predict(args) -> int:
     import sys
 
-    from ..errors import ConfigError
-    from ..predict import tag_files, write_predictions
-    from ..runtime import configure_tensorflow
+    from ..core.errors import ConfigError
+    from ..core.runtime import configure_tensorflow
+    from ..models.predict import tag_files, write_predictions
 
     if args.taggram and len(args.audio) != 1:
         raise ConfigError("--taggram draws one file: give exactly one AUDIO file")
@@ -20,7 +20,7 @@ def cmd_predict(args) -> int:
     fmt = "json" if args.json else "csv" if args.csv else "table"
     write_predictions(tags, results, args.top_k, fmt, args.out)
     if args.taggram and results[0].error is None:
-        from ..predict import plot_taggram
+        from ..models.predict import plot_taggram
 
         plot_taggram(tags, results[0], args.taggram)
     return 1 if any(r.error for r in results) else 0

@@ -3,13 +3,13 @@ leaderboard, two runs compared)."""
 
 from __future__ import annotations
 
-from ..config import BootstrapSettings
+from ..settings.config import BootstrapSettings
 from .settings import settings_from, settings_parent
 
 
 def cmd_curves(args) -> None:
-    from ..errors import DataError
-    from ..report import plot_curves
+    from ..core.errors import DataError
+    from ..reporting.report import plot_curves
 
     if len(args.variants) != len(args.histories):
         raise DataError(f"{len(args.histories)} histories for {len(args.variants)} variant names "
@@ -20,7 +20,7 @@ def cmd_curves(args) -> None:
 def cmd_report(args) -> None:
     from pathlib import Path
 
-    from ..report import write_comparison, write_overview
+    from ..reporting.report import write_comparison, write_overview
 
     table, differences = write_comparison(args.variants, args.eval_dirs, args.model_metadata,
                                           args.out_dir, args.baseline_dir,
@@ -31,7 +31,7 @@ def cmd_report(args) -> None:
 
 
 def cmd_leaderboard(args) -> None:
-    from ..leaderboard import PUBLISHED, leaderboard
+    from ..reporting.leaderboard import PUBLISHED, leaderboard
 
     table = leaderboard(args.results, args.out, args.published or PUBLISHED)
     ours = table[table["kind"] == "experiment"]
@@ -40,7 +40,7 @@ def cmd_leaderboard(args) -> None:
 
 
 def cmd_compare(args) -> None:
-    from ..leaderboard import compare_runs, format_comparison
+    from ..reporting.leaderboard import compare_runs, format_comparison
 
     print(format_comparison(compare_runs(args.results, args.a, args.b, args.correction)))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import (
+from ..core.errors import ConfigError
+from ..settings.config import (
     BootstrapSettings,
     CacheSettings,
     DemoSettings,
@@ -19,7 +20,6 @@ from ..config import (
     load_settings,
     read_config_file,
 )
-from ..errors import ConfigError
 
 
 def settings_parent(variant: bool = False) -> argparse.ArgumentParser:

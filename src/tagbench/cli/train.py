@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from ..config import TrainSettings
+from ..settings.config import TrainSettings
 from .settings import settings_from, settings_parent
 
 
 def cmd_train(args) -> None:
-    from ..runtime import configure_tensorflow
+    from ..core.runtime import configure_tensorflow
 
     settings = settings_from(args, TrainSettings)
     configure_tensorflow(args.threads or settings.threads, settings.mixed_precision)
-    from ..train import train_variant  # imports Keras: after TensorFlow is configured
+    from ..models.train import train_variant  # imports Keras: after TensorFlow is configured
 
     meta = train_variant(settings, args.variant or "variant", args.train_shards, args.valid_shards,
                          out_dir=args.out_dir, state_dir=args.state_dir, weights_path=args.weights,

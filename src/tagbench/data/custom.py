@@ -1,0 +1,31 @@
+"""A user's own dataset in MTT layout: validated annotations plus a link to their audio folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import DataError
+from .annotations import Annotations, read_annotations, write_annotations
+
+
+def import_custom(annotations: str | Path, audio_dir: str | Path,
+                  out: str | Path) -> tuple[Annotations, list]:
+    """Check the table against the audio folder, link the folder as `out/audio` and write the
+    table as `out/annotations_final.csv`. Returns the annotations and the listed files missing
+    (they are recorded as failed at extraction); none found at all is an error."""
+    audio = Path(audio_dir).resolve()
+    if not audio.is_dir():
+        raise DataError(f"{audio_dir}: audio folder not found (config key custom.audio_dir)")
+    ann = read_annotations(annotations)
+    missing = [p for p in ann.paths if not (audio / p).is_file()]
+    if len(missing) == len(ann.paths):
+        raise DataError(f"{annotations}: none of the mp3_path entries exist under {audio} "
+                        f"(first: {missing[0]}); check custom.audio_dir")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    link = out / "audio"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(audio, target_is_directory=True)
+    write_annotations(out / "annotations_final.csv", ann)
+    return ann, missing

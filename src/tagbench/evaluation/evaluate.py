@@ -1,0 +1,88 @@
+"""Clip-level test metrics of a trained model: scores every patch of every test clip
+(`inference`), pools them per clip, and writes metrics.json, per_tag.csv and predictions.h5
+(`scoring`) for one training seed.
+
+A frozen variant is scored from the test part's backbone cache when one is given: its head
+alone runs on the cached outputs, which equal what the whole model computes per patch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backbones import backbone as backbone_spec
+from ..backbones import leaked_test_folders, provenance
+from ..core.errors import DataError
+from ..features.shards import FeatureStore
+from ..models.inference import predict_store
+from .scoring import score, write_scored
+
+
+def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
+    """(the model or its head, the store it reads): the cached route for a frozen variant."""
+    if not cache_paths:
+        return model, FeatureStore(shard_paths)
+    from ..models.backbone_cache import open_cache
+    from ..models.networks import build_head, copy_weights
+    from ..settings.config import TrainSettings
+
+    spec = TrainSettings(**meta["spec"])
+    if spec.finetune:
+        raise DataError(f"{model_path}: a fine-tuned model is scored through its backbone; "
+                        "give no backbone cache")
+    store = open_cache(shard_paths, cache_paths, spec)
+    head = build_head(spec, len(meta["tags"]), meta["tags"])
+    copy_weights(model, head)
+    return head, store
+
+
+def refuse_leak(backbone: str, store, where) -> None:
+    """The test part must hold no clip of the folders the backbone was trained or selected on
+    (the config refuses such folder and group splits; this catches a lists split). It fails
+    closed: a backbone trained on some dataset's folders is not scored on shards that do not
+    say which dataset and split they hold."""
+    trained = backbone_spec(backbone).trained_on or {}
+    if "folders" in trained and "dataset" not in store.split:
+        raise DataError(f"{where}: the test shards carry no split provenance (split.json), so "
+                        f"nothing shows that {backbone} is not scored on clips it was trained on: "
+                        "rerun the split and the feature extraction")
+    folders = {p.split("/")[0] for p in store.clip_paths if "/" in p}
+    leaked = leaked_test_folders(backbone, store.split.get("dataset", ""), folders)
+    if leaked:
+        raise DataError(f"{where}: the test part holds clips of MTT folder(s) {', '.join(leaked)}, which "
+                        f"{backbone} was trained or selected on: it would be scored on clips it "
+                        "learned from (use split.method: standard)")
+
+
+def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
+                   cache_paths=None) -> dict:
+    from ..models.model_file import model_description
+    from ..models.networks import load_model
+
+    model, meta = load_model(model_path)
+    scorer, store = _scored_store(model, meta, shard_paths, cache_paths, model_path)
+    spec = meta.get("spec", {})
+    backbone, dataset = spec.get("backbone", "vggish"), store.split.get("dataset", "")
+    with store:
+        if store.tags != meta["tags"]:
+            raise DataError(f"{model_path}: the model's tags differ from the test shards' "
+                            "(retrain the variant after a new split)")
+        refuse_leak(backbone, store, shard_paths[0])
+        aggregate = meta.get("aggregate", "mean")
+        clip_scores, _ = predict_store(scorer, store, batch_size, aggregate)
+    extra = {
+        "n_failed_clips": len(store.failed),
+        "n_params": int(model.count_params()),
+        "n_trainable_params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+        "train_seconds": meta.get("train_seconds"),
+        "epochs_trained": meta.get("epochs_trained"),
+        "best_epoch": meta.get("best_epoch"),
+        "aggregate": aggregate,
+        "scored_from": "backbone cache" if cache_paths else "log-mel features",
+        "split": store.split,
+        "model": {**model_description(spec),
+                  "provenance": provenance(backbone, spec.get("weights", "none"), dataset)},
+        "trained_with": meta.get("libraries"),  # the libraries' versions when it was trained
+    }
+    metrics = write_scored(out_dir, score(store.clip_ids, store.labels, clip_scores, store.tags,
+                                             extra))
+    return metrics

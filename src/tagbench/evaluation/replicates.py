@@ -1,0 +1,117 @@
+"""A variant's figures over its seeds (and the baseline's, one deterministic run): the summary
+shared by the summarize verb and the baseline.
+
+`summarize` writes the variant-level `metrics.json`: every key of a seed's file, the mean over
+seeds where they differ; for each ranking figure (`stats.KEYS`) `<key>_seeds` (each seed's
+figure, in the order of `seeds`), `<key>_std` (sample std over seeds, 0 for one seed),
+`<key>_se_clips` (the clip part of its standard error) and `<key>_ci95` (the 95 % interval over
+seeds and test clips, `stats.estimate`); `interval` (the method, in words; clip-only for one
+seed or the baseline) and `interval_method` (the config's name); `seeds` (None: the baseline, one
+deterministic run); the bootstrap's size and seed (`bootstrap`, `bootstrap_seed`, named as in
+the config), `resample_by` (track or clip: what a resample weighted), `n_resampled` (how
+many of them) and `resampled_sha256` (which clips form which track: what pairs two summaries'
+resamples). Beside it: `bootstrap.csv` (long form: one row per resample and seed, what the
+differences are computed from), `predictions.h5` (scores averaged over seeds: the ROC and PR
+curves) and `per_tag.csv` (per-tag figures averaged over seeds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..core.atomic import atomic_path
+from ..core.errors import DataError
+from ..data.split_files import read_part
+from ..settings.config import BootstrapSettings
+from .scoring import Scored, read_scored, write_metrics, write_predictions
+from .stats import KEYS, Runs, bootstrap, estimate, resample_weights
+
+
+def _mean_of(values: list):
+    first = values[0]
+    if all(v == first for v in values) or not all(isinstance(v, int | float) and
+                                                   not isinstance(v, bool) for v in values):
+        return first
+    return float(np.mean(values))
+
+
+def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
+              tracks: dict[str, str] | None = None) -> dict:
+    """Write the summary of `runs` (one per seed, same test clips) into out_dir. `tracks`
+    (clip id -> track, the split's test part; `split_test_tracks`) is what `resample_by: track`
+    resamples, and it needs them; `resample_by: clip` ignores them."""
+    first = runs[0]
+    for run in runs[1:]:
+        if run.clip_ids != first.clip_ids or run.tags != first.tags:
+            raise DataError("the seeds were scored on different test clips or tags: rerun "
+                            "their evaluation")
+    metrics = {k: _mean_of([r.metrics.get(k) for r in runs]) for k in first.metrics}
+    if seeds is not None and len(seeds) != len(runs):
+        raise DataError(f"{len(runs)} scored runs for {len(seeds)} seeds")
+    groups = None
+    if settings.resample_by == "track":
+        if tracks is None:
+            raise DataError("evaluate.resample_by is track, but no test tracks were given: pass "
+                            "the split's test part (--split-test results/EXPERIMENT/split/test.tsv)")
+        unknown = [c for c in first.clip_ids if c not in tracks]
+        if unknown:
+            raise DataError(f"test clip {unknown[0]} is not in the split's test part: rerun "
+                            "the evaluation on the current split")
+        groups = [tracks[c] for c in first.clip_ids]
+    weights = resample_weights(len(first.labels), settings.resamples, settings.seed, groups)
+    resamples = bootstrap(first.labels, [r.scores for r in runs], weights, seeds)
+    points = np.array([[r.metrics[k] for k in KEYS] for r in runs], dtype=np.float64)
+    figures = Runs(points, resamples[list(KEYS)].to_numpy().reshape(-1, len(runs), len(KEYS)),
+                   None if seeds is None else tuple(seeds))
+    for j, key in enumerate(KEYS):
+        est = estimate(figures, key, settings.interval)
+        metrics[key] = est.point
+        metrics[f"{key}_seeds"] = [float(v) for v in points[:, j]]
+        metrics[f"{key}_std"] = float(np.std(points[:, j], ddof=1)) if len(runs) > 1 else 0.0
+        metrics[f"{key}_se_clips"] = est.se_clips
+        metrics[f"{key}_ci95"] = [est.low, est.high]
+        metrics["interval"] = est.label
+    metrics.update(seeds=None if seeds is None else list(seeds), interval_method=settings.interval,
+                   bootstrap=settings.resamples, bootstrap_seed=settings.seed,
+                   resample_by=settings.resample_by,
+                   n_resampled=len(set(groups)) if groups is not None else len(first.clip_ids),
+                   resampled_sha256=_units_digest(settings.resample_by, groups))
+    out = Path(out_dir)
+    with atomic_path(out / "bootstrap.csv") as tmp:
+        resamples.to_csv(tmp, index=False, float_format="%.6f")
+    write_predictions(out / "predictions.h5", first.clip_ids,
+                      np.mean([r.scores for r in runs], axis=0), first.labels, first.tags,
+                      first.metrics.get("aggregate", "mean"))
+    per_tag = pd.concat([r.per_tag for r in runs]).groupby("tag", sort=False).mean().reset_index()
+    with atomic_path(out / "per_tag.csv") as tmp:
+        per_tag.to_csv(tmp, index=False, float_format="%.6f")
+    write_metrics(out / "metrics.json", metrics)
+    return metrics
+
+
+def _units_digest(resample_by: str, groups) -> str:
+    """What pairs two summaries' resamples beyond their clips and seed: the same unit and, for
+    tracks, the same track of every clip (another track column draws other weights)."""
+    return hashlib.sha256(json.dumps([resample_by, groups]).encode()).hexdigest()[:16]
+
+
+def summarize_seeds(run_dirs, seeds, settings: BootstrapSettings, out_dir,
+                    tracks: dict[str, str] | None = None) -> dict:
+    """The variant-level files from its seeds' evaluation folders."""
+    if len(run_dirs) != len(seeds):
+        raise DataError(f"{len(run_dirs)} evaluation folders for {len(seeds)} seeds")
+    return summarize([read_scored(d) for d in run_dirs], seeds, settings, out_dir, tracks)
+
+
+def split_test_tracks(split_test, settings: BootstrapSettings) -> dict[str, str] | None:
+    """clip id -> track of the split's test part, what `resample_by: track` needs; None for
+    `resample_by: clip` (or no file: `summarize` then says what is missing)."""
+    if settings.resample_by != "track" or split_test is None:
+        return None
+    part = read_part(split_test)
+    return dict(zip(part.clip_ids, part.tracks, strict=True))

@@ -1,0 +1,93 @@
+"""One format for a scored test part, written by evaluation (a variant's seed) and the baseline,
+read by the summary over seeds and the report: `metrics.json`, `per_tag.csv`, `predictions.h5`
+(clip_id, scores, labels; attributes tags and aggregate)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from ..core.atomic import atomic_path, write_text
+from ..core.errors import DataError
+from ..core.metrics import per_tag_metrics, tagging_metrics
+from ..core.versions import library_versions
+
+
+@dataclass
+class Scored:
+    """A scored test part: what one run (a seed, or the baseline) predicted and scored."""
+
+    metrics: dict
+    clip_ids: list[str]
+    labels: np.ndarray
+    scores: np.ndarray
+    tags: list[str]
+    per_tag: pd.DataFrame
+
+
+def write_predictions(path, clip_ids, scores, labels, tags, aggregate: str = "mean") -> None:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        h5["clip_id"] = np.array(clip_ids, dtype=object).astype(h5py.string_dtype())
+        h5["scores"] = np.asarray(scores, np.float32)
+        h5["labels"] = np.asarray(labels, np.uint8)
+        h5.attrs["tags"] = json.dumps(list(tags))
+        h5.attrs["aggregate"] = aggregate
+
+
+def write_metrics(path, metrics: dict) -> None:
+    write_text(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+
+
+def score(clip_ids, labels, scores, tags, extra: dict) -> Scored:
+    """Predictions scored against labels: the metrics (plus `extra` and the versions of the
+    libraries that computed them) and the per-tag table."""
+    metrics = {**tagging_metrics(labels, scores), **extra,
+               "libraries": library_versions()}
+    return Scored(metrics, list(clip_ids), np.asarray(labels), np.asarray(scores, np.float32),
+                  list(tags), per_tag_metrics(labels, scores, tags))
+
+
+def write_scored(out_dir, run: Scored) -> dict:
+    """The three files of a scored run; returns its metrics."""
+    out = Path(out_dir)
+    with atomic_path(out / "per_tag.csv") as tmp:
+        run.per_tag.to_csv(tmp, index=False, float_format="%.6f")
+    write_predictions(out / "predictions.h5", run.clip_ids, run.scores, run.labels, run.tags,
+                      run.metrics.get("aggregate", "mean"))
+    write_metrics(out / "metrics.json", run.metrics)
+    return run.metrics
+
+
+def read_metrics(path) -> dict:
+    """A metrics.json (a seed's, a summary or the baseline's); a missing or damaged file is one
+    line naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found (run snakemake for that experiment first)") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise DataError(f"{path}: unreadable metrics file ({type(err).__name__}); delete it and "
+                        "rerun snakemake") from None
+
+
+def read_scored(run_dir) -> Scored:
+    run = Path(run_dir)
+    metrics = read_metrics(run / "metrics.json")
+    try:
+        per_tag = pd.read_csv(run / "per_tag.csv")
+        with h5py.File(run / "predictions.h5", "r") as h5:
+            clip_ids = list(h5["clip_id"].asstr()[()])
+            scores, labels = h5["scores"][()], h5["labels"][()]
+            tags = json.loads(h5.attrs["tags"])
+    except FileNotFoundError as err:
+        raise DataError(f"{err.filename}: not found (evaluate that run first)") from None
+    except (OSError, KeyError, ValueError) as err:
+        raise DataError(f"{run}: unreadable scored run ({type(err).__name__}: {err}); delete "
+                        "it and rerun snakemake") from None
+    return Scored(metrics, clip_ids, labels, scores, tags, per_tag)

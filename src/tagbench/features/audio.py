@@ -1,0 +1,73 @@
+"""Decoding any audio file to the front end's input: 16 kHz mono float32.
+
+Decoded as float (never int16: int16 clips decoded peaks above 1.0 and changes MTT log-mels by
+up to 0.15), down-mixed by channel mean, resampled with soxr when not already at 16 kHz
+(MTT is 16 kHz: no resampling happens there). soundfile (libsndfile) reads WAV/FLAC/OGG/MP3;
+other formats fall back to librosa's audioread path. `clip_logmel` adds a backbone's front end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ..core.errors import DecodeError
+from ..core.layout import SAMPLE_RATE
+from ..core.stderr_filter import silenced_stderr
+
+RESAMPLERS = {"soxr_hq": "HQ", "soxr_vhq": "VHQ"}
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int]:
+    try:
+        data, rate = sf.read(path, dtype="float32")
+        return (data.mean(axis=1, dtype=np.float32) if data.ndim == 2 else data), int(rate)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as sf_err:
+        first_error = sf_err
+    try:  # formats libsndfile does not know (m4a, ...) via audioread
+        import warnings
+
+        import librosa
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data, rate = librosa.load(path, sr=None, mono=True, dtype=np.float32)
+        return data, int(rate)
+    except Exception:  # noqa: BLE001 - report the libsndfile reason, it is the informative one
+        reason = str(first_error)
+        if "does not exist" in reason:  # libsndfile's words for a stream it cannot find
+            reason = "no decodable audio stream: truncated or not an audio file"
+        raise DecodeError(f"{path}: cannot decode audio ({reason})") from None
+
+
+def load_audio(path: str | Path, resample: str) -> np.ndarray:
+    """File -> 16 kHz mono float32 samples. Raises DecodeError (naming the file) on failure."""
+    path = Path(path)
+    if not path.is_file():
+        raise DecodeError(f"{path}: audio file not found")
+    if path.stat().st_size == 0:
+        raise DecodeError(f"{path}: empty file (0 bytes)")
+    with silenced_stderr():  # libmpg123 prints resync notes for every damaged frame
+        samples, rate = _decode(path)
+    if samples.size == 0:
+        raise DecodeError(f"{path}: no audio samples")
+    if not np.isfinite(np.sum(samples, dtype=np.float64)):  # one NaN/inf makes the sum one
+        raise DecodeError(f"{path}: decoded samples contain NaN or infinity")
+    if rate != SAMPLE_RATE:
+        import soxr
+
+        samples = soxr.resample(samples, rate, SAMPLE_RATE, quality=RESAMPLERS[resample])
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def clip_logmel(path: str | Path, resample: str, front_end: str = "vggish") -> np.ndarray:
+    """Audio file -> (frames, n_mels) float32 log-mel of a backbone's front end (at least one
+    patch: short clips are padded with silence).
+
+    The one path from a file to features, for extraction and for prediction alike.
+    """
+    from .. import backbones
+
+    return backbones.log_mel(front_end, load_audio(path, resample))

@@ -1,0 +1,238 @@
+"""Tagging models: a backbone + a pooling + a head, all chosen by a variant's settings.
+
+backbone: `vggish` or a pretrained musicnn model (`backbones.BACKBONES`). pooling, what the head
+reads: for VGGish `avg` / `max` (global over the 6x4 pool4 map; the report used avg),
+`autopool` (mean over frequency, then AutoPool over the 6 time steps), `embedding` (the
+official fc layers' 128-d output); for musicnn one of its embedding layers (`max_pool`,
+`mean_pool`, `penultimate`, `taggram`; vgg models `pool5`, `taggram`). head: for each hidden
+size, batch-norm + dropout + dense(ReLU); then batch-norm + dropout + dense(n_tags) with a
+sigmoid (multi-label, binary cross-entropy).
+
+The model is built as backbone outputs (the registry's `outputs`) + a head stack, so a frozen
+variant's head can train alone on cached backbone outputs (`build_head`) and be put back into
+the whole model by layer name (`copy_weights`).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from .. import backbones
+from ..backbones import vggish
+from ..core.errors import DataError
+from ..settings.config import TrainSettings
+from .model_file import read_metadata
+
+
+@keras.saving.register_keras_serializable(package="tagbench")
+class AutoPool1D(layers.Layer):
+    """AutoPool (McFee, Salamon & Bello, 2018): softmax(alpha * x)-weighted mean over `axis`.
+
+    One learned alpha per feature: alpha = 0 is the mean, alpha -> inf the max, alpha -> -inf
+    the min. (The `autopool` package targets Keras 2; this is the Keras 3 equivalent.)
+    """
+
+    def __init__(self, axis: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def build(self, input_shape):
+        self.alpha = self.add_weight(name="alpha", shape=(input_shape[-1],),
+                                     initializer="zeros", trainable=True)
+
+    def call(self, x):
+        scaled = ops.cast(self.alpha, x.dtype) * x
+        scaled = scaled - ops.max(scaled, axis=self.axis, keepdims=True)
+        weights = ops.exp(scaled)
+        weights = weights / ops.sum(weights, axis=self.axis, keepdims=True)
+        return ops.sum(x * weights, axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(d for i, d in enumerate(input_shape) if i != self.axis % len(input_shape))
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+@keras.saving.register_keras_serializable(package="tagbench")
+class AxisMean(layers.Layer):
+    """Mean over one axis (a named, serialisable layer instead of a Lambda)."""
+
+    def __init__(self, axis: int, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def call(self, x):
+        return ops.mean(x, axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(d for i, d in enumerate(input_shape) if i != self.axis % len(input_shape))
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+def backbone_outputs(logmel, names) -> dict:
+    """VGGish's per-patch outputs `names` (of `backbones.BACKBONES['vggish'].outputs`) for a
+    (96, 64) input."""
+    feature_map = vggish.conv_stack(logmel)
+    out = {}
+    if "pool4_freq_mean" in names:
+        out["pool4_freq_mean"] = AxisMean(axis=2, name="mean_over_freq")(feature_map)
+    if "pool4_max" in names:
+        out["pool4_max"] = layers.GlobalMaxPooling2D(name="pool_max")(feature_map)
+    if "embedding" in names:
+        out["embedding"] = vggish.fc_stack(feature_map)[2]
+    return out
+
+
+def _pooling_input(spec: TrainSettings) -> str:
+    """The backbone output the variant's pooling reads (a one-line error for another)."""
+    return backbones.backbone(spec.backbone).output_of(spec.pooling)
+
+
+@keras.saving.register_keras_serializable(package="tagbench")
+class TagSelect(layers.Layer):
+    """A shipped head: the backbone's own outputs for the dataset's tags, picked by name (no
+    weights, nothing trained)."""
+
+    def __init__(self, indices, **kwargs):
+        super().__init__(**kwargs)
+        self.indices = [int(i) for i in indices]
+
+    def call(self, x):
+        return ops.take(x, self.indices, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], len(self.indices))
+
+    def get_config(self):
+        return {**super().get_config(), "indices": self.indices}
+
+
+def shipped_indices(spec: TrainSettings, tags) -> list[int]:
+    """Each dataset tag's output of the backbone's own layer; a tag it does not have is one line."""
+    own = backbones.backbone(spec.backbone).tags or ()
+    missing = [t for t in tags if t not in own]
+    if missing:
+        raise DataError(f"backbone {spec.backbone} has no output for tag(s) {', '.join(missing)}: "
+                        "a shipped head scores only tags it was trained on (set tags.list)")
+    return [own.index(t) for t in tags]
+
+
+def _head_layers(spec: TrainSettings, n_tags: int, tags=None) -> list:
+    """The trainable part after the backbone: the rest of the pooling, then the head blocks
+    (for a shipped head, the backbone's own outputs for `tags`)."""
+    if spec.shipped_head:
+        if tags is None or len(tags) != n_tags:
+            raise DataError("a shipped head needs the dataset's tag names")
+        return [TagSelect(shipped_indices(spec, tags), name="tags", dtype="float32")]
+    stack = {"avg": [AxisMean(axis=1, name="mean_over_time")],
+             "autopool": [AutoPool1D(axis=1, name="autopool")]}.get(spec.pooling, [])
+    for i, units in enumerate(spec.head, start=1):
+        stack += [layers.BatchNormalization(name=f"head{i}_bn"),
+                  layers.Dropout(spec.dropout, name=f"head{i}_dropout"),
+                  layers.Dense(units, activation="relu", name=f"head{i}_dense")]
+    return stack + [layers.BatchNormalization(name="out_bn"),
+                    layers.Dropout(spec.dropout, name="out_dropout"),
+                    layers.Dense(n_tags, activation=spec.output, name="tags", dtype="float32")]
+
+
+def _apply(stack, x):
+    for layer in stack:
+        x = layer(x)
+    return x
+
+
+def build_backbone(backbone_seed: int = 0, names=None, backbone: str = "vggish") -> keras.Model:
+    """A backbone alone, with the outputs `names` (default: all the registry caches): what the
+    backbone cache runs. Its weights equal those of `build_model` for the same backbone and
+    `backbone_seed`, before trained weights are loaded (`load_backbone_weights`)."""
+    spec = backbones.backbone(backbone)
+    names = list(spec.outputs) if names is None else list(names)
+    keras.utils.set_random_seed(backbone_seed)
+    if backbone == "vggish":
+        fe = backbones.front_end(spec.front_end)
+        inputs = keras.Input((fe.patch_frames, fe.n_mels), name="logmel")
+        return keras.Model(inputs, backbone_outputs(inputs, names), name="vggish_backbone")
+    from ..backbones import musicnn
+
+    net = musicnn.build(backbone)
+    return keras.Model(net.input, {n: net.output[n] for n in names}, name=f"{backbone}_backbone")
+
+
+def load_backbone_weights(model: keras.Model, backbone: str, weights: str, path) -> str | None:
+    """Trained weights into the backbone layers of `model` (a backbone or a whole tagger):
+    the VGGish checkpoint when `weights` is `vggish`, a musicnn model's own always. Returns
+    what was loaded, for the log (None: random VGGish, nothing to load)."""
+    if backbone == "vggish":
+        if weights != "vggish":
+            return None
+        loaded = vggish.load_checkpoint(model, path)
+        return f"VGGish weights loaded into {len(loaded)} layers from {path}"
+    from ..backbones import musicnn
+
+    scopes = musicnn.CHECKPOINT_SCOPES[musicnn.MODELS[backbone].architecture]
+    weighted = {layer.name for layer in model.layers if layer.weights}
+    if weighted == set(scopes):  # the whole network (the cache's): load it directly
+        n = musicnn.load_weights(model, checkpoint_prefix(path))
+    else:  # a tagger (head layers) or a pruned path: every variable must still find its weight
+        full = musicnn.build(backbone)
+        n = musicnn.load_weights(full, checkpoint_prefix(path))
+        copy_weights(full, model)
+    return f"{backbone} weights ({n} variables) loaded from {path}"
+
+
+def checkpoint_prefix(path) -> str:
+    """A TF checkpoint's prefix from its `.index` file (what the rules pass) or the prefix."""
+    text = str(path)
+    return text[:-len(".index")] if text.endswith(".index") else text
+
+
+def build_model(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:
+    """The whole tagger, a patch of the backbone's log-mel -> tag scores (uncompiled). The backbone's random
+    weights come from `backbone_seed`, the head's from `seed`: replicates differ in the head
+    and the stream only, and all share one frozen backbone."""
+    feature = _pooling_input(spec)
+    base = build_backbone(spec.backbone_seed, [feature], spec.backbone)
+    keras.utils.set_random_seed(spec.seed)
+    outputs = _apply(_head_layers(spec, n_tags, tags), base.output[feature])
+    model = keras.Model(base.input, outputs, name=f"tagger_{spec.backbone}_{spec.pooling}")
+    for layer in base.layers:
+        # frozen: nothing of the backbone trains; fine-tuned: batch norm keeps its trained
+        # statistics (a frozen Keras batch norm runs in inference mode) unless asked
+        if not spec.finetune or (isinstance(layer, layers.BatchNormalization)
+                                 and not spec.finetune_batchnorm):
+            layer.trainable = False
+    return model
+
+
+def build_head(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:
+    """The trainable part of a frozen variant, fed the cached backbone output its pooling needs.
+    Its layers carry the same names as in `build_model`, so weights move by name."""
+    feature = _pooling_input(spec)
+    keras.utils.set_random_seed(spec.seed)
+    inputs = keras.Input(backbones.backbone(spec.backbone).outputs[feature], name=feature)
+    return keras.Model(inputs, _apply(_head_layers(spec, n_tags, tags), inputs),
+                       name=f"head_{spec.pooling}")
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> None:
+    """Set each layer of `target` that holds weights from the same-named layer of `source`
+    where there is one: a trained head into a whole model, or a whole model's head into a head
+    model (the backbone layers, in one model only, are left as they are)."""
+    names = {layer.name for layer in source.layers}
+    for layer in target.layers:
+        if layer.weights and layer.name in names:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+
+
+def load_model(path) -> tuple[keras.Model, dict]:
+    """(the Keras model, its metadata); a damaged file is one DataError line."""
+    metadata = read_metadata(path)
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as err:  # noqa: BLE001 - Keras raises many types for a damaged file
+        raise DataError(f"{path}: cannot load the model ({type(err).__name__}: {err})") from None
+    return model, metadata
