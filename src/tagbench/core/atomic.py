@@ -20,7 +20,11 @@ def temporary_sibling(path: str | Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path):
-    """Yield a temporary path next to `path`; rename it to `path` when the block succeeds."""
+    """Yield a hidden temporary path next to `path`; rename it to `path` when the block succeeds.
+
+    The caller writes the temporary file inside the `with` block. On an error it is removed and
+    any earlier `path` is left untouched. Missing parent folders are created.
+    """
     path = Path(path)
     tmp = temporary_sibling(path)
     try:
@@ -31,5 +35,6 @@ def atomic_path(path: str | Path):
 
 
 def write_text(path: str | Path, text: str) -> None:
+    """Write `text` to `path` atomically (see `atomic_path`)."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)

@@ -39,6 +39,27 @@ class Annotations:
 
 
 def read_annotations(path: str | Path) -> Annotations:
+    """Read and fully validate an MTT-layout `annotations_final.csv`.
+
+    A malformed file fails here, with its line and column, rather than as a KeyError stages later.
+
+    Parameters
+    ----------
+    path : str or Path
+        Tab-separated table: `clip_id`, one 0/1 column per tag, `mp3_path`, optionally `track`.
+
+    Returns
+    -------
+    Annotations
+        Clips in file order; `tracks` is None when the table has no `track` column.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, empty or unreadable, a row's width differs from the header's,
+        `clip_id`/`mp3_path` or every tag column is missing, a column repeats, a tag cell is not
+        0 or 1, a clip id repeats, or a clip id, path or track is empty.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: annotations file not found")
@@ -99,7 +120,10 @@ def read_annotations(path: str | Path) -> Annotations:
 
 
 def write_annotations(path: str | Path, annotations: Annotations) -> None:
-    """Write in MTT's own style (tab-separated, every cell quoted), atomically."""
+    """Write annotations in MTT's own style (tab-separated, every cell quoted), atomically.
+
+    Columns are `clip_id`, the tags, `track` (only when `annotations.tracks` is set), `mp3_path`.
+    """
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\n")
         tracks = annotations.tracks

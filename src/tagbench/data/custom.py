@@ -10,9 +10,30 @@ from .annotations import Annotations, read_annotations, write_annotations
 
 def import_custom(annotations: str | Path, audio_dir: str | Path,
                   out: str | Path) -> tuple[Annotations, list]:
-    """Check the table against the audio folder, link the folder as `out/audio` and write the
-    table as `out/annotations_final.csv`. Returns the annotations and the listed files missing
-    (they are recorded as failed at extraction); none found at all is an error."""
+    """Import a user's MTT-layout dataset into `out`.
+
+    Validates the table, links `audio_dir` as `out/audio` (replacing an old link) and writes the
+    table as `out/annotations_final.csv`.
+
+    Parameters
+    ----------
+    annotations : str or Path
+        The user's annotations table (see `read_annotations`).
+    audio_dir : str or Path
+        The folder the table's `mp3_path` entries are relative to.
+    out : str or Path
+        The dataset folder to write.
+
+    Returns
+    -------
+    tuple of (Annotations, list)
+        The annotations, and the listed paths with no file (extraction records them as failed).
+
+    Raises
+    ------
+    DataError
+        If `audio_dir` is not a folder, the table is invalid, or none of its files exist.
+    """
     audio = Path(audio_dir).resolve()
     if not audio.is_dir():
         raise DataError(f"{audio_dir}: audio folder not found (config key custom.audio_dir)")

@@ -111,7 +111,23 @@ class _Track:
 
 
 def make_demo(out_dir: str | Path, settings: DemoSettings) -> Annotations:
-    """Write `out_dir/audio/**.mp3` and `out_dir/annotations_final.csv`; return the annotations."""
+    """Make the synthetic demo dataset in MTT layout under `out_dir`.
+
+    Writes `audio/{hex folder}/*.mp3` (16 kHz mono) and `annotations_final.csv`; the same
+    settings give the same files.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The dataset folder.
+    settings : DemoSettings
+        Number of tracks, clips per track, clip length and seed.
+
+    Returns
+    -------
+    Annotations
+        The clips written, with the demo's tags (instruments, fast/slow, loud/quiet).
+    """
     out = Path(out_dir)
     rng = np.random.default_rng(settings.seed)
     ids, paths, rows = [], [], []

@@ -190,6 +190,34 @@ def _tag_columns(ann: Annotations, settings: SplitSettings, train: np.ndarray,
 
 
 def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str = "") -> Split:
+    """Split clips into train/valid/test by `settings.method` and choose the tag set.
+
+    Clips of one track stay in one part (checked by `check_no_track_leak`); the same input and
+    seed give the same split.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The dataset's clips.
+    settings : SplitSettings
+        Method (`folder`, `standard`, `lists`, `group`), fractions, seed, tag list or `top_n`,
+        `drop_twins`.
+    annotations_path : str, optional
+        Where `ann` was read from: names the dataset in the provenance and the file in errors.
+
+    Returns
+    -------
+    Split
+        Row indices per part, the tags and their columns, each clip's track, and the provenance
+        written as `split.json`.
+
+    Raises
+    ------
+    DataError
+        If a part (or test after `drop_twins`) is empty, `folder`/`standard` meet a path whose
+        first folder is not hex 0-f, a list file is missing or names an unknown clip, a track
+        leaks across parts, a listed tag is unknown, or no tag has a positive train clip.
+    """
     tracks, track_info = _tracks(ann)
     rows = np.arange(len(ann))
     rng = np.random.default_rng(settings.seed)
@@ -252,6 +280,20 @@ def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str 
 
 
 def check_no_track_leak(tracks: np.ndarray, parts: dict[str, np.ndarray]) -> None:
+    """Check that no track has clips in two parts.
+
+    Parameters
+    ----------
+    tracks : ndarray
+        Each clip's track, indexed by row.
+    parts : dict of str to ndarray
+        Part name -> row indices.
+
+    Raises
+    ------
+    DataError
+        Naming the first track found in two parts.
+    """
     seen: dict[str, str] = {}
     for part, idx in parts.items():
         for t in sorted(set(tracks[idx])):
@@ -261,8 +303,11 @@ def check_no_track_leak(tracks: np.ndarray, parts: dict[str, np.ndarray]) -> Non
 
 
 def write_split(split: Split, ann: Annotations, out_dir: str | Path) -> None:
-    """`{part}.tsv` (clip_id, track, mp3_path, one 0/1 column per selected tag), tags.txt and
-    split.json (the method and its inputs)."""
+    """Write a split to `out_dir`: `{part}.tsv`, `tags.txt` and `split.json`.
+
+    Each `{part}.tsv` has columns clip_id, track, mp3_path and one 0/1 column per selected tag,
+    in annotation order; `split.json` holds `split.provenance` (the method and its inputs).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     header = "\t".join(["clip_id", "track", "mp3_path", *split.tags]) + "\n"

@@ -28,6 +28,13 @@ class PartTable:
 
 
 def read_part(path: str | Path) -> PartTable:
+    """Read one split part (`{part}.tsv`, as `split.write_split` writes it).
+
+    Raises
+    ------
+    DataError
+        If the file is missing or its header does not start clip_id, track, mp3_path.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: split file not found (run the split rule first)")
@@ -47,6 +54,12 @@ def read_part(path: str | Path) -> PartTable:
 
 
 def read_provenance(split_dir: str | Path) -> dict:
-    """split.json of a split folder ({} for a split written before it existed)."""
+    """Read `split.json` of a split folder.
+
+    Returns
+    -------
+    dict
+        The split's provenance; {} for a split written before split.json existed.
+    """
     path = Path(split_dir) / "split.json"
     return json.loads(path.read_text()) if path.is_file() else {}

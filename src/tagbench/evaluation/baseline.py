@@ -50,8 +50,32 @@ def _fit(x, y, c: float):
 
 def run_baseline(train_shards, valid_shards, test_shards, out_dir,
                  settings: BootstrapSettings, tracks: dict[str, str] | None = None) -> dict:
-    """Fit on train, pick C on valid, score test; write the scored run and its summary
-    (`tracks`: the test part's, for `resample_by: track`, as for the variants)."""
+    """Run the log-mel statistics + logistic regression baseline and write its summary.
+
+    Fits on train, picks C from `GRID` by valid macro ROC-AUC (ties: the smaller C), scores
+    test, and summarizes the one deterministic run as for a variant (`replicates.summarize`).
+
+    Parameters
+    ----------
+    train_shards, valid_shards, test_shards : iterable of str or Path
+        The parts' feature shards.
+    out_dir : str or Path
+        Where the summary files (`metrics.json`, `bootstrap.csv`, ...) are written.
+    settings : BootstrapSettings
+        The bootstrap, as for the variants.
+    tracks : dict of str to str, optional
+        The test part's clip id -> track, for `resample_by: track`.
+
+    Returns
+    -------
+    dict
+        The summary metrics written.
+
+    Raises
+    ------
+    DataError
+        If the parts disagree on the tags (or as `replicates.summarize`).
+    """
     from sklearn.preprocessing import StandardScaler
 
     from ..core.metrics import tagging_metrics

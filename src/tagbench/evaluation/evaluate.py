@@ -36,10 +36,27 @@ def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
 
 
 def refuse_leak(backbone: str, store, where) -> None:
-    """The test part must hold no clip of the folders the backbone was trained or selected on
-    (the config refuses such folder and group splits; this catches a lists split). It fails
-    closed: a backbone trained on some dataset's folders is not scored on shards that do not
-    say which dataset and split they hold."""
+    """Refuse to score a backbone on test clips from the folders it was trained or selected on.
+
+    The config already refuses such folder and group splits; this catches a lists split. It
+    fails closed: a backbone trained on some dataset's folders is not scored on shards that do
+    not say (in their split provenance) which dataset they hold.
+
+    Parameters
+    ----------
+    backbone : str
+        The model's backbone.
+    store : FeatureStore or CacheStore
+        The test part (its `clip_paths` and `split`).
+    where : str or Path
+        Named in the error.
+
+    Raises
+    ------
+    DataError
+        If the test part holds such clips, or the backbone has trained-on folders and the
+        shards carry no split provenance.
+    """
     trained = backbone_spec(backbone).trained_on or {}
     if "folders" in trained and "dataset" not in store.split:
         raise DataError(f"{where}: the test shards carry no split provenance (split.json), so "
@@ -55,6 +72,36 @@ def refuse_leak(backbone: str, store, where) -> None:
 
 def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
                    cache_paths=None) -> dict:
+    """Score a model file on a test part and write `metrics.json`, `per_tag.csv`, `predictions.h5`.
+
+    Every non-overlapping patch of every test clip is scored and pooled per clip as the model
+    says (`aggregate`). A frozen variant given `cache_paths` is scored by its head alone on the
+    cached backbone outputs, which equal what the whole model computes per patch.
+
+    Parameters
+    ----------
+    model_path : str or Path
+        A tagbench `.keras` model file.
+    shard_paths : sequence of str or Path
+        The test part's feature shards.
+    out_dir : str or Path
+        Where the three files are written (see `scoring.write_scored`).
+    batch_size : int, optional
+        Patches per model call.
+    cache_paths : iterable of str or Path, optional
+        The test part's backbone cache shards (frozen variants only).
+
+    Returns
+    -------
+    dict
+        The metrics written to `metrics.json`.
+
+    Raises
+    ------
+    DataError
+        If the model cannot be loaded, its tags differ from the shards', a fine-tuned model is
+        given a cache, or the test part leaks the backbone's training clips (`refuse_leak`).
+    """
     from ..models.model_file import model_description
     from ..models.networks import load_model
 

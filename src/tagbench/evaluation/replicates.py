@@ -102,15 +102,53 @@ def _units_digest(resample_by: str, groups) -> str:
 
 def summarize_seeds(run_dirs, seeds, settings: BootstrapSettings, out_dir,
                     tracks: dict[str, str] | None = None) -> dict:
-    """The variant-level files from its seeds' evaluation folders."""
+    """Summarize a variant over its seeds: read their evaluation folders, write the summary.
+
+    Parameters
+    ----------
+    run_dirs : sequence of str or Path
+        One evaluation folder per seed (`scoring.read_scored`), same test clips and tags.
+    seeds : sequence of int
+        The seeds, in `run_dirs` order.
+    settings : BootstrapSettings
+        Resamples, seed, interval method and `resample_by`.
+    out_dir : str or Path
+        Where `metrics.json`, `bootstrap.csv`, `predictions.h5` and `per_tag.csv` are written.
+    tracks : dict of str to str, optional
+        Clip id -> track of the test part (`split_test_tracks`); needed for `resample_by: track`.
+
+    Returns
+    -------
+    dict
+        The variant-level metrics written (see the module docstring for the keys).
+
+    Raises
+    ------
+    DataError
+        If folders and seeds differ in number, a folder is unreadable, the seeds were scored on
+        different clips or tags, or track resampling lacks the tracks of a test clip.
+    """
     if len(run_dirs) != len(seeds):
         raise DataError(f"{len(run_dirs)} evaluation folders for {len(seeds)} seeds")
     return summarize([read_scored(d) for d in run_dirs], seeds, settings, out_dir, tracks)
 
 
 def split_test_tracks(split_test, settings: BootstrapSettings) -> dict[str, str] | None:
-    """clip id -> track of the split's test part, what `resample_by: track` needs; None for
-    `resample_by: clip` (or no file: `summarize` then says what is missing)."""
+    """Read the test part's clip -> track map that `resample_by: track` needs.
+
+    Parameters
+    ----------
+    split_test : str or Path or None
+        The split's `test.tsv`.
+    settings : BootstrapSettings
+        Only `resample_by` is read.
+
+    Returns
+    -------
+    dict of str to str or None
+        Clip id -> track; None for `resample_by: clip` or no file (`summarize` then says what
+        is missing).
+    """
     if settings.resample_by != "track" or split_test is None:
         return None
     part = read_part(split_test)

@@ -31,6 +31,11 @@ class Scored:
 
 
 def write_predictions(path, clip_ids, scores, labels, tags, aggregate: str = "mean") -> None:
+    """Write a scored part's `predictions.h5` atomically.
+
+    Datasets `clip_id`, `scores` (clips, tags) float32 and `labels` (clips, tags) uint8;
+    attributes `tags` (JSON) and `aggregate` (how patch scores were pooled).
+    """
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
         h5["clip_id"] = np.array(clip_ids, dtype=object).astype(h5py.string_dtype())
         h5["scores"] = np.asarray(scores, np.float32)
@@ -40,12 +45,32 @@ def write_predictions(path, clip_ids, scores, labels, tags, aggregate: str = "me
 
 
 def write_metrics(path, metrics: dict) -> None:
+    """Write a metrics dict as `metrics.json` (indented, sorted keys), atomically."""
     write_text(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 
 
 def score(clip_ids, labels, scores, tags, extra: dict) -> Scored:
-    """Predictions scored against labels: the metrics (plus `extra` and the versions of the
-    libraries that computed them) and the per-tag table."""
+    """Score clip predictions against labels.
+
+    Parameters
+    ----------
+    clip_ids : sequence of str
+        The clips, in row order.
+    labels : array_like
+        (clips, tags) 0/1.
+    scores : array_like
+        (clips, tags) clip scores.
+    tags : sequence of str
+        The tags, in column order.
+    extra : dict
+        Merged into the metrics (run details: aggregate, split, model, ...).
+
+    Returns
+    -------
+    Scored
+        The metrics (`core.metrics.tagging_metrics`, `extra`, and the library versions that
+        computed them) and the per-tag table.
+    """
     metrics = {**tagging_metrics(labels, scores), **extra,
                "libraries": library_versions()}
     return Scored(metrics, list(clip_ids), np.asarray(labels), np.asarray(scores, np.float32),
@@ -64,8 +89,13 @@ def write_scored(out_dir, run: Scored) -> dict:
 
 
 def read_metrics(path) -> dict:
-    """A metrics.json (a seed's, a summary or the baseline's); a missing or damaged file is one
-    line naming it."""
+    """Read a `metrics.json` (a seed's, a summary over seeds or the baseline's).
+
+    Raises
+    ------
+    DataError
+        Naming the file, if it is missing or unreadable.
+    """
     path = Path(path)
     try:
         return json.loads(path.read_text())
@@ -77,6 +107,13 @@ def read_metrics(path) -> dict:
 
 
 def read_scored(run_dir) -> Scored:
+    """Read a scored run back from its folder (`metrics.json`, `per_tag.csv`, `predictions.h5`).
+
+    Raises
+    ------
+    DataError
+        If one of the three files is missing or unreadable.
+    """
     run = Path(run_dir)
     metrics = read_metrics(run / "metrics.json")
     try:

@@ -64,15 +64,35 @@ BATCH_CELLS = 2 ** 14                     # resamples x clips x tags at once: st
 
 def resample_weights(n_clips: int, n_resamples: int, seed: int,
                      groups: np.ndarray | None = None) -> np.ndarray:
-    """(n_resamples, n_clips) Bayesian-bootstrap clip weights, scaled to sum to n_clips.
+    """Draw Bayesian-bootstrap clip weights (Dirichlet(1, ..., 1)), scaled to sum to `n_clips`.
 
-    Without `groups`, each clip draws its own Dirichlet(1, ..., 1) weight. With `groups` (each
-    clip's track: any labels, one per clip), each track draws one and all its clips share it: clips of one
-    recording are not independent evidence, and resampling them one by one shrinks the
-    interval by up to the square root of the clips per track (README, "Intervals"). Either way
-    the weights are a function of the clips (and their tracks), the resample count and the seed
-    only: the same for every model, which is what pairs the differences. Every weight is
-    positive, so no tag loses its positives in a resample."""
+    The weights depend on the clips (and their tracks), the resample count and the seed only:
+    the same for every model, which is what pairs differences. Every weight is positive, so no
+    tag loses its positives in a resample.
+
+    Parameters
+    ----------
+    n_clips : int
+        Test clips.
+    n_resamples : int
+        Resamples to draw.
+    seed : int
+        The bootstrap seed.
+    groups : array_like, optional
+        Each clip's track (any labels, one per clip): each track then draws one weight, shared
+        by its clips. Clips of one recording are not independent evidence; resampling them one
+        by one shrinks the interval by up to the square root of the clips per track.
+
+    Returns
+    -------
+    ndarray
+        (n_resamples, n_clips) float64 weights.
+
+    Raises
+    ------
+    ValueError
+        If `groups` does not hold one label per clip.
+    """
     if groups is None:
         g = np.random.default_rng([seed, n_clips]).standard_exponential((n_resamples, n_clips))
     else:
@@ -200,9 +220,33 @@ def ranking_metrics(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]
 
 def bootstrap(labels: np.ndarray, seed_scores: list[np.ndarray], weights: np.ndarray,
               seeds=None) -> pd.DataFrame:
-    """Long form, one row per resample and seed (resample-major): that seed's four figures on
-    that resample. The seeds stay apart because the seed-level spread and the pairing of seeds
-    across variants need them; `seeds` labels them (default: `FIXED`, one deterministic run)."""
+    """Compute each seed's four ranking figures on every clip resample.
+
+    The seeds stay apart because the seed-level spread and the pairing of seeds across
+    variants need them.
+
+    Parameters
+    ----------
+    labels : ndarray
+        (clips, tags) 0/1.
+    seed_scores : list of ndarray
+        One (clips, tags) score array per seed.
+    weights : ndarray
+        (resamples, clips) clip weights (`resample_weights`).
+    seeds : sequence, optional
+        Labels of the seeds, in `seed_scores` order; default `FIXED` (one deterministic run).
+
+    Returns
+    -------
+    DataFrame
+        Long form, one row per resample and seed (resample-major): columns `resample`, `seed`
+        and the `KEYS` figures.
+
+    Raises
+    ------
+    DataError
+        If `seeds` and `seed_scores` differ in length.
+    """
     seeds = [FIXED] if seeds is None else list(seeds)
     if len(seeds) != len(seed_scores):
         raise DataError(f"{len(seed_scores)} scored runs for {len(seeds)} seeds")
@@ -329,7 +373,26 @@ def _column(runs: Runs, key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def estimate(runs: Runs, key: str, method: str = "seeds_and_clips") -> Estimate:
-    """A row's figure (mean over its seeds) with its 95 % interval."""
+    """Estimate a row's figure (the mean over its seeds) with its 95 % interval.
+
+    The interval is point +- t x SE over seeds and clips (Satterthwaite's df), clipped to
+    [0, 1]. It is clip-only for the baseline (no seeds), for a single seed (and then carries no
+    verdict) and for `method="clips"`.
+
+    Parameters
+    ----------
+    runs : Runs
+        The row's per-seed figures and their resamples.
+    key : str
+        One of `KEYS`.
+    method : {"seeds_and_clips", "clips"}, optional
+        The config's `evaluate.interval`.
+
+    Returns
+    -------
+    Estimate
+        Point, interval, standard errors, df and a label naming the method.
+    """
     points, means = _column(runs, key)
     n = len(points)
     if runs.seeds is None:
@@ -410,9 +473,29 @@ def flag_families(rows: pd.DataFrame, correction: str) -> pd.DataFrame:
 
 def pairwise(runs: dict[str, Runs], method: str = "seeds_and_clips", correction: str = "holm",
              floor: str | None = None) -> pd.DataFrame:
-    """Every ordered pair (a, b), a before b, for each figure: a - b with its 95 % interval and
-    its flag. Families, per figure: the variant pairs, and each variant against `floor` (the
-    "below the floor" flags); a pair with a single-seed row is in no family and never flagged."""
+    """Compare every pair of rows on each figure: a - b with its 95 % interval, p-value and flag.
+
+    p-values are adjusted within families, one per figure: the variant pairs, and each variant
+    against `floor` (the "below the floor" flags). A pair with a single-seed row is in no family
+    and never flagged.
+
+    Parameters
+    ----------
+    runs : dict of str to Runs
+        The rows by name; pairs (a, b) keep this order, a before b.
+    method : {"seeds_and_clips", "clips"}, optional
+        The interval method (see `estimate`).
+    correction : {"holm", "none"}, optional
+        Holm's step-down within each family, or unadjusted p-values.
+    floor : str, optional
+        The row that is the floor (the baseline).
+
+    Returns
+    -------
+    DataFrame
+        One row per pair and figure, columns `DIFFERENCE_COLUMNS`; `significant` is adjusted
+        p < 0.05.
+    """
     names = list(runs)
     rows = []
     for i, a in enumerate(names):

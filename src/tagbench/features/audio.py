@@ -43,7 +43,25 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
 
 
 def load_audio(path: str | Path, resample: str) -> np.ndarray:
-    """File -> 16 kHz mono float32 samples. Raises DecodeError (naming the file) on failure."""
+    """Decode an audio file to 16 kHz mono float32 samples.
+
+    Parameters
+    ----------
+    path : str or Path
+        Any format soundfile reads (WAV/FLAC/OGG/MP3), else what librosa's audioread can.
+    resample : {"soxr_hq", "soxr_vhq"}
+        The soxr quality used when the file is not at 16 kHz.
+
+    Returns
+    -------
+    ndarray
+        float32 samples, channels averaged.
+
+    Raises
+    ------
+    DecodeError
+        Naming the file, if it is missing, empty, undecodable, has no samples, or has NaN/inf.
+    """
     path = Path(path)
     if not path.is_file():
         raise DecodeError(f"{path}: audio file not found")
@@ -63,10 +81,28 @@ def load_audio(path: str | Path, resample: str) -> np.ndarray:
 
 
 def clip_logmel(path: str | Path, resample: str, front_end: str = "vggish") -> np.ndarray:
-    """Audio file -> (frames, n_mels) float32 log-mel of a backbone's front end (at least one
-    patch: short clips are padded with silence).
+    """Decode an audio file and compute a backbone front end's log-mel.
 
-    The one path from a file to features, for extraction and for prediction alike.
+    The one path from a file to features, for extraction and prediction alike.
+
+    Parameters
+    ----------
+    path : str or Path
+        The audio file (see `load_audio`).
+    resample : {"soxr_hq", "soxr_vhq"}
+        The soxr quality used when the file is not at 16 kHz.
+    front_end : str, optional
+        The backbone front end (`backbones.FRONT_ENDS`), "vggish" by default.
+
+    Returns
+    -------
+    ndarray
+        (frames, n_mels) float32; at least one patch, since short clips are padded with silence.
+
+    Raises
+    ------
+    DecodeError
+        If the file cannot be decoded (see `load_audio`).
     """
     from .. import backbones
 

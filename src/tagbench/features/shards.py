@@ -39,11 +39,30 @@ def shard_of(clip_id: str, n_shards: int) -> int:
 
 def extract_shard(split_tsv: str | Path, audio_root: str | Path, shard: int, n_shards: int,
                   out_path: str | Path, settings: FeatureSettings, *, progress: bool = False) -> dict:
-    """Extract the clips of `split_tsv` that fall in `shard` and write the shard file.
+    """Extract the log-mels of the clips of one shard of a split part and write the shard file.
 
-    Returns counts {clips, failed, frames, seconds}. Undecodable files are recorded in the
-    shard's `failed` table; the rest of the shard is still written. Each clip's log-mel goes
-    to the file as soon as it is computed, so memory holds one clip, whatever the shard size.
+    Each clip's log-mel is written as soon as it is computed, so memory holds one clip whatever
+    the shard size. Undecodable files go to the shard's `failed` table; the rest is still written.
+
+    Parameters
+    ----------
+    split_tsv : str or Path
+        A split part (`{part}.tsv`); its folder's `split.json` is stored in the shard.
+    audio_root : str or Path
+        The folder the part's `mp3_path` entries are relative to.
+    shard, n_shards : int
+        Which shard to write, of how many (clips are assigned by `shard_of`).
+    out_path : str or Path
+        The shard file, written atomically.
+    settings : FeatureSettings
+        Front end, stored dtype and resampler.
+    progress : bool, optional
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    dict
+        Counts: `clips` written, `failed`, `frames` and `seconds` of log-mel.
     """
     part = read_part(split_tsv)
     audio_root = Path(audio_root)
@@ -67,9 +86,23 @@ def extract_shard(split_tsv: str | Path, audio_root: str | Path, shard: int, n_s
 
 
 class ShardWriter:
-    """Writes one shard atomically: clips are appended as they come (memory holds one clip);
-    the index tables are written and the file renamed into place when the block ends without
-    an error. An error leaves no shard behind."""
+    """Write one feature shard atomically, as a context manager (`add`, `add_failed`).
+
+    Clips are appended as they come (memory holds one clip); when the `with` block ends without
+    an error the index tables are written and the file is renamed into place. An error leaves
+    no shard behind.
+
+    Parameters
+    ----------
+    out_path : str or Path
+        The shard file.
+    tags : sequence of str
+        The part's tags, in label-column order.
+    settings : FeatureSettings
+        Front end (its `n_mels` and parameters), stored dtype and resampler.
+    split : dict, optional
+        The split's `split.json`, stored as the `split` attribute.
+    """
 
     def __init__(self, out_path: str | Path, tags, settings: FeatureSettings,
                  split: dict | None = None):
@@ -152,6 +185,13 @@ class ShardIndex:
 
 
 def read_index(path: str | Path) -> ShardIndex:
+    """Read what a shard holds besides its log-mel (clips, offsets, labels, tags, failures).
+
+    Raises
+    ------
+    DataError
+        If the shard is missing or not a readable tagbench shard.
+    """
     path = Path(path)
     try:
         with h5py.File(path, "r") as h5:
@@ -185,7 +225,22 @@ def index_digest(shards) -> str:
 
 
 class FeatureStore:
-    """All clips of a part, across its shards: labels in memory, log-mel read on demand."""
+    """All clips of a part, across its shards: labels in memory, log-mel read on demand.
+
+    Gives `labels` (clips, tags), `clip_ids`, `clip_paths`, `tags`, `front_end`, `split` and
+    `failed`, and per clip its `logmel`, `eval_patches` or endless `random_patches`. Shard files
+    are opened on first read and closed by `close` (or the end of a `with` block).
+
+    Parameters
+    ----------
+    shard_paths : iterable of str or Path
+        The part's shards; they are read in sorted path order.
+
+    Raises
+    ------
+    DataError
+        If no shard is given, or the shards disagree on the tags or the front end.
+    """
 
     def __init__(self, shard_paths):
         self.shards = [read_index(p) for p in sorted(map(Path, shard_paths))]

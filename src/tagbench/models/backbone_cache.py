@@ -83,9 +83,41 @@ def backbone_model(name: str, weights_path=None):
 
 def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dtype: str, *,
                 weights_path=None, batch_size: int = 256, progress: bool = False) -> dict:
-    """Run the backbone over every patch (`positions_per_patch` per patch length) of every clip
-    of one feature shard and write the cache shard atomically. Returns counts {clips, patches}.
-    A non-finite output (a broken front end or weights) is refused, naming the clip."""
+    """Run a frozen backbone over the patches of one feature shard and write its cache shard.
+
+    Each patch is run on its own, so its outputs equal what the whole model computes for it.
+    The file is written atomically.
+
+    Parameters
+    ----------
+    feature_shard : str or Path
+        The feature shard (of the backbone's front end).
+    out_path : str or Path
+        The cache shard.
+    name : str
+        The cache name (`backbones.cache_name`): `vggish`, `random{seed}` or a musicnn model.
+    positions_per_patch : int
+        Patch start positions per patch length (patches start every `frames // this` frames).
+    dtype : str
+        Storage type of the outputs.
+    weights_path : str or Path, optional
+        The backbone's checkpoint (see `networks.load_backbone_weights`).
+    batch_size : int, optional
+        Patches per model call.
+    progress : bool, optional
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    dict
+        Counts: `clips` and `patches` cached.
+
+    Raises
+    ------
+    DataError
+        If the shard's front end is not the backbone's, or an output is non-finite (naming the
+        clip; nothing is cached).
+    """
     spec = backbones.backbone(parse_cache_name(name)[0])
     outputs = spec.outputs
     model = backbone_model(name, weights_path)
@@ -133,9 +165,26 @@ class CacheStore:
     """A part's clips as cached backbone outputs: what a frozen variant trains and is scored on.
 
     Same interface as `features.FeatureStore` for the stream and inference (`random_patches`,
-    `eval_patches`, labels, tags): one backbone output (`output`, what the variant's pooling
-    needs) per patch. Refuses a cache made by another backbone, from other features, or for
-    other clips than the feature shards hold.
+    `eval_patches`, `labels`, `tags`), but a patch is one backbone output (`output`, what the
+    variant's pooling reads). Usually made by `open_cache`.
+
+    Parameters
+    ----------
+    feature_shards : iterable of str or Path
+        The part's feature shards (clips, labels, tags).
+    cache_shards : iterable of str or Path
+        One cache shard per feature shard, matched by its `source` attribute.
+    backbone : str
+        The cache name (`backbones.cache_name`) the variant needs.
+    output : str
+        The backbone output to read.
+
+    Raises
+    ------
+    DataError
+        If a cache shard is missing, unreadable or from an older tagbench, a feature shard has
+        no cache, or a cache was made by another backbone, from other features or clips, or
+        with weights that differ between shards.
     """
 
     def __init__(self, feature_shards, cache_shards, backbone: str, output: str):
@@ -218,7 +267,8 @@ class CacheStore:
                 self.starts[si][lo:hi])
 
     def eval_patches(self, clip: int) -> np.ndarray:
-        """The patches evaluation scores: those at non-overlapping positions (0, 96, ...)."""
+        """The patches evaluation scores: those at non-overlapping positions (multiples of the
+        patch length)."""
         frames = self.index.front_end.patch_frames
         if any(frames % step for step in self.patch_steps):
             raise DataError(f"{self.paths[0]}: cached every {self.patch_steps[0]} frames, which "
@@ -246,7 +296,19 @@ class CacheStore:
 
 
 def open_cache(feature_shards, cache_shards, spec) -> CacheStore:
-    """The cache a frozen variant (TrainSettings) reads: its backbone, its pooling's output."""
+    """Open the backbone cache a frozen variant reads: its backbone's, at its pooling's output.
+
+    Parameters
+    ----------
+    feature_shards, cache_shards : iterable of str or Path
+        As for `CacheStore`.
+    spec : TrainSettings
+        The variant: backbone, weights, backbone_seed and pooling.
+
+    Returns
+    -------
+    CacheStore
+    """
     return CacheStore(feature_shards, cache_shards,
                       cache_name(spec.backbone, spec.weights, spec.backbone_seed),
                       backbones.backbone(spec.backbone).output_of(spec.pooling))

@@ -14,12 +14,26 @@ POOLS = {"mean": np.mean, "max": np.max}
 
 
 def predict_patches(model, patch_arrays, batch_size: int = 256):
-    """Score lists of (n_i, frames, n_mels) patch arrays; yields (n_i, n_tags) scores per item, in order.
+    """Score a stream of patch arrays with a model, batching across items.
 
-    Patches of consecutive items share batches of exactly `batch_size`; the last one is padded
-    to a power of two. The model so sees at most log2(batch_size) + 1 input shapes: no
-    retracing per clip, and memory that does not grow with the number of clips.
-    `predict_on_batch` avoids Keras' per-call dataset setup.
+    Patches of consecutive items share batches of exactly `batch_size`; only the last batch is
+    padded, to a power of two. The model so sees at most log2(batch_size) + 1 input shapes (no
+    retracing per clip) and memory does not grow with the number of items. `predict_on_batch`
+    avoids Keras' per-call dataset setup.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Scores a batch of patches.
+    patch_arrays : iterable of ndarray
+        One (n_i, frames, n_mels) array per item (or per-patch cached backbone outputs).
+    batch_size : int, optional
+        Patches per model call.
+
+    Yields
+    ------
+    ndarray
+        (n_i, n_tags) float32 scores for each item, in input order.
     """
     pending: list[np.ndarray] = []   # patch arrays not yet scored
     sizes: list[int] = []            # patches per item still owed a result
@@ -63,11 +77,31 @@ def predict_patches(model, patch_arrays, batch_size: int = 256):
 
 def predict_store(model, store, batch_size: int = 256, aggregate: str = "mean",
                   keep_patches: bool = False):
-    """(clip scores (n_clips, n_tags), per-patch score arrays or None) for every clip of a
-    store (`features.FeatureStore`, or `backbone_cache.CacheStore` with a head model).
+    """Score every clip of a store: its non-overlapping patches, pooled into clip scores.
 
     Patch scores are pooled as they arrive, so memory does not grow with the test set unless
     `keep_patches` asks for them.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A whole model for a `features.FeatureStore`, a head model for a
+        `backbone_cache.CacheStore`.
+    store : FeatureStore or CacheStore
+        The clips to score (`eval_patches`, `tags`).
+    batch_size : int, optional
+        Patches per model call.
+    aggregate : {"mean", "max"}, optional
+        How a clip's patch scores are pooled.
+    keep_patches : bool, optional
+        Also return each clip's patch scores.
+
+    Returns
+    -------
+    clip_scores : ndarray
+        (n_clips, n_tags) float32.
+    patch_scores : list of ndarray or None
+        Each clip's (n_patches, n_tags) scores when `keep_patches`, else None.
     """
     pool = POOLS[aggregate]
     clip_scores = np.zeros((len(store), len(store.tags)), np.float32)

@@ -25,7 +25,17 @@ def model_description(spec: dict) -> dict:
 
 
 def save_with_metadata(model, path: str | Path, metadata: dict) -> None:
-    """model.save + the `tagbench.json` member in the .keras zip, written atomically."""
+    """Save a Keras model as a `.keras` file with a `tagbench.json` metadata member, atomically.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model to save.
+    path : str or Path
+        The `.keras` file.
+    metadata : dict
+        JSON-serialisable: tags, front end, backbone, pooling, aggregation, provenance.
+    """
     with atomic_path(path) as tmp:
         model.save(tmp)
         with zipfile.ZipFile(tmp, "a") as zf:
@@ -33,6 +43,13 @@ def save_with_metadata(model, path: str | Path, metadata: dict) -> None:
 
 
 def read_metadata(path: str | Path) -> dict:
+    """Read a model file's `tagbench.json` without loading the network (no TensorFlow).
+
+    Raises
+    ------
+    DataError
+        If the file is missing or not a `.keras` zip holding `tagbench.json`.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: model file not found (train the variant first)")

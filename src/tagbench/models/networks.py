@@ -146,9 +146,25 @@ def _apply(stack, x):
 
 
 def build_backbone(backbone_seed: int = 0, names=None, backbone: str = "vggish") -> keras.Model:
-    """A backbone alone, with the outputs `names` (default: all the registry caches): what the
-    backbone cache runs. Its weights equal those of `build_model` for the same backbone and
-    `backbone_seed`, before trained weights are loaded (`load_backbone_weights`)."""
+    """Build a backbone alone, with named outputs: what the backbone cache runs.
+
+    Its random weights equal those of `build_model` for the same backbone and `backbone_seed`;
+    trained weights are loaded separately (`load_backbone_weights`).
+
+    Parameters
+    ----------
+    backbone_seed : int, optional
+        Seed of the random initial weights.
+    names : iterable of str, optional
+        Outputs to expose (default: all the registry's `outputs` for the backbone).
+    backbone : str, optional
+        A name in `backbones.BACKBONES`, "vggish" by default.
+
+    Returns
+    -------
+    keras.Model
+        A patch of log-mel -> dict of the named outputs.
+    """
     spec = backbones.backbone(backbone)
     names = list(spec.outputs) if names is None else list(names)
     keras.utils.set_random_seed(backbone_seed)
@@ -163,9 +179,32 @@ def build_backbone(backbone_seed: int = 0, names=None, backbone: str = "vggish")
 
 
 def load_backbone_weights(model: keras.Model, backbone: str, weights: str, path) -> str | None:
-    """Trained weights into the backbone layers of `model` (a backbone or a whole tagger):
-    the VGGish checkpoint when `weights` is `vggish`, a musicnn model's own always. Returns
-    what was loaded, for the log (None: random VGGish, nothing to load)."""
+    """Load trained weights into the backbone layers of `model` (a backbone or a whole tagger).
+
+    VGGish gets its checkpoint only when `weights` is "vggish"; a musicnn backbone always gets
+    its own weights.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model from `build_backbone` or `build_model`.
+    backbone : str
+        The backbone's name.
+    weights : str
+        The variant's `train.weights`; only read for VGGish.
+    path : str or Path
+        The checkpoint (for musicnn, its `.index` file or prefix).
+
+    Returns
+    -------
+    str or None
+        What was loaded, for the log; None for random VGGish (nothing to load).
+
+    Raises
+    ------
+    DataError
+        If the VGGish checkpoint is missing or unreadable.
+    """
     if backbone == "vggish":
         if weights != "vggish":
             return None
@@ -191,9 +230,31 @@ def checkpoint_prefix(path) -> str:
 
 
 def build_model(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:
-    """The whole tagger, a patch of the backbone's log-mel -> tag scores (uncompiled). The backbone's random
-    weights come from `backbone_seed`, the head's from `seed`: replicates differ in the head
-    and the stream only, and all share one frozen backbone."""
+    """Build the whole tagger: a patch of the backbone's log-mel -> tag scores (uncompiled).
+
+    The backbone's random weights come from `spec.backbone_seed`, the head's from `spec.seed`,
+    so replicates differ in the head and the stream only and share one frozen backbone. Frozen
+    variants (`finetune` false) train no backbone layer; fine-tuned ones keep batch norm frozen
+    unless `finetune_batchnorm`.
+
+    Parameters
+    ----------
+    spec : TrainSettings
+        The variant (one seed): backbone, pooling, head, dropout, output, seeds.
+    n_tags : int
+        Number of outputs.
+    tags : sequence of str, optional
+        The dataset's tag names; required for a shipped head, which picks them by name.
+
+    Returns
+    -------
+    keras.Model
+
+    Raises
+    ------
+    DataError
+        If the backbone has no such pooling, or a shipped head lacks tags or meets unknown ones.
+    """
     feature = _pooling_input(spec)
     base = build_backbone(spec.backbone_seed, [feature], spec.backbone)
     keras.utils.set_random_seed(spec.seed)
@@ -209,8 +270,16 @@ def build_model(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:
 
 
 def build_head(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:
-    """The trainable part of a frozen variant, fed the cached backbone output its pooling needs.
-    Its layers carry the same names as in `build_model`, so weights move by name."""
+    """Build the trainable part of a frozen variant, fed the cached backbone output it pools.
+
+    Its layers carry the same names as in `build_model`, so weights move by name (`copy_weights`).
+    Parameters and errors are as for `build_model`.
+
+    Returns
+    -------
+    keras.Model
+        A cached backbone output (input named after it) -> tag scores (uncompiled).
+    """
     feature = _pooling_input(spec)
     keras.utils.set_random_seed(spec.seed)
     inputs = keras.Input(backbones.backbone(spec.backbone).outputs[feature], name=feature)
@@ -219,9 +288,12 @@ def build_head(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:
 
 
 def copy_weights(source: keras.Model, target: keras.Model) -> None:
-    """Set each layer of `target` that holds weights from the same-named layer of `source`
-    where there is one: a trained head into a whole model, or a whole model's head into a head
-    model (the backbone layers, in one model only, are left as they are)."""
+    """Copy weights by layer name from `source` into `target`, in place.
+
+    Every weighted layer of `target` with a same-named layer in `source` is set; others are
+    left as they are. Moves a trained head into a whole model, or a whole model's head into a
+    head model.
+    """
     names = {layer.name for layer in source.layers}
     for layer in target.layers:
         if layer.weights and layer.name in names:
@@ -229,7 +301,18 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
 
 
 def load_model(path) -> tuple[keras.Model, dict]:
-    """(the Keras model, its metadata); a damaged file is one DataError line."""
+    """Load a tagbench model file (uncompiled) and its metadata.
+
+    Returns
+    -------
+    tuple of (keras.Model, dict)
+        The model and its `tagbench.json` metadata (`read_metadata`).
+
+    Raises
+    ------
+    DataError
+        If the file is missing, has no metadata, or Keras cannot load it.
+    """
     metadata = read_metadata(path)
     try:
         model = keras.models.load_model(path, compile=False)

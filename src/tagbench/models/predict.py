@@ -26,6 +26,11 @@ STORAGE_KEYS = ("dtype", "resample")
 
 @dataclass
 class Tagged:
+    """One audio file's tagging result: clip and per-patch scores, or the error that stopped it.
+
+    `scores` and `patch_scores` are None when `error` is set (the file could not be decoded).
+    """
+
     path: str
     scores: np.ndarray | None = None          # (n_tags,) clip scores
     patch_scores: np.ndarray | None = None    # (n_patches, n_tags), one row per patch
@@ -33,6 +38,7 @@ class Tagged:
     error: str | None = None
 
     def top(self, tags: list[str], k: int) -> list[tuple[str, float]]:
+        """The `k` highest-scoring (tag, score) pairs, best first (ties in tag order)."""
         order = np.argsort(-self.scores, kind="stable")[:k]
         return [(tags[i], float(self.scores[i])) for i in order]
 
@@ -74,7 +80,34 @@ def model_front_end(meta: dict, model_path) -> tuple[str, str]:
 
 
 def tag_files(model_path, paths, batch_size: int = 256):
-    """(tag names, [Tagged per file]) for every audio file under `paths`."""
+    """Tag audio files with a trained model file, as the model was evaluated.
+
+    Each file gets the model's own front end and resampler, every non-overlapping patch is
+    scored, and patch scores are pooled by the model's `aggregate` (mean or max). A file that
+    cannot be decoded gets an `error`; the others are still tagged.
+
+    Parameters
+    ----------
+    model_path : str or Path
+        A tagbench `.keras` model file.
+    paths : iterable of str or Path
+        Audio files, or folders searched recursively for audio files.
+    batch_size : int, optional
+        Patches per model call.
+
+    Returns
+    -------
+    tags : list of str
+        The model's tags, in score-column order.
+    results : list of Tagged
+        One per file, in the order found (`collect_audio`).
+
+    Raises
+    ------
+    DataError
+        If no audio file is found, the model file cannot be loaded, or its front-end settings
+        differ from this tagbench's.
+    """
     from .. import backbones
     from ..features.audio import clip_logmel
     from .inference import POOLS, predict_patches
@@ -141,8 +174,23 @@ def as_table(tags: list[str], results: list[Tagged], top_k: int) -> str:
 
 def write_predictions(tags: list[str], results: list[Tagged], top_k: int, fmt: str,
                       out: str | None) -> None:
-    """The top-k tags as `table` (tab-separated, files that decoded), `csv` (`as_rows`) or
-    `json`, to the file `out` (written atomically) or to standard output."""
+    """Write each file's top-k tags to a file (atomically) or to standard output.
+
+    Parameters
+    ----------
+    tags : list of str
+        The model's tags (from `tag_files`).
+    results : list of Tagged
+        The files' results (from `tag_files`).
+    top_k : int
+        Tags per file.
+    fmt : {"table", "csv", "json"}
+        `table`: one tab-separated line per decoded file (failed files left out); `csv`: one row
+        per (file, rank) plus one row with the error per failed file (`as_rows`); `json`: a
+        list with each file's seconds and top tags, or its error. Any other value means table.
+    out : str or None
+        The output file; None writes to standard output.
+    """
     import csv
     import io
     import sys

@@ -53,6 +53,17 @@ def input_dataset(store, batch_size: int, n_active: int, seed: int, steps: int,
 
 
 def compile_model(model, settings: TrainSettings, n_tags: int) -> None:
+    """Compile a tagger for training, in place: binary cross-entropy loss.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A whole model or a head.
+    settings : TrainSettings
+        `optimizer` (adam, sgd or rmsprop) and `learning_rate`.
+    n_tags : int
+        Number of outputs, for the multi-label ROC-AUC and PR-AUC metrics (besides accuracy).
+    """
     import keras
 
     optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
@@ -290,11 +301,43 @@ def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: Trai
 def train_variant(settings: TrainSettings, variant: str, train_shards, valid_shards, *, out_dir,
                   state_dir, weights_path=None, threads: int | None = None, log=print,
                   train_cache=None, valid_cache=None) -> dict:
-    """Train, writing out_dir/model.keras (best epoch by valid ROC-AUC) and history.csv.
+    """Train one variant (one seed), resumably, and write its model file and history.
 
-    With `train_cache` and `valid_cache` (backbone cache shards, one per feature shard), a
-    frozen variant trains its head on the cached backbone outputs; the model file saved is the
-    whole model either way."""
+    Writes `out_dir/model.keras` (the best epoch by valid ROC-AUC) and `history.csv`. After each
+    epoch the state is saved in `state_dir`, so a killed job resumes from its last epoch; the
+    state is removed once the outputs are written. A shipped head is scored, not trained.
+
+    Parameters
+    ----------
+    settings : TrainSettings
+        The variant, with one seed (`TrainSettings.for_seed`).
+    variant : str
+        The variant's name, for the log and the metadata.
+    train_shards, valid_shards : iterable of str or Path
+        Feature shards of the train and valid parts.
+    out_dir, state_dir : str or Path
+        Where the outputs go, and the resumable state (next to, not inside, `out_dir`).
+    weights_path : str or Path, optional
+        The backbone's checkpoint (see `networks.load_backbone_weights`).
+    threads : int, optional
+        CPU threads for TensorFlow.
+    log : callable, optional
+        Takes one line of progress (default: print).
+    train_cache, valid_cache : iterable of str or Path, optional
+        Backbone cache shards (one per feature shard): a frozen variant then trains its head on
+        the cached outputs. The saved model is the whole model either way.
+
+    Returns
+    -------
+    dict
+        The metadata stored in the model file (tags, best epoch, provenance, ...).
+
+    Raises
+    ------
+    DataError
+        If the parts disagree on tags or hold no clip, a fine-tuned variant is given a cache, or
+        only one cache is given.
+    """
     gpus = configure_tensorflow(threads, settings.mixed_precision)
     train, valid = _open_parts(settings, train_shards, valid_shards, train_cache, valid_cache)
     cached = bool(train_cache)

@@ -125,8 +125,31 @@ def _beside(path, name: str) -> str:
 
 
 def leaderboard(results_dir, out_prefix, published_path=PUBLISHED) -> pd.DataFrame:
-    """results/leaderboard.{csv,md,png}: experiments grouped by (split, tags), best first, with
-    the published rows of the same dataset, split method and tag set."""
+    """Write the leaderboard of every experiment under `results_dir`, with matching published rows.
+
+    Rows are grouped by split method and tag set, best ROC-AUC first; a published row is kept
+    only beside experiments of the same dataset, split method and tag set.
+
+    Parameters
+    ----------
+    results_dir : str or Path
+        The results folder (`{experiment}/eval/{variant}/metrics.json`, `{experiment}/baseline`).
+    out_prefix : str or Path
+        Path without suffix: `.csv`, `.md` and `.png` are written beside it, atomically.
+    published_path : str or Path, optional
+        The published results table (default: the shipped `published.csv`).
+
+    Returns
+    -------
+    DataFrame
+        The leaderboard, columns `COLUMNS`.
+
+    Raises
+    ------
+    DataError
+        If no experiment has a variant summary, or the published file is missing or lacks
+        columns.
+    """
     ours = collect(results_dir)
     theirs = published(published_path)
     groups = set(zip(ours["dataset"], ours["split"], ours["tag_set"], strict=True))
@@ -254,13 +277,35 @@ def _provenance(m: dict) -> str:
 
 
 def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.DataFrame:
-    """Each figure of A and B, B - A, and where both were scored on the same test clips with
-    the same resamples, the 95 % interval of B - A over training seeds and test clips (seeds
-    paired when both have the same seeds, unpaired otherwise: `interval` says which). Two
-    experiments are compared variant by variant (the variants they share); two
-    `EXPERIMENT/VARIANT` names directly. The flags are corrected within a family: for two runs
-    of one experiment, the experiment's own (its variant pairs, or its variants against the
-    floor, as in its report); otherwise the pairs this call compares, per figure."""
+    """Compare two runs figure by figure: B - A, with its 95 % interval where one can be given.
+
+    The interval (over training seeds and test clips; seeds paired when both have the same
+    seeds) needs both runs scored on the same test clips with the same resamples. Flags are
+    corrected within a family: for two runs of one experiment, the experiment's own (as in its
+    report); otherwise the pairs this call compares, per figure.
+
+    Parameters
+    ----------
+    results_dir : str or Path
+        The results folder.
+    a, b : str
+        Two experiments (compared on the variants they share), or two `EXPERIMENT/VARIANT`
+        names (`EXPERIMENT/baseline` for a baseline).
+    correction : {"holm", "none"}, optional
+        The multiplicity correction of the flags.
+
+    Returns
+    -------
+    DataFrame
+        One row per compared pair and figure (the four `KEYS` and accuracy): values, `change`,
+        interval, p-values, flag and the interval's method (see `format_comparison`).
+
+    Raises
+    ------
+    DataError
+        If an experiment or variant is unknown, the names mix the two forms, two experiments
+        share no variant, or a run's files are missing.
+    """
     root = Path(results_dir)
     left, right = _resolve(root, a), _resolve(root, b)
     if "/" in a or "/" in b:

@@ -38,8 +38,23 @@ def _read_csv(path) -> pd.DataFrame:
 
 
 def plot_curves(histories: list[tuple[str, str]], out: str | Path) -> None:
-    """Loss, accuracy, ROC-AUC and PR-AUC by epoch, a colour per variant: train solid, valid
-    dashed, the mean over the variant's seeds (each seed's valid curve faint behind it)."""
+    """Plot loss, accuracy, ROC-AUC and PR-AUC by epoch, one colour per variant.
+
+    Each variant's curves are the mean over its seeds (train solid, valid dashed), with each
+    seed's valid curve faint behind them when there are several.
+
+    Parameters
+    ----------
+    histories : list of (str, str)
+        (variant, path of one seed's `history.csv`); a variant's seeds share its name.
+    out : str or Path
+        The PNG, written atomically.
+
+    Raises
+    ------
+    DataError
+        If a history file is missing.
+    """
     by_variant: dict[str, list[pd.DataFrame]] = {}
     for variant, path in histories:
         by_variant.setdefault(variant, []).append(_read_csv(path))
@@ -131,10 +146,41 @@ def _read_summary(folder: Path, what: str) -> tuple[dict, Runs]:
 
 def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=None,
                      settings: BootstrapSettings | None = None):
-    """comparison.csv/.md (a row per variant, the baseline floor last), differences.csv (every
-    pair, intervals over seeds and clips, flags corrected per family), comparison.png,
-    per_tag_auc.png and roc_pr.png. Returns (table, differences). A figure that cannot be drawn
-    costs one warning line and a placeholder image, never the rest of the report."""
+    """Write the comparison of variants (and the baseline floor) into `out_dir`.
+
+    Writes `comparison.csv`/`.md` (a row per variant, the baseline last), `differences.csv`
+    (every pair, intervals over seeds and clips, flags corrected per family), `comparison.png`,
+    `per_tag_auc.png` and `roc_pr.png`. A figure that cannot be drawn costs one warning line
+    and a placeholder image, never the rest of the report.
+
+    Parameters
+    ----------
+    variants : sequence of str
+        The variants' names, in table order.
+    eval_dirs : sequence of str or Path
+        Each variant's summary folder (`metrics.json`, `bootstrap.csv`, `per_tag.csv`, ...).
+    model_files : sequence of str or Path
+        Each variant's model file, for its settings; a variant without one gets empty settings.
+    out_dir : str or Path
+        The report folder.
+    baseline_dir : str or Path, optional
+        The baseline's summary folder.
+    settings : BootstrapSettings, optional
+        Interval method and correction (defaults if None).
+
+    Returns
+    -------
+    table : DataFrame
+        The comparison, columns `COLUMNS`.
+    differences : DataFrame
+        Every pair's differences (`stats.pairwise`).
+
+    Raises
+    ------
+    DataError
+        If a summary is missing or is one seed's file, or the summaries were bootstrapped on
+        different test clips or resamples.
+    """
     from ..models.model_file import read_metadata
 
     settings = settings or BootstrapSettings()
@@ -327,9 +373,24 @@ def _track_note(provenance: dict) -> str:
 
 def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd.DataFrame,
                    out: str | Path, experiment: str = "") -> None:
-    """The HTML report's landing text (reStructuredText): dataset, split, tags, headline
-    metrics with their intervals, the verdict (`tagbench.verdict`) and what the seeds can
-    claim per comparison."""
+    """Write the HTML report's landing text (reStructuredText).
+
+    Covers the dataset, split and tags, the headline metrics with their intervals, the verdict
+    (`verdict.verdict`) and what the seeds can claim per comparison.
+
+    Parameters
+    ----------
+    dataset : str
+        The dataset's name.
+    split_dir : str or Path
+        The split folder (the parts' TSVs and `split.json`).
+    table, differences : DataFrame
+        From `write_comparison`.
+    out : str or Path
+        The `.rst` file, written atomically.
+    experiment : str, optional
+        The experiment's name, shown when it differs from the dataset's.
+    """
     from ..data.split_files import read_part, read_provenance
 
     parts = {p: read_part(Path(split_dir) / f"{p}.tsv") for p in ("train", "valid", "test")}

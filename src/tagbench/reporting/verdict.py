@@ -52,8 +52,26 @@ def below_floor(differences: pd.DataFrame, variants, key: str = "roc_auc_macro")
 
 
 def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_macro") -> str:
-    """One sentence a reviewer can accept (or a few): the best variant, or why there is none;
-    the variants below the floor."""
+    """State the comparison's verdict: the best variant (or why there is none), those below the floor.
+
+    A few sentences a reviewer can accept. A best variant is named only when its 95 % interval
+    against every other row excludes 0 (an intersection-union test: no multiplicity correction).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The comparison (`report.write_comparison`): `variant` and the figure `key`, baseline
+        row named `BASELINE`.
+    differences : DataFrame
+        Every pair's differences (`stats.pairwise`).
+    key : str, optional
+        The figure judged, macro ROC-AUC by default.
+
+    Returns
+    -------
+    str
+        The sentences, the best variant in bold (`**name**`).
+    """
     variants = table[table["variant"] != BASELINE]
     rows = differences[differences["metric"] == key]
     name = label(key)

@@ -25,6 +25,8 @@ SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
 @dataclass(frozen=True)
 class DemoSettings:
+    """The synthetic demo dataset (config `demo`): tracks, clips per track, clip length, seed."""
+
     n_tracks: int = 96
     clips_per_track: int = 3
     clip_seconds: float = 4.0
@@ -33,6 +35,8 @@ class DemoSettings:
 
 @dataclass(frozen=True)
 class SplitSettings:
+    """The train/valid/test split (config `split`) and the tag set (config `tags`)."""
+
     method: str = "folder"
     test_fraction: float = 0.25
     valid_fraction: float = 0.1
@@ -55,6 +59,8 @@ class SplitSettings:
 
 @dataclass(frozen=True)
 class FeatureSettings:
+    """Log-mel extraction (config `features`): storage dtype, resampler, and the front end."""
+
     dtype: str = "float16"
     resample: str = "soxr_hq"
     front_end: str = "vggish"  # the extraction job's (a backbone's front end), not a config key
@@ -95,6 +101,8 @@ class MttSettings(_Downloads):
 
 @dataclass(frozen=True)
 class VggishSettings(_Downloads):
+    """The VGGish checkpoint (config `vggish`): URL, expected sha256, smoke test, download knobs."""
+
     url: str = ""
     sha256: str | None = None
     smoke_test: bool = True
@@ -107,6 +115,8 @@ SHIPPED = "shipped"  # train.head: the backbone's own output layer
 
 @dataclass(frozen=True)
 class TrainSettings:
+    """One variant's model and training (config `train`, overridden per entry of `variants`)."""
+
     epochs: int = 12
     batch_size: int = 32
     optimizer: str = "adam"
@@ -162,9 +172,11 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class CacheSettings:
-    """The frozen backbone's cached outputs: how many patch positions per patch length are
-    cached for training (1 = non-overlapping patches; 2 = every half patch, ...), and their
-    storage type (the features')."""
+    """The frozen backbone's output cache (config `cache`): patch positions and storage dtype.
+
+    `positions_per_patch` is how many patch start positions per patch length the train part
+    caches (1: non-overlapping patches; 2: every half patch, ...); `dtype` is the features'.
+    """
 
     positions_per_patch: int = 1
     dtype: str = "float16"
@@ -178,14 +190,23 @@ class CacheSettings:
 
 @dataclass(frozen=True)
 class EvalSettings:
+    """Test-part scoring (config `evaluate`): patches per model call."""
+
     batch_size: int = 256
 
 
 @dataclass(frozen=True)
 class BootstrapSettings:
-    """Test-part resamples (per track or per clip) behind every interval and difference, the
-    interval method and the multiplicity correction of the flags (config `evaluate`;
-    `tagbench.stats` implements them)."""
+    """Intervals and flags (config `evaluate`): test resamples, interval method, correction.
+
+    The resamples (per track or per clip) are behind every interval and difference;
+    `evaluation.stats` implements them.
+
+    Raises
+    ------
+    ConfigError
+        If `interval`, `correction` or `resample_by` is not one of the schema's values.
+    """
 
     resamples: int = 1000
     seed: int = 0
@@ -210,6 +231,8 @@ class BootstrapSettings:
 
 @dataclass(frozen=True)
 class PredictSettings:
+    """Tagging the user's own audio (config `predict`): the folder, the variant, tags per file."""
+
     audio_dir: str | None = None
     variant: str | None = None
     top_k: int = 10
@@ -217,6 +240,8 @@ class PredictSettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """The whole validated configuration: one settings object per stage (`load_settings`)."""
+
     dataset: str
     experiment: str
     demo: DemoSettings
@@ -376,7 +401,28 @@ def validate(raw: dict) -> dict:
 
 
 def load_settings(raw: dict) -> Settings:
-    """Validated config -> Settings, with each variant's train keys resolved."""
+    """Validate a raw config and build the settings of every stage.
+
+    Fills the schema's defaults and resolves each variant's train keys (`train` overridden by
+    the variant's own). Checks that need several keys (a variant's pooling and weights against
+    its backbone, test folders a backbone was trained on, shipped-head tags, required keys)
+    fail here, before any job runs.
+
+    Parameters
+    ----------
+    raw : dict
+        The config mapping (config.yaml, possibly with Snakemake `--config` overrides).
+
+    Returns
+    -------
+    Settings
+        Only the variants named in `select_variants` (all when it is null).
+
+    Raises
+    ------
+    ConfigError
+        With one line naming the offending config key.
+    """
     config = validate(raw)
     train = config["train"]
     selected = config["select_variants"]
