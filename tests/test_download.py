@@ -84,10 +84,10 @@ def test_checksum_mismatch_keeps_bytes_and_tries_next_mirror(file_server, tmp_pa
 
 def test_offline_fails_fast_and_says_where_to_put_the_file(tmp_path, monkeypatch):
     dest = tmp_path / "mtt" / "mp3.zip.001"
-    import tagbench.download
+    from tagbench.data import download as downloading
 
     waits = []
-    monkeypatch.setattr(tagbench.download.time, "sleep", waits.append)
+    monkeypatch.setattr(downloading.time, "sleep", waits.append)
     with pytest.raises(DataError) as err:
         download([closed_port_url(), "http://no-such-host.invalid/mp3.zip.001"], dest, SHA,
                  DownloadSettings(retries=5, timeout=30, backoff=1))

@@ -54,6 +54,8 @@ def test_stages_include_what_they_import_and_not_the_cli():
     # MTT unzipping: no model
     assert not {"backbones.vggish", "backbones.vggish_frontend"} & set(stage_modules("acquire"))
     assert "core.runtime" in stage_modules("evaluate") and "core.runtime" in stage_modules("predict")
+    # an entry module's subpackage runs when it is imported
+    assert "backbones" in stage_modules("musicnn_weights") and "reporting" in stage_modules("leaderboard")
 
 
 def test_a_stage_entry_that_is_no_module_is_an_error(monkeypatch):
@@ -64,7 +66,7 @@ def test_a_stage_entry_that_is_no_module_is_an_error(monkeypatch):
 
 def test_comments_and_docstrings_change_nothing(package):
     before = fingerprints(package)
-    edit(package / "models/inference.py", '"""Score lists of', '"""Score (reworded) lists of')
+    edit(package / "models/inference.py", '"""Score a stream of', '"""Score (reworded) a stream of')
     edit(package / "models/inference.py", "\nimport numpy as np\n", "\n# a comment\nimport numpy as np\n")
     edit(package / "settings/config.py", "class DemoSettings:\n", "class DemoSettings:\n    # note\n")
     edit(package / "models/__init__.py", '"""Networks', '"""The networks')
