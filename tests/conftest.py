@@ -104,7 +104,8 @@ def split_and_extract(root, out, n_shards: dict[str, int], dtype: str = "float16
     from tagbench.settings.config import FeatureSettings, SplitSettings
 
     ann = read_annotations(root / "annotations_final.csv")
-    write_split(make_split(ann, SplitSettings(valid_fraction=0.2)), ann, out / "split")
+    write_split(make_split(ann, SplitSettings(valid_fraction=0.2), str(root / "annotations_final.csv")),
+                ann, out / "split")
     shards = {}
     for part, n in n_shards.items():
         shards[part] = [out / part / f"{i:03d}.h5" for i in range(n)]

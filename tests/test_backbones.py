@@ -126,8 +126,8 @@ def shipped_run(request, tiny_demo, musicnn_prefixes, tmp_path_factory):
                       Annotations(demo.clip_ids, demo.paths, tuple(columns), labels))
     (out / "tags.txt").write_text("".join(f"{t}\n" for t in reversed(backbones.MTT_TAGS)))
     ann = read_annotations(out / "annotations_final.csv")
-    write_split(make_split(ann, SplitSettings(method="standard", tag_list=str(out / "tags.txt"))),
-                ann, out / "split")
+    write_split(make_split(ann, SplitSettings(method="standard", tag_list=str(out / "tags.txt")),
+                           str(out / "annotations_final.csv")), ann, out / "split")
     weights = f"{musicnn_prefixes['MTT_musicnn']}.index"
     shards, caches = {}, {}
     for part in ("valid", "test"):  # a shipped head's job reads no train part

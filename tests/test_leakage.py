@@ -76,6 +76,14 @@ def test_shards_without_split_provenance_are_refused_not_scored(mtt_test_shard, 
     with h5py.File(stripped, "a") as h5:
         del h5.attrs["split"]
     model = model_claiming("MTT_musicnn", tiny_model, tmp_path / "mtt_musicnn.keras")
-    with pytest.raises(DataError, match="the test shards carry no split provenance .* rerun the "
-                                        "split and the feature extraction"):
+    with pytest.raises(DataError, match="the test shards do not name their dataset .* rerun the "
+                                        "split and the extraction \\(snakemake --forcerun split\\)"):
         evaluate_model(model, [stripped], tmp_path / "e")
+    # a split made without its dataset's name (an annotations path) is refused alike
+    with h5py.File(stripped, "a") as h5:
+        h5.attrs["split"] = json.dumps({"method": "folder", "dataset": ""})
+    with pytest.raises(DataError, match="the test shards do not name their dataset"):
+        evaluate_model(model, [stripped], tmp_path / "e")
+    # and scored for a backbone not trained on MTT folders
+    other = model_claiming("MSD_musicnn", tiny_model, tmp_path / "msd.keras")
+    assert evaluate_model(other, [stripped], tmp_path / "ok")["n_clips"] > 0

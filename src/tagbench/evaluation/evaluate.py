@@ -58,10 +58,10 @@ def refuse_leak(backbone: str, store, where) -> None:
         shards carry no split provenance.
     """
     trained = backbone_spec(backbone).trained_on or {}
-    if "folders" in trained and "dataset" not in store.split:
-        raise DataError(f"{where}: the test shards carry no split provenance (split.json), so "
+    if "folders" in trained and not store.split.get("dataset"):
+        raise DataError(f"{where}: the test shards do not name their dataset (split.json), so "
                         f"nothing shows that {backbone} is not scored on clips it was trained on: "
-                        "rerun the split and the feature extraction")
+                        "rerun the split and the extraction (snakemake --forcerun split)")
     folders = {p.split("/")[0] for p in store.clip_paths if "/" in p}
     leaked = leaked_test_folders(backbone, store.split.get("dataset", ""), folders)
     if leaked:
