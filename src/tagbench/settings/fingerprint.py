@@ -206,7 +206,9 @@ def stage_modules(stage: str, package_dir: Path = PACKAGE_DIR, front_end: str | 
     if missing:  # a stale entry would give a fingerprint that never changes
         raise ValueError(f"fingerprint.STAGES[{stage!r}]: no module {', '.join(missing)}")
     skip = DECLARATIONS | _other_families(front_end)
-    todo, seen = list(STAGES[stage]), set()
+    # an entry module's own subpackages run on import too (backbones/__init__ for its weights)
+    todo = [".".join(m.split(".")[:i]) for m in STAGES[stage] for i in range(1, m.count(".") + 2)]
+    seen: set[str] = set()
     while todo:
         name = todo.pop()
         if name in seen or name in skip or _module_file(name, package_dir) is None:
