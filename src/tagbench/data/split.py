@@ -20,7 +20,6 @@ and travels on with the features into every model and metrics file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ..core.atomic import write_text
+from ..core.digests import sha256_of
 from ..core.errors import DataError
 from ..core.layout import MTT_KNOWN_BAD
 from ..core.tag_lists import read_tag_list, tag_set_digest
@@ -83,10 +83,6 @@ def _folders(ann: Annotations, method: str, annotations_path: str) -> np.ndarray
             f"{annotations_path}: split.method '{method}' needs MTT's hex folders 0-f as the "
             f"first path component, found {unknown[0]!r}; set split.method: group")
     return folders
-
-
-def sha256_of(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _list_parts(ann: Annotations, lists: dict[str, str]) -> dict[str, np.ndarray]:

@@ -174,7 +174,7 @@ def _state_key(settings: TrainSettings, train, valid, weights_path) -> str:
     checkpoint's content. Anything else would resume epochs trained on data or code that no
     longer exist."""
     from ..backbones import backbone
-    from ..data.download import sha256_of
+    from ..core.digests import sha256_of
     from ..settings.fingerprint import code_digest
     from .networks import checkpoint_prefix
 
