@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..settings.config import DemoSettings, MttSettings, VggishSettings
-from .settings import settings_from, settings_parent
+from .spec import settings_from, settings_parent
 
 
 def cmd_make_demo(args) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..settings.config import BootstrapSettings, EvalSettings
-from .settings import settings_from, settings_parent
+from .spec import settings_from, settings_parent
 
 
 def cmd_evaluate(args) -> None:

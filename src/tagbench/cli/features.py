@@ -7,7 +7,7 @@ import sys
 
 from ..core.errors import ConfigError
 from ..settings.config import CacheSettings, FeatureSettings, SplitSettings
-from .settings import settings_from, settings_parent
+from .spec import settings_from, settings_parent
 
 
 def cmd_split(args) -> None:

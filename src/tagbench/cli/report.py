@@ -4,7 +4,7 @@ leaderboard, two runs compared)."""
 from __future__ import annotations
 
 from ..settings.config import BootstrapSettings
-from .settings import settings_from, settings_parent
+from .spec import settings_from, settings_parent
 
 
 def cmd_curves(args) -> None:

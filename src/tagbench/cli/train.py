@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..settings.config import TrainSettings
-from .settings import settings_from, settings_parent
+from .spec import settings_from, settings_parent
 
 
 def cmd_train(args) -> None:
