@@ -46,6 +46,9 @@ EXPERIMENT = S.experiment
 # a user's own) do not overwrite each other's and make the other's results stale.
 CUSTOM_DIR = f"resources/custom/{EXPERIMENT}"
 DATA_DIR = CUSTOM_DIR if DATASET == "custom" else f"resources/{DATASET}"
+if DATASET == "custom" and not Path(S.custom_annotations).is_file():
+    sys.exit(f"tagbench: config error: config key 'custom.annotations': {S.custom_annotations}: "
+             "file not found (fix the path; configs/drums.yaml's table comes from `make drums`)")
 if S.predict.audio_dir and not Path(S.predict.audio_dir).is_dir():
     sys.exit(f"tagbench: config error: config key 'predict.audio_dir': {S.predict.audio_dir}: "
              "folder not found")
