@@ -8,8 +8,8 @@ output each pooling reads, its own output tags (a tagger's), and what it was tra
 
 A third backbone is a module (network + weight loader) and an entry in `BACKBONES`; with a new
 front end also its module and an entry in `FRONT_ENDS`, and a branch in the few dispatchers
-that build networks and features (`front_end_params`, `log_mel`, `models.build_backbone`,
-`models.load_backbone_weights`), which today know these two families.
+that build networks and features (`front_end_params`, `log_mel`, `models.networks.build_backbone`,
+`models.networks.load_backbone_weights`), which today know these two families.
 
 Light on purpose (no numpy or TensorFlow at import): the Snakefile reads the registry while it
 parses. `front_end_params`, `log_mel` and `patches` import their front end's module when called.

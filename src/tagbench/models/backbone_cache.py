@@ -5,7 +5,7 @@ for a patch is the same in every epoch, variant and replicate that shares the ba
 (`backbones.cache_name`). A cache shard,
 `results/{experiment}/backbone/{backbone}/{part}/{shard}.h5`, mirrors one feature shard of the
 backbone's front end: for each clip, the patches starting every `patch_step` frames, each run
-through the backbone on its own (`models.build_backbone`). Patches are never cut out of a
+through the backbone on its own (`models.networks.build_backbone`). Patches are never cut out of a
 whole-clip feature map: SAME convolutions see zeros at a patch's borders, so only a per-patch
 forward pass equals what the whole model computes for that patch.
 
@@ -164,7 +164,7 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
 class CacheStore:
     """A part's clips as cached backbone outputs: what a frozen variant trains and is scored on.
 
-    Same interface as `features.FeatureStore` for the stream and inference (`random_patches`,
+    Same interface as `features.shards.FeatureStore` for the stream and inference (`random_patches`,
     `eval_patches`, `labels`, `tags`), but a patch is one backbone output (`output`, what the
     variant's pooling reads). Usually made by `open_cache`.
 

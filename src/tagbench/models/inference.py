@@ -85,7 +85,7 @@ def predict_store(model, store, batch_size: int = 256, aggregate: str = "mean",
     Parameters
     ----------
     model : keras.Model
-        A whole model for a `features.FeatureStore`, a head model for a
+        A whole model for a `features.shards.FeatureStore`, a head model for a
         `backbone_cache.CacheStore`.
     store : FeatureStore or CacheStore
         The clips to score (`eval_patches`, `tags`).

@@ -2,7 +2,7 @@
 front end, backbone, pooling, aggregation, training provenance), so the file stands alone.
 
 Light on purpose (no TensorFlow): the report and the leaderboard read the metadata of model
-files without loading a network (`models.load_model` loads one).
+files without loading a network (`models.networks.load_model` loads one).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def _clip_patches(store, clip: int, rng: np.random.Generator):
 
 def patch_stream(store, n_active: int, seed, rate: float = 16.0):
     """Infinite stream of {'x': patch float32, 'y': (n_tags,) float32} from a store
-    (`features.FeatureStore` or `backbone_cache.CacheStore`); `seed` is an int or a sequence
+    (`features.shards.FeatureStore` or `backbone_cache.CacheStore`); `seed` is an int or a sequence
     of ints (numpy SeedSequence entropy)."""
     # One generator shared by all streamers: a reactivated clip draws new windows, and the
     # whole stream is reproducible from the seed (it is consumed in one thread).
