@@ -48,7 +48,7 @@ def test_corrupt_empty_or_cut_audio_gets_one_line_and_the_rest_is_tagged(tiny_mo
     bad.write_bytes(content)
     good = write_wav(tmp_path / "good.wav", tone(2))
     proc = run_cli("predict", "--model", tiny_model, bad, good, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     line = one_error_line(proc)
     assert f"{bad}: {reason}" in line or (reason in line and str(bad) in line)
     assert proc.stdout.startswith(str(good))

@@ -128,7 +128,7 @@ def test_undecodable_file_is_reported_and_the_others_still_tagged(tiny_model, tm
     bad = tmp_path / "bad.mp3"
     bad.write_bytes(b"not audio at all" * 100)
     proc = run_cli("predict", "--model", tiny_model, bad, good, "--csv", check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     errors = [line for line in proc.stderr.splitlines() if line.startswith("tagbench: error:")]
     assert len(errors) == 1 and "bad.mp3: cannot decode audio" in errors[0]
     rows = list(csv.DictReader(proc.stdout.splitlines()))
@@ -184,3 +184,15 @@ def test_model_from_other_front_end_settings_is_refused(tiny_model, tmp_path):
             dst.writestr(item, data)
     with pytest.raises(DataError, match="other front-end settings \\(hop\\)"):
         tag_files(other, [write_wav(tmp_path / "a.wav", clip(1.0))])
+
+
+def test_the_predict_rule_accepts_only_the_some_files_failed_status():
+    """A crash exits 1 (Python's status for a traceback): the rule must fail on it, and pass only
+    on predict's own status for files it could not tag (listed in the table)."""
+    from tagbench.cli.predict import SOME_FILES_FAILED
+
+    from .conftest import ROOT
+
+    shell = (ROOT / "workflow/rules/predict.smk").read_text().split("shell:")[1]
+    assert SOME_FILES_FAILED not in (0, 1, 2)
+    assert shell.count("||") == 1 and f"|| test $? -eq {SOME_FILES_FAILED}" in shell

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# The exit status when some files could not be tagged (the others were): the predict rule
+# accepts it, and nothing else, so a crash (Python's status 1) still fails the job.
+SOME_FILES_FAILED = 3
+
 
 def cmd_predict(args) -> int:
     import sys
@@ -23,7 +27,7 @@ def cmd_predict(args) -> int:
         from ..models.predict import plot_taggram
 
         plot_taggram(tags, results[0], args.taggram)
-    return 1 if any(r.error for r in results) else 0
+    return SOME_FILES_FAILED if any(r.error for r in results) else 0
 
 
 def add_verbs(sub) -> None:
