@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from ..core import hdf5
 from ..core.atomic import atomic_path, write_text
 from ..core.errors import DataError
 from ..core.metrics import per_tag_metrics, tagging_metrics
@@ -37,9 +38,9 @@ def write_predictions(path, clip_ids, scores, labels, tags, aggregate: str = "me
     attributes `tags` (JSON) and `aggregate` (how patch scores were pooled).
     """
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5["clip_id"] = np.array(clip_ids, dtype=object).astype(h5py.string_dtype())
-        h5["scores"] = np.asarray(scores, np.float32)
-        h5["labels"] = np.asarray(labels, np.uint8)
+        hdf5.create(h5, "clip_id", hdf5.strings(clip_ids))
+        hdf5.create(h5, "scores", np.asarray(scores, np.float32))
+        hdf5.create(h5, "labels", np.asarray(labels, np.uint8))
         h5.attrs["tags"] = json.dumps(list(tags))
         h5.attrs["aggregate"] = aggregate
 
@@ -119,6 +120,7 @@ def read_scored(run_dir) -> Scored:
     try:
         per_tag = pd.read_csv(run / "per_tag.csv")
         with h5py.File(run / "predictions.h5", "r") as h5:
+            hdf5.verify(h5, run / "predictions.h5")
             clip_ids = list(h5["clip_id"].asstr()[()])
             scores, labels = h5["scores"][()], h5["labels"][()]
             tags = json.loads(h5.attrs["tags"])

@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 
 from .. import backbones
+from ..core import hdf5
 from ..core.atomic import temporary_sibling
 from ..core.errors import DataError, DecodeError
 from ..core.layout import shard_name
@@ -28,8 +29,7 @@ from ..data.split_files import read_part, read_provenance
 from ..settings.config import FeatureSettings
 from .audio import clip_logmel
 
-STR = h5py.string_dtype()
-FAILED_DTYPE = np.dtype([("clip_id", STR), ("path", STR), ("error", STR)])
+FAILED_FIELDS = ("clip_id", "path", "error")
 
 
 def shard_of(clip_id: str, n_shards: int) -> int:
@@ -126,9 +126,8 @@ class ShardWriter:
         self._tmp = temporary_sibling(self.out_path)
         self._h5 = h5py.File(self._tmp, "w")
         n_mels = backbones.front_end(self.settings.front_end).n_mels
-        self._logmel = self._h5.create_dataset(
-            "logmel", (0, n_mels), dtype=self.settings.dtype, maxshape=(None, n_mels),
-            chunks=(4096, n_mels))
+        self._logmel = hdf5.create(self._h5, "logmel", shape=(0, n_mels), dtype=self.settings.dtype,
+                                   maxshape=(None, n_mels), chunks=(4096, n_mels))
         return self
 
     def add(self, clip_id: str, path: str, labels, mel: np.ndarray) -> None:
@@ -156,12 +155,12 @@ class ShardWriter:
 
     def _write_index(self) -> None:
         h5 = self._h5
-        h5["clip_offsets"] = np.asarray(self.offsets, dtype=np.int64)
-        h5.create_dataset("clip_id", data=np.array(self.clip_ids, dtype=object), dtype=STR)
-        h5.create_dataset("path", data=np.array(self.paths, dtype=object), dtype=STR)
+        hdf5.create(h5, "clip_offsets", np.asarray(self.offsets, dtype=np.int64))
+        hdf5.create(h5, "clip_id", hdf5.strings(self.clip_ids))
+        hdf5.create(h5, "path", hdf5.strings(self.paths))
         labels = np.stack(self.labels) if self.labels else np.zeros((0, len(self.tags)), np.uint8)
-        h5.create_dataset("labels", data=labels)
-        h5.create_dataset("failed", data=np.array(self.failed, dtype=FAILED_DTYPE))
+        hdf5.create(h5, "labels", labels)
+        hdf5.create(h5, "failed", hdf5.string_fields(self.failed, FAILED_FIELDS))
         h5.attrs["tags"] = json.dumps(self.tags)
         h5.attrs["feature_params"] = json.dumps(
             {**backbones.front_end_params(self.settings.front_end), "dtype": self.settings.dtype,
@@ -195,6 +194,7 @@ def read_index(path: str | Path) -> ShardIndex:
     path = Path(path)
     try:
         with h5py.File(path, "r") as h5:
+            hdf5.verify(h5, path)
             return ShardIndex(
                 path, [s.decode() if isinstance(s, bytes) else s for s in h5["clip_id"][()]],
                 [s.decode() if isinstance(s, bytes) else s for s in h5["path"][()]],

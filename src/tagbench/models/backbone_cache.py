@@ -26,9 +26,10 @@ import numpy as np
 
 from .. import backbones
 from ..backbones import cache_name, parse_cache_name
+from ..core import hdf5
 from ..core.atomic import atomic_path
 from ..core.errors import DataError
-from ..features.shards import STR, FeatureStore
+from ..features.shards import FeatureStore
 from .inference import predict_patches
 
 CHUNK_PATCHES = 64
@@ -138,8 +139,8 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
             clips = tqdm(clips, desc=Path(out_path).name, unit="clip", mininterval=2.0)
         with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
             n = int(offsets[-1])
-            datasets = {out: h5.create_dataset(
-                out, (n, *shape), dtype=dtype,
+            datasets = {out: hdf5.create(
+                h5, out, shape=(n, *shape), dtype=dtype,
                 chunks=(min(CHUNK_PATCHES, n), *shape) if n else None)  # (a shard may be empty)
                 for out, shape in outputs.items()}
             patches = (backbones.patches(store.logmel(i), frames, step) for i in clips)
@@ -152,9 +153,10 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
                                                 strict=True):
                     datasets[out][offsets[i]:offsets[i + 1]] = \
                         rows[:, lo:hi].reshape(-1, *shape).astype(dtype)
-            h5["patch_offsets"] = offsets
-            h5["patch_start"] = (np.concatenate(starts) if starts else np.zeros(0)).astype(np.int32)
-            h5.create_dataset("clip_id", data=np.array(store.clip_ids, dtype=object), dtype=STR)
+            hdf5.create(h5, "patch_offsets", offsets)
+            hdf5.create(h5, "patch_start",
+                        (np.concatenate(starts) if starts else np.zeros(0)).astype(np.int32))
+            hdf5.create(h5, "clip_id", hdf5.strings(store.clip_ids))
             h5.attrs.update(backbone=name, patch_step=step, source=Path(feature_shard).name,
                             feature_params=json.dumps(store.feature_params, sort_keys=True),
                             weights=json.dumps(weight_digests(model), sort_keys=True))
@@ -194,6 +196,7 @@ class CacheStore:
         for path in map(Path, cache_shards):
             try:
                 with h5py.File(path, "r") as h5:
+                    hdf5.verify(h5, path)
                     attrs = dict(h5.attrs)
                     clip_ids = list(h5["clip_id"].asstr()[()])
                     index = h5["patch_offsets"][()], h5["patch_start"][()]
