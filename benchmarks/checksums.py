@@ -12,20 +12,11 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import h5py
 import numpy as np
-
-
-def best_of(n: int, fn) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from common import best_of, machine
 
 
 def main(frames: int = 960_000) -> None:
@@ -49,6 +40,7 @@ def main(frames: int = 960_000) -> None:
 
         rows[checksum] = (best_of(3, write), best_of(3, read), path.stat().st_size)
         path.unlink()
+    print(machine())
     print(f"feature shard of {frames:,} frames x 64 float16 ({data.nbytes / 1e6:.0f} MB):")
     for checksum, (w, r, size) in rows.items():
         print(f"  {'fletcher32' if checksum else 'no checksum':<12} write {w:6.3f} s  "
