@@ -115,6 +115,18 @@ def split_and_extract(root, out, n_shards: dict[str, int], dtype: str = "float16
     return shards
 
 
+def cache_parts(shards: dict, out) -> dict:
+    """random0 (VGGish, random weights) caches of each part's one float32 shard: train at two
+    positions per patch, valid and test at one, as the cache rule writes them."""
+    from tagbench.models.backbone_cache import write_cache
+
+    caches = {}
+    for part, positions in (("train", 2), ("valid", 1), ("test", 1)):
+        caches[part] = [out / part / "000.h5"]
+        write_cache(shards[part][0], caches[part][0], "random0", positions, "float32")
+    return caches
+
+
 @pytest.fixture(scope="session")
 def tiny_features(tiny_demo, tmp_path_factory):
     """Split + feature shards of the tiny demo: {part: [shard paths]}."""

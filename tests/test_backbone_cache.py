@@ -23,14 +23,9 @@ def shards32(tiny_demo, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cache32(shards32, tmp_path_factory):
     """random0 caches of every part: train at hop 48, valid and test at 96."""
-    from tagbench.models.backbone_cache import write_cache
+    from .conftest import cache_parts
 
-    out = tmp_path_factory.mktemp("cache")
-    caches = {}
-    for part, positions in (("train", 2), ("valid", 1), ("test", 1)):
-        caches[part] = [out / part / "000.h5"]
-        write_cache(shards32[part][0], caches[part][0], "random0", positions, "float32")
-    return caches
+    return cache_parts(shards32, tmp_path_factory.mktemp("cache"))
 
 
 @pytest.mark.parametrize("pooling", POOLINGS)

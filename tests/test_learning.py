@@ -55,14 +55,9 @@ def learnable(tmp_path_factory):
 @pytest.fixture(scope="module")
 def learnable_caches(learnable, tmp_path_factory):
     """The random-weight VGGish's outputs of every part (train at two positions per patch)."""
-    from tagbench.models.backbone_cache import write_cache
+    from .conftest import cache_parts
 
-    out = tmp_path_factory.mktemp("learnable_cache")
-    caches = {}
-    for part, positions in (("train", 2), ("valid", 1), ("test", 1)):
-        caches[part] = [out / part / "000.h5"]
-        write_cache(learnable[part][0], caches[part][0], "random0", positions, "float32")
-    return caches
+    return cache_parts(learnable, tmp_path_factory.mktemp("learnable_cache"))
 
 
 SPEC = TrainSettings(epochs=5, batch_size=16, n_active=4, head=(64,), dropout=0.0, finetune=False,
