@@ -115,6 +115,18 @@ def split_and_extract(root, out, n_shards: dict[str, int], dtype: str = "float16
     return shards
 
 
+def runs_from_scores(labels, seed_scores, weights, seeds):
+    """A row's figures as `summarize` builds them, from scores a test makes: each seed's figures
+    on the whole test part and on every resample (`seeds` None: one deterministic run, like
+    the baseline)."""
+    from tagbench.evaluation.stats import KEYS, Runs, bootstrap, ranking_metrics
+
+    frame = bootstrap(labels, seed_scores, weights, seeds)
+    points = np.array([[ranking_metrics(labels, s)[k] for k in KEYS] for s in seed_scores])
+    return Runs(points, frame[list(KEYS)].to_numpy().reshape(-1, len(seed_scores), len(KEYS)),
+                None if seeds is None else tuple(seeds))
+
+
 def cache_parts(shards: dict, out) -> dict:
     """random0 (VGGish, random weights) caches of each part's one float32 shard: train at two
     positions per patch, valid and test at one, as the cache rule writes them."""

@@ -15,7 +15,9 @@ stds below them; the test checks these premises before the rates.
 import numpy as np
 import pytest
 
-from tagbench.evaluation.stats import KEYS, Runs, bootstrap, pairwise, ranking_metrics, resample_weights
+from tagbench.evaluation.stats import KEYS, Runs, pairwise, resample_weights
+
+from .conftest import runs_from_scores
 
 N_CLIPS, N_TAGS, SEEDS = 96, 10, 5
 REPLICATIONS, RESAMPLES = 200, 100
@@ -41,13 +43,8 @@ def replication(r: int) -> dict[str, Runs]:
     """Per variant: its seeds' figures on the whole test part and on every clip resample."""
     y, scores = draw(r)
     weights = resample_weights(N_CLIPS, RESAMPLES, r)
-    runs = {}
-    for name, seed_scores in scores.items():
-        frame = bootstrap(y, seed_scores, weights, range(SEEDS))
-        points = np.array([[ranking_metrics(y, s)[k] for k in KEYS] for s in seed_scores])
-        runs[name] = Runs(points, frame[list(KEYS)].to_numpy().reshape(RESAMPLES, SEEDS, -1),
-                          tuple(range(SEEDS)))
-    return runs
+    return {name: runs_from_scores(y, seed_scores, weights, tuple(range(SEEDS)))
+            for name, seed_scores in scores.items()}
 
 
 def first(runs: Runs, n: int) -> Runs:

@@ -8,16 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagbench.evaluation.stats import (
-    KEYS,
-    Runs,
-    bootstrap,
-    estimate,
-    pairwise,
-    ranking_metrics,
-    resample_weights,
-)
+from tagbench.evaluation.stats import estimate, pairwise, resample_weights
 from tagbench.reporting.verdict import BASELINE, resolution, verdict
+
+from .conftest import runs_from_scores
 
 # A synthetic test part: clips, tags, their labels and the clip resamples every row shares.
 CLIPS, N_TAGS, RESAMPLES = 120, 6, 200
@@ -30,13 +24,9 @@ def scored(separation, seeds=(0, 1, 2), name=0):
     """A row as `summarize` builds it, from scores the test makes: each seed scores the clips
     labels x separation + the shared hard-clip noise + its own noise (seeds=None: one
     deterministic run, like the baseline)."""
-    labels = [0] if seeds is None else list(seeds)
     scores = [LABELS * separation + HARD + 0.3 * np.random.default_rng([name, s]).standard_normal(
-        LABELS.shape) for s in labels]
-    frame = bootstrap(LABELS, scores, WEIGHTS, None if seeds is None else labels)
-    points = np.array([[ranking_metrics(LABELS, s)[k] for k in KEYS] for s in scores])
-    return Runs(points, frame[list(KEYS)].to_numpy().reshape(-1, len(scores), len(KEYS)),
-                None if seeds is None else tuple(seeds))
+        LABELS.shape) for s in ([0] if seeds is None else seeds)]
+    return runs_from_scores(LABELS, scores, WEIGHTS, None if seeds is None else tuple(seeds))
 
 
 def compare(**rows):
