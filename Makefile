@@ -12,6 +12,9 @@ BIN    := $(VENV)/bin
 # tests/test_slurm.py puts it on PYTHONPATH for its own snakemake calls only. Cluster users
 # install it into the environment instead: make setup EXTRAS=test,slurm
 SLURM_PLUGIN := $(VENV)/slurm-plugin
+# The example backbone plugin (docs/backbones.md): its pinned ONNX model is fetched at setup so
+# that its tests download nothing.
+BASIC_PITCH := examples/backbones/tagbench-basic-pitch
 
 .PHONY: setup slurm-plugin demo drums test lint lock report clean
 setup: $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
@@ -22,6 +25,7 @@ $(VENV)/.installed-%: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[$(EXTRAS)]"
 	$(BIN)/python -m tagbench.backbones.musicnn_weights fetch resources/musicnn
+	PYTHONPATH=$(BASIC_PITCH) $(BIN)/python -m tagbench_basic_pitch fetch resources/basic_pitch
 	touch $@
 
 # the plugin and the jobstep plugin it needs (its other dependencies are snakemake's own)
