@@ -16,12 +16,19 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PAT
 os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 
 # Light modules only (no numpy, h5py, librosa or TensorFlow): every snakemake call parses this.
-from tagbench.backbones import BACKBONES, CACHE_PATTERN, FRONT_ENDS, MUSICNN_MODELS, cache_name
+from tagbench.backbones import (
+    CACHE_PATTERN,
+    FRONT_ENDS,
+    MUSICNN_MODELS,
+    backbone,
+    cache_name,
+    weight_paths,
+)
 from tagbench.core.errors import ConfigError
 from tagbench.core.layout import MTT_FILES, MTT_PARTS, PARTS, shard_name
 from tagbench.core.tag_lists import list_path
 from tagbench.settings.config import load_settings, to_json
-from tagbench.settings.fingerprint import code_fingerprint
+from tagbench.settings.fingerprint import code_fingerprint, plugin_fingerprint
 
 
 configfile: "config.yaml"
@@ -38,6 +45,11 @@ except ConfigError as err:
     sys.exit(f"tagbench: config error: {err}")
 
 DATASET = S.dataset
+# Users' backbones the variants name (module path or entry point; load_settings checked them),
+# by their cache name: the cache rule runs them, and their code and weights are its params.
+USER_BACKBONES = {
+    b.name: b for b in (backbone(v.backbone) for v in S.variants.values()) if b.frozen_only
+}
 # Everything a run derives lives under results/{EXPERIMENT}/ (config `experiment`, default: the
 # dataset's name); downloads and audio stay in resources/{DATASET}/, shared by experiments
 # (a custom import in resources/custom/{EXPERIMENT}/).
@@ -53,7 +65,7 @@ if S.predict.audio_dir and not Path(S.predict.audio_dir).is_dir():
     sys.exit(f"tagbench: config error: config key 'predict.audio_dir': {S.predict.audio_dir}: "
              "folder not found")
 ENV = "../../envs/tagbench.yaml"
-VGGISH_CKPT = "resources/vggish/vggish_model.ckpt"
+VGGISH_CKPT = backbone("vggish").weights_file
 # The musicnn models' weights: the pinned wheel (fetched by `make setup` or the musicnn_wheel
 # rule, or placed by hand at config musicnn.wheel), unpacked per model by musicnn_weights.
 MUSICNN_WHEEL = S.musicnn_wheel
@@ -70,8 +82,8 @@ wildcard_constraints:
     experiment=re.escape(EXPERIMENT),
     part="|".join(PARTS),
     shard=r"\d{3}",
-    backbone=CACHE_PATTERN,
-    front_end="|".join(FRONT_ENDS),
+    backbone="|".join([CACHE_PATTERN, *map(re.escape, USER_BACKBONES)]),
+    front_end="|".join({*FRONT_ENDS, *(b.front_end for b in USER_BACKBONES.values())}),
     musicnn_model="|".join(MUSICNN_MODELS),
     seed=r"\d+",
     variant="|".join(re.escape(v) for v in S.variants),

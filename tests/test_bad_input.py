@@ -143,7 +143,8 @@ CONFIG_ROWS = {
     "unknown key": ({"train": {"epochz": 3}}, "config key 'train.epochz' is not known"),
     "wrong type": ({"train": {"epochs": "ten"}}, "config key 'train.epochs': 'ten' is not of type"),
     "unknown pooling": ({"variants": {"v": {"pooling": "attention"}}},
-                        "config key 'variants.v.pooling': 'attention' is not one of"),
+                        "config key 'variants.v.pooling': 'attention' is not a pooling of "
+                        "backbone vggish (one of avg, autopool, max, embedding)"),
 }
 
 

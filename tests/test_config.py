@@ -35,7 +35,8 @@ def test_variant_overrides_train_keys():
     ({"evaluate": {"bootstrap": 0}}, "evaluate.bootstrap': 0 is less than the minimum of 1"),
     ({"cache": {"positions_per_patch": 5}}, "cache.positions_per_patch"),
     ({"cache": {"hop": 48}}, "config key 'cache.hop' is not known (allowed: positions_per_patch)"),
-    ({"train": {"backbone": "musicnn"}}, "train.backbone': 'musicnn' is not one of ['vggish', "),
+    ({"train": {"backbone": "musicnn"}}, "config key 'train.backbone': unknown backbone 'musicnn' "
+     "(built in: vggish, MSD_musicnn, MTT_musicnn, MSD_vgg, MTT_vgg; installed: "),
     ({"variants": {"m": {"backbone": "MSD_musicnn", "pooling": "avg"}}},
      "config key 'variants.m.pooling': 'avg' is not a pooling of backbone MSD_musicnn (one of "
      "max_pool, mean_pool, penultimate, taggram)"),

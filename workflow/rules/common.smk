@@ -11,13 +11,33 @@ def shard_files(part, front_end="vggish"):
 
 def variant_front_end(wildcards):
     """The front end of a variant's backbone (its family, for the code fingerprint)."""
-    return BACKBONES[S.variants[wildcards.variant].backbone].front_end
+    return backbone(S.variants[wildcards.variant].backbone).front_end
+
+
+def cache_backbone_ref(wildcards):
+    """What the cache job is told to run: the cache name, or a user's backbone's reference."""
+    user = USER_BACKBONES.get(wildcards.backbone)
+    return user.ref if user else wildcards.backbone
 
 
 def cache_front_end(wildcards):
     """The front end of a cache's backbone."""
-    backbone = wildcards.backbone if wildcards.backbone in MUSICNN_MODELS else "vggish"
-    return BACKBONES[backbone].front_end
+    if wildcards.backbone in USER_BACKBONES:
+        return USER_BACKBONES[wildcards.backbone].front_end
+    name = wildcards.backbone if wildcards.backbone in MUSICNN_MODELS else "vggish"
+    return backbone(name).front_end
+
+
+def cache_code(wildcards):
+    """The cache job's rerun param: the code it runs, and a user's backbone's code and weights."""
+    code = code_fingerprint("cache", front_end=cache_front_end(wildcards))
+    user = USER_BACKBONES.get(wildcards.backbone)
+    return f"{code}+{plugin_fingerprint(user)}" if user else code
+
+
+def cache_audio(wildcards):
+    """A waveform backbone's cache job decodes the audio itself: the dataset's audio."""
+    return audio_input(wildcards) if cache_front_end(wildcards).startswith("waveform") else []
 
 
 def variant_shards(part):
@@ -27,16 +47,20 @@ def variant_shards(part):
     def files(wildcards):
         spec = S.variants[wildcards.variant]
         read = "valid" if part == "train" and spec.shipped_head else part
-        return shard_files(read, BACKBONES[spec.backbone].front_end)
+        return shard_files(read, backbone(spec.backbone).front_end)
 
     return files
 
 
-def backbone_weights(backbone, weights):
+def backbone_weights(name, weights):
     """The trained weights a backbone loads: the VGGish checkpoint (weights: vggish), a musicnn
-    model's unpacked checkpoint index, or none (random VGGish)."""
-    if backbone != "vggish":
-        return f"resources/musicnn/{backbone}/variables.index"
+    model's unpacked checkpoint index, or none (random VGGish; a user's backbone, whose weight
+    files only its cache job reads)."""
+    spec = backbone(name)
+    if spec.frozen_only:
+        return []
+    if name != "vggish":
+        return spec.weights_file
     return VGGISH_CKPT if weights == "vggish" else []
 
 
@@ -98,6 +122,8 @@ def backbone_cache(part):
 
 def cache_weights(wildcards):
     """The trained weights of a cache's backbone (none for random VGGish)."""
+    if wildcards.backbone in USER_BACKBONES:
+        return sorted(weight_paths(USER_BACKBONES[wildcards.backbone]).values())
     if wildcards.backbone in MUSICNN_MODELS:
         return backbone_weights(wildcards.backbone, "pretrained")
     return backbone_weights("vggish", "vggish" if wildcards.backbone == "vggish" else "none")

@@ -32,17 +32,25 @@ rule extract:
 
 # A frozen backbone's outputs, once per feature shard, shared by every frozen variant (and
 # replicate) with that backbone: vggish (the checkpoint), random<backbone_seed> (VGGish with
-# random weights) or a musicnn model.
+# random weights), a musicnn model, or a user's backbone (by its name; the job is given its
+# reference, and for a waveform backbone the audio it decodes).
 rule cache_backbone:
     input:
         shard=cache_features,
         weights=cache_weights,
+        audio=cache_audio,
     output:
         "results/{experiment}/backbone/{backbone}/{part}/{shard}.h5",
     params:
         spec=lambda w: to_json(S.cache.for_part(w.part)),
-        weights=lambda w, input: f"--weights {input.weights}" if input.weights else "",
-        code=lambda w: code_fingerprint("cache", front_end=cache_front_end(w)),
+        ref=cache_backbone_ref,
+        weights=lambda w, input: (
+            f"--weights {input.weights}"
+            if input.weights and w.backbone not in USER_BACKBONES
+            else ""
+        ),
+        audio_root=lambda w, input: f"--audio-root {DATA_DIR}/audio" if input.audio else "",
+        code=cache_code,
     threads: 2
     resources:
         mem_mb=4000,
@@ -55,5 +63,5 @@ rule cache_backbone:
         ENV
     shell:
         "tagbench cache-backbone {input.shard:q} "
-        "--backbone {wildcards.backbone} {params.weights} --out {output:q} "
+        "--backbone {params.ref:q} {params.weights} {params.audio_root} --out {output:q} "
         "--threads {threads} --spec {params.spec:q} > {log} 2>&1"

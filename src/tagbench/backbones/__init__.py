@@ -1,15 +1,12 @@
-"""The backbones a variant can train on, one module each, behind one registry.
+"""The backbones a variant can train on, behind one registry and one contract.
 
-A backbone is a network with its own front end: `vggish` (the official checkpoint, or seeded
-random weights) and the four pretrained musicnn models (`MSD_musicnn`, `MSD_vgg`, trained on the
-Million Song Dataset; `MTT_musicnn`, `MTT_vgg`, trained on MagnaTagATune folders 0-b). Each
-declares here, as data: its front end, the per-patch outputs the frozen cache stores, which
-output each pooling reads, its own output tags (a tagger's), and what it was trained on.
-
-A third backbone is a module (network + weight loader) and an entry in `BACKBONES`; with a new
-front end also its module and an entry in `FRONT_ENDS`, and a branch in the few dispatchers
-that build networks and features (`front_end_params`, `log_mel`, `models.networks.build_backbone`,
-`models.networks.load_backbone_weights`), which today know these two families.
+A backbone is a network with its own input: `vggish` (the official checkpoint, or seeded random
+weights) and the four pretrained musicnn models (`MSD_musicnn`, `MSD_vgg`, trained on the
+Million Song Dataset; `MTT_musicnn`, `MTT_vgg`, trained on MagnaTagATune folders 0-b) ship with
+tagbench; any other is a user's class named by module path or entry point (`plugins`). Each is a
+`Backbone`: its sample rate, its input (a log-mel front end, or waveform windows), the per-patch
+outputs the frozen cache stores, which output each pooling reads, its own output tags (a
+tagger's), what it was trained on, and its weight files. `backbone(ref)` resolves any of them.
 
 Light on purpose (no numpy or TensorFlow at import): the Snakefile reads the registry while it
 parses. `front_end_params`, `log_mel` and `patches` import their front end's module when called.
@@ -17,23 +14,29 @@ parses. `front_end_params`, `log_mel` and `patches` import their front end's mod
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, field
 
 from ..core.errors import DataError
+from . import plugins
 
 
 @dataclass(frozen=True)
 class FrontEnd:
-    """A log-mel front end: what a feature shard is keyed by (`features/{front_end}/...`)."""
+    """What a feature shard is keyed by (`features/{front_end}/...`): a log-mel front end, or
+    `waveform{rate}` (a waveform backbone's: the shard records each clip's length, no samples,
+    and the cache job decodes the audio itself, so no dataset's audio is kept decoded on disk)."""
 
     name: str
     sample_rate: int
-    frame_hop: int        # samples between frames
+    frame_hop: int        # samples between frames (1 for waveform: a frame is a sample)
     n_mels: int
-    patch_frames: int     # one network input
+    patch_frames: int     # one network input (0 for waveform: the backbone's own)
     # the family's modules (front end, networks, weights): a job of another front end's
     # backbones does not run them, so they are no part of its code fingerprint
     modules: tuple[str, ...] = ()
+    kind: str = "logmel"  # or "waveform"
 
     @property
     def patch_seconds(self) -> float:
@@ -49,6 +52,26 @@ class Backbone:
     tags: tuple[str, ...] | None = None                   # a tagger's own outputs, in order
     trained_on: dict | None = field(default=None, hash=False)  # None: no training data (random)
     weights: str = "none"                                 # where trained weights come from
+    sample_rate: int = 16000
+    weights_file: str = ""     # a built-in's trained weights, where the workflow puts them
+    patch_samples: int = 0     # waveform input: one patch, and the step between patches
+    hop_samples: int = 0
+    # a user's backbone (`plugins`): its class, the config's name for it, its weight files
+    # (declared name -> sha256), code files and distribution; None for the built-ins
+    plugin: object = field(default=None, hash=False, compare=False)
+    ref: str = ""
+    weight_files: dict = field(default_factory=dict, hash=False)
+    code: tuple = ()
+    distribution: str | None = None
+
+    @property
+    def frozen_only(self) -> bool:
+        """No Keras graph: its outputs are cached, a head trains on them, nothing fine-tunes."""
+        return self.plugin is not None
+
+    @property
+    def input(self) -> str:
+        return "waveform" if self.front_end.startswith("waveform") else self.front_end
 
     def output_of(self, pooling: str) -> str:
         if pooling not in self.poolings:
@@ -103,57 +126,159 @@ BACKBONES = {
                        {"pool4_freq_mean": (6, 512), "pool4_max": (512,), "embedding": (128,)},
                        {"avg": "pool4_freq_mean", "autopool": "pool4_freq_mean",
                         "max": "pool4_max", "embedding": "embedding"},
-                       weights="the official VGGish checkpoint (train.weights: vggish)"),
-    "MSD_musicnn": Backbone("MSD_musicnn", "musicnn", MUSICNN_OUTPUTS, _identity(MUSICNN_OUTPUTS),
-                            MSD_TAGS, MSD_TRAINED_ON, "the musicnn==0.1.0 wheel"),
-    "MTT_musicnn": Backbone("MTT_musicnn", "musicnn", MUSICNN_OUTPUTS, _identity(MUSICNN_OUTPUTS),
-                            MTT_TAGS, MTT_TRAINED_ON, "the musicnn==0.1.0 wheel"),
-    "MSD_vgg": Backbone("MSD_vgg", "musicnn", VGG_OUTPUTS, _identity(VGG_OUTPUTS), MSD_TAGS,
-                        MSD_TRAINED_ON, "the musicnn==0.1.0 wheel"),
-    "MTT_vgg": Backbone("MTT_vgg", "musicnn", VGG_OUTPUTS, _identity(VGG_OUTPUTS), MTT_TAGS,
-                        MTT_TRAINED_ON, "the musicnn==0.1.0 wheel"),
+                       weights="the official VGGish checkpoint (train.weights: vggish)",
+                       weights_file="resources/vggish/vggish_model.ckpt"),
+    **{name: Backbone(name, "musicnn", outputs, _identity(outputs), tags, trained_on,
+                      "the musicnn==0.1.0 wheel",
+                      weights_file=f"resources/musicnn/{name}/variables.index")
+       for name, outputs, tags, trained_on in (
+           ("MSD_musicnn", MUSICNN_OUTPUTS, MSD_TAGS, MSD_TRAINED_ON),
+           ("MTT_musicnn", MUSICNN_OUTPUTS, MTT_TAGS, MTT_TRAINED_ON),
+           ("MSD_vgg", VGG_OUTPUTS, MSD_TAGS, MSD_TRAINED_ON),
+           ("MTT_vgg", VGG_OUTPUTS, MTT_TAGS, MTT_TRAINED_ON))},
 }
 MUSICNN_MODELS = tuple(name for name, b in BACKBONES.items() if b.front_end == "musicnn")
 # Folder names of frozen backbone caches: vggish (checkpoint), random{seed}, or a musicnn model.
 CACHE_PATTERN = "vggish|random\\d+|" + "|".join(MUSICNN_MODELS)
 
 
-def backbone(name: str) -> Backbone:
-    if name not in BACKBONES:
-        raise DataError(f"unknown backbone {name!r} (known: {', '.join(BACKBONES)})")
-    return BACKBONES[name]
+def backbone(ref: str) -> Backbone:
+    """The backbone a config names: a built-in's name, an installed entry point's name, a
+    module path (`package.module:Class`), or the `name` of a user's backbone resolved before."""
+    if ref in BACKBONES:
+        return BACKBONES[ref]
+    if ref in _RESOLVED:
+        return _RESOLVED[ref]
+    spec = _plugin(ref)
+    _RESOLVED[spec.name] = spec
+    return spec
+
+
+_RESOLVED: dict[str, Backbone] = {}  # a user's backbone by its name, once resolved by reference
+
+
+@functools.cache
+def _plugin(ref: str) -> Backbone:
+    if ref.endswith(".onnx"):
+        from .onnx_file import onnx_class
+
+        return from_class(onnx_class(ref), ref)
+    if plugins.is_reference(ref):
+        return from_class(plugins.load_class(ref), ref)
+    found = plugins.entry_points()
+    if ref in found:
+        return from_class(plugins.load_class(found[ref]), ref)
+    raise DataError(f"unknown backbone {ref!r} (built in: {', '.join(BACKBONES)}; installed: "
+                    f"{', '.join(found) or 'none'}; a module path 'package.module:Class', or an ONNX file)")
+
+
+def from_class(cls, ref: str) -> Backbone:
+    """A user's backbone class as a `Backbone`, its declared contract checked (one line per
+    fault, naming the attribute)."""
+    where = f"backbone {ref!r}"
+
+    def need(attr, kind, default=None):
+        value = getattr(cls, attr, default)
+        if value is None or not isinstance(value, kind) or isinstance(value, bool):
+            raise DataError(f"{where}: attribute {attr} must be "
+                            f"{getattr(kind, '__name__', kind)}, not {value!r} (docs/backbones.md)")
+        return value
+
+    name = need("name", str)
+    if not plugins.NAME.fullmatch(name) or name in BACKBONES or re.fullmatch(r"random\d+", name):
+        raise DataError(f"{where}: name {name!r} must be letters, digits, _ and - and not a "
+                        f"built-in's ({', '.join(BACKBONES)}, random<seed>)")
+    rate = need("sample_rate", int)
+    kind = need("input", str)
+    outputs = need("outputs", dict)
+    if not outputs or not all(isinstance(k, str) and isinstance(v, tuple | list) and len(v) == 1
+                              and isinstance(v[0], int) and v[0] > 0
+                              for k, v in outputs.items()):
+        raise DataError(f"{where}: outputs must map names to per-patch vector shapes, e.g. "
+                        f"{{'embedding': (512,)}} (reduce time inside), not {outputs!r}")
+    outputs = {k: tuple(v) for k, v in outputs.items()}
+    poolings = dict(getattr(cls, "poolings", None) or {k: k for k in outputs})
+    bad = {p: o for p, o in poolings.items() if o not in outputs}
+    if bad:
+        raise DataError(f"{where}: poolings {bad} read outputs it does not declare")
+    tags = getattr(cls, "tags", None)
+    if tags is not None and ("taggram" not in outputs or outputs["taggram"] != (len(tags),)):
+        raise DataError(f"{where}: tags need a taggram output of shape ({len(tags)},)")
+    trained_on = getattr(cls, "trained_on", None)
+    if isinstance(trained_on, str) and trained_on in plugins.TRAINED_ON_WORDS:
+        trained_on = {"dataset": trained_on, "name": trained_on}
+    elif not (isinstance(trained_on, dict) and {"dataset", "name"} <= set(trained_on)):
+        raise DataError(f"{where}: attribute trained_on must say what it was trained on: a dict with "
+                        "'dataset' and 'name' (and 'folders' for MTT), 'unknown', or 'none'")
+    weights = dict(getattr(cls, "weights", None) or {})
+    if kind == "waveform":
+        patch = round(float(need("patch_seconds", float | int)) * rate)
+        hop = round(float(getattr(cls, "hop_seconds", None) or patch / rate) * rate)
+        if patch < 1 or hop < 1:
+            raise DataError(f"{where}: patch_seconds and hop_seconds must be > 0")
+        front = f"waveform{rate}"
+    elif kind in FRONT_ENDS:
+        if FRONT_ENDS[kind].sample_rate != rate:
+            raise DataError(f"{where}: front end {kind} is at {FRONT_ENDS[kind].sample_rate} Hz, "
+                            f"not its sample_rate {rate}")
+        patch = hop = 0
+        front = kind
+    else:
+        raise DataError(f"{where}: input {kind!r} is 'waveform' or a front end "
+                        f"({', '.join(FRONT_ENDS)})")
+    return Backbone(name, front, outputs, poolings, tuple(tags) if tags else None,
+                    dict(trained_on), weights=f"the plugin {ref}", sample_rate=rate,
+                    patch_samples=patch, hop_samples=hop, plugin=cls, ref=ref,
+                    weight_files=weights, code=plugins.code_files(cls),
+                    distribution=plugins.distribution(cls))
+
+
+def weight_paths(spec: Backbone) -> dict[str, str]:
+    """A user's backbone's weight files: declared name -> path."""
+    return plugins.weight_paths(spec.plugin, spec.weight_files) if spec.plugin else {}
 
 
 def cache_name(backbone_name: str, weights: str, backbone_seed: int) -> str:
     """The folder a frozen backbone's cached outputs live in: `vggish` (the checkpoint),
     `random{seed}` (VGGish with random weights from their own seed, not the replicate seed, so
-    every variant and replicate with that backbone shares one cache), or the musicnn model."""
+    every variant and replicate with that backbone shares one cache), or the backbone's name."""
     if backbone_name != "vggish":
-        return backbone_name
+        return backbone(backbone_name).name
     return "vggish" if weights == "vggish" else f"random{backbone_seed}"
 
 
 def parse_cache_name(name: str) -> tuple[str, str, int]:
-    """Inverse of `cache_name`: (backbone, weights, backbone_seed)."""
+    """Inverse of `cache_name`: (backbone, weights, backbone_seed); a user's backbone is given
+    by its reference (what the cache rule passes), which names its cache."""
     if name == "vggish":
         return "vggish", "vggish", 0
     if name.startswith("random") and name[6:].isdigit():
         return "vggish", "none", int(name[6:])
     if name in MUSICNN_MODELS:
         return name, "pretrained", 0
-    raise DataError(f"unknown backbone cache {name!r} (vggish, random<seed> or one of "
-                    f"{', '.join(MUSICNN_MODELS)})")
+    try:
+        return backbone(name).ref or name, "pretrained", 0
+    except DataError as err:
+        raise DataError(f"unknown backbone cache {name!r} (vggish, random<seed>, one of "
+                        f"{', '.join(MUSICNN_MODELS)}, or a user's backbone: {err})") from None
 
 
 def front_end(name: str) -> FrontEnd:
-    if name not in FRONT_ENDS:
-        raise DataError(f"unknown front end {name!r} (known: {', '.join(FRONT_ENDS)})")
-    return FRONT_ENDS[name]
+    if name in FRONT_ENDS:
+        return FRONT_ENDS[name]
+    match = re.fullmatch(r"waveform(\d+)", name)
+    if match:
+        return FrontEnd(name, int(match[1]), 1, 1, 0, kind="waveform")
+    raise DataError(f"unknown front end {name!r} (known: {', '.join(FRONT_ENDS)}, "
+                    "waveform<rate>)")
 
 
 def front_end_params(name: str) -> dict:
     """The settings a feature shard records for its front end (what a model is checked against)."""
-    if front_end(name).name == "musicnn":
+    fe = front_end(name)
+    if fe.kind == "waveform":
+        return {"front_end": name, "sample_rate": fe.sample_rate, "input": "waveform"}
+    if fe.name == "musicnn":
         from . import musicnn_frontend
 
         return {**musicnn_frontend.PARAMS, "front_end": "musicnn"}
@@ -163,9 +288,13 @@ def front_end_params(name: str) -> dict:
 
 
 def log_mel(name: str, waveform):
-    """16 kHz mono samples -> (frames, n_mels) float32 log-mel, padded so that a clip shorter
-    than one patch gives one (silence at the end of the waveform, for both front ends)."""
-    if front_end(name).name == "musicnn":
+    """Mono samples at the front end's rate -> (frames, n_mels) float32 log-mel, padded so that
+    a clip shorter than one patch gives one (silence at the end of the waveform, for both
+    log-mel front ends); a waveform front end gives the samples as (samples, 1)."""
+    fe = front_end(name)
+    if fe.kind == "waveform":
+        return waveform.reshape(-1, 1)
+    if fe.name == "musicnn":
         from . import musicnn_frontend
 
         return musicnn_frontend.log_mel(musicnn_frontend.pad_to_patch(waveform))
@@ -197,6 +326,10 @@ def provenance(backbone_name: str, weights: str, dataset: str) -> str:
         if weights == "vggish":
             return "transfer from YouTube-8M (the VGGish checkpoint)"
         return "random weights (no pretraining)"
+    if spec.trained_on.get("dataset") == "none":
+        return "no trained weights (a fixed feature extractor)"
+    if spec.trained_on.get("dataset") == "unknown":
+        return "trained on data its plugin does not name (unknown; leakage unchecked)"
     if spec.trained_on.get("dataset") == dataset:
         return "in-domain supervised, not transfer"
     return f"transfer from {spec.trained_on['dataset'].upper()}"

@@ -12,9 +12,9 @@ import sys
 
 from .. import __version__
 from ..core.errors import TagbenchError
-from . import data, evaluate, features, predict, report, train
+from . import backbones, data, evaluate, features, predict, report, train
 
-STAGES = (data, features, train, evaluate, report, predict)
+STAGES = (data, features, train, evaluate, report, predict, backbones)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -48,7 +48,8 @@ def cmd_cache_backbone(args) -> None:
     settings = settings_from(args, CacheSettings)
     counts = write_cache(args.shard, args.out, args.backbone, settings.positions_per_patch,
                          settings.dtype,
-                         weights_path=args.weights, progress=sys.stderr.isatty())
+                         weights_path=args.weights, progress=sys.stderr.isatty(),
+                         audio_root=args.audio_root)
     print(json.dumps({"cache": args.out, **counts}))
 
 
@@ -73,9 +74,12 @@ def add_verbs(sub) -> None:
                        help="a frozen backbone's outputs for every patch of one feature shard")
     p.add_argument("shard", help="feature shard (.h5)")
     p.add_argument("--backbone", required=True,
-                   help="vggish, random<seed> (VGGish, random weights) or a musicnn model")
+                   help="vggish, random<seed> (VGGish, random weights), a musicnn model, or a "
+                   "user's backbone (module path or entry-point name)")
     p.add_argument("--weights", help="the VGGish checkpoint (vggish) or a musicnn model's "
                    "variables.index")
+    p.add_argument("--audio-root", help="the folder the shard's clip paths are relative to "
+                   "(a waveform backbone decodes its clips from there)")
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_cache_backbone)

@@ -12,12 +12,18 @@ def cmd_predict(args) -> int:
 
     from ..core.errors import ConfigError
     from ..core.runtime import configure_tensorflow
-    from ..models.predict import tag_files, write_predictions
+    from ..models.predict import tag_files, tag_with_backbone, write_predictions
 
     if args.taggram and len(args.audio) != 1:
         raise ConfigError("--taggram draws one file: give exactly one AUDIO file")
+    if bool(args.model) == bool(args.backbone):
+        raise ConfigError("give either --model (a trained model file) or --backbone (a tagger "
+                          "backbone's own tags, e.g. MTT_musicnn)")
     configure_tensorflow(args.threads)
-    tags, results = tag_files(args.model, args.audio, args.batch_size)
+    if args.backbone:
+        tags, results = tag_with_backbone(args.backbone, args.audio, args.batch_size, args.weights)
+    else:
+        tags, results = tag_files(args.model, args.audio, args.batch_size)
     for item in results:
         if item.error:
             print(f"tagbench: error: {item.error}", file=sys.stderr)
@@ -32,7 +38,11 @@ def cmd_predict(args) -> int:
 
 def add_verbs(sub) -> None:
     p = sub.add_parser("predict", help="tag audio files with a trained model (top-k tags)")
-    p.add_argument("--model", required=True, help="results/{experiment}/models/{variant}/seed{N}/model.keras")
+    p.add_argument("--model", help="results/{experiment}/models/{variant}/seed{N}/model.keras")
+    p.add_argument("--backbone", help="tag with a tagger backbone's own tags instead (MTT_musicnn, "
+                   "MSD_musicnn, MTT_vgg, MSD_vgg, or a user's tagger), no experiment needed")
+    p.add_argument("--weights", help="with --backbone: its checkpoint (default: where `make setup` "
+                   "or the workflow puts it)")
     p.add_argument("audio", nargs="+", help="audio files or folders (walked recursively)")
     p.add_argument("--top-k", type=int, default=5, help="tags per file (default 5)")
     fmt = p.add_mutually_exclusive_group()

@@ -18,8 +18,12 @@ from .scoring import score, write_scored
 
 
 def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
-    """(the model or its head, the store it reads): the cached route for a frozen variant."""
+    """(the model or its head, the store it reads): the cached route for a frozen variant (the
+    only one for a head-only model, whose backbone is a user's: checked to be the cache's)."""
     if not cache_paths:
+        if meta.get("head_only"):
+            raise DataError(f"{model_path}: a head-only model (backbone {meta.get('backbone')}) "
+                            "is scored on its backbone's cache: give the test part's cache")
         return model, FeatureStore(shard_paths)
     from ..models.backbone_cache import open_cache
     from ..models.networks import build_head, copy_weights
@@ -30,6 +34,12 @@ def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
         raise DataError(f"{model_path}: a fine-tuned model is scored through its backbone; "
                         "give no backbone cache")
     store = open_cache(shard_paths, cache_paths, spec)
+    if meta.get("head_only"):
+        if store.weights != meta.get("backbone_weights"):
+            store.close()
+            raise DataError(f"{model_path}: trained on backbone outputs of other weights or "
+                            f"plugin than the test cache {store.paths[0]}: rerun snakemake")
+        return model, store
     head = build_head(spec, len(meta["tags"]), meta["tags"])
     copy_weights(model, head)
     return head, store

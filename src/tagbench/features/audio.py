@@ -1,8 +1,9 @@
-"""Decoding any audio file to the front end's input: 16 kHz mono float32.
+"""Decoding any audio file to the front end's input: mono float32 at its rate (16 kHz for the
+built-ins, a user's backbone's own).
 
 Decoded as float (never int16: int16 clips decoded peaks above 1.0 and changes MTT log-mels by
-up to 0.15), down-mixed by channel mean, resampled with soxr when not already at 16 kHz
-(MTT is 16 kHz: no resampling happens there). soundfile (libsndfile) reads WAV/FLAC/OGG/MP3;
+up to 0.15), down-mixed by channel mean, resampled once with soxr when not already at the rate
+(MTT is 16 kHz: no resampling happens there for the built-ins). soundfile (libsndfile) reads WAV/FLAC/OGG/MP3;
 other formats fall back to librosa's audioread path. `clip_logmel` adds a backbone's front end.
 """
 
@@ -42,15 +43,17 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
         raise DecodeError(f"{path}: cannot decode audio ({reason})") from None
 
 
-def load_audio(path: str | Path, resample: str) -> np.ndarray:
-    """Decode an audio file to 16 kHz mono float32 samples.
+def load_audio(path: str | Path, resample: str, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode an audio file to mono float32 samples at `rate` (default 16 kHz).
 
     Parameters
     ----------
     path : str or Path
         Any format soundfile reads (WAV/FLAC/OGG/MP3), else what librosa's audioread can.
     resample : {"soxr_hq", "soxr_vhq"}
-        The soxr quality used when the file is not at 16 kHz.
+        The soxr quality used when the file is not at `rate`.
+    rate : int, optional
+        The sample rate wanted.
 
     Returns
     -------
@@ -68,20 +71,21 @@ def load_audio(path: str | Path, resample: str) -> np.ndarray:
     if path.stat().st_size == 0:
         raise DecodeError(f"{path}: empty file (0 bytes)")
     with silenced_stderr():  # libmpg123 prints resync notes for every damaged frame
-        samples, rate = _decode(path)
+        samples, file_rate = _decode(path)
     if samples.size == 0:
         raise DecodeError(f"{path}: no audio samples")
     if not np.isfinite(np.sum(samples, dtype=np.float64)):  # one NaN/inf makes the sum one
         raise DecodeError(f"{path}: decoded samples contain NaN or infinity")
-    if rate != SAMPLE_RATE:
+    if file_rate != rate:
         import soxr
 
-        samples = soxr.resample(samples, rate, SAMPLE_RATE, quality=RESAMPLERS[resample])
+        samples = soxr.resample(samples, file_rate, rate, quality=RESAMPLERS[resample])
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
 def clip_logmel(path: str | Path, resample: str, front_end: str = "vggish") -> np.ndarray:
-    """Decode an audio file and compute a backbone front end's log-mel.
+    """Decode an audio file and compute a backbone front end's log-mel (for a waveform front
+    end, its samples at the front end's rate, as (samples, 1)).
 
     The one path from a file to features, for extraction and prediction alike.
 
@@ -106,4 +110,5 @@ def clip_logmel(path: str | Path, resample: str, front_end: str = "vggish") -> n
     """
     from .. import backbones
 
-    return backbones.log_mel(front_end, load_audio(path, resample))
+    rate = backbones.front_end(front_end).sample_rate
+    return backbones.log_mel(front_end, load_audio(path, resample, rate))

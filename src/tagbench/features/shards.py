@@ -125,16 +125,19 @@ class ShardWriter:
     def __enter__(self) -> ShardWriter:
         self._tmp = temporary_sibling(self.out_path)
         self._h5 = h5py.File(self._tmp, "w")
-        n_mels = backbones.front_end(self.settings.front_end).n_mels
-        self._logmel = hdf5.create(self._h5, "logmel", shape=(0, n_mels), dtype=self.settings.dtype,
-                                   maxshape=(None, n_mels), chunks=(4096, n_mels))
+        fe = backbones.front_end(self.settings.front_end)
+        self._keep = fe.kind != "waveform"  # a waveform shard records lengths, not samples
+        self._logmel = hdf5.create(self._h5, "logmel", shape=(0, fe.n_mels),
+                                   dtype=self.settings.dtype, maxshape=(None, fe.n_mels),
+                                   chunks=(4096, fe.n_mels))
         return self
 
     def add(self, clip_id: str, path: str, labels, mel: np.ndarray) -> None:
         start = self.offsets[-1]
-        self._logmel.resize(start + len(mel), axis=0)
-        # numpy's float16 cast is ~10x faster than HDF5's own type conversion
-        self._logmel[start:] = np.asarray(mel).astype(self.settings.dtype, copy=False)
+        if self._keep:
+            self._logmel.resize(start + len(mel), axis=0)
+            # numpy's float16 cast is ~10x faster than HDF5's own type conversion
+            self._logmel[start:] = np.asarray(mel).astype(self.settings.dtype, copy=False)
         self.offsets.append(start + len(mel))
         self.clip_ids.append(clip_id)
         self.paths.append(path)
@@ -285,6 +288,9 @@ class FeatureStore:
 
     def logmel(self, clip: int, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Frames [start, stop) of clip number `clip`, as float32."""
+        if self.front_end.kind == "waveform":
+            raise DataError(f"{self.shards[0].path}: a waveform shard records clip lengths, not "
+                            "samples: its backbone's cache job decodes the audio")
         si, ci = self.locations[clip]
         off = self.shards[si].offsets
         lo = off[ci] + start

@@ -83,7 +83,8 @@ def backbone_model(name: str, weights_path=None):
 
 
 def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dtype: str, *,
-                weights_path=None, batch_size: int = 256, progress: bool = False) -> dict:
+                weights_path=None, batch_size: int = 256, progress: bool = False,
+                audio_root=None) -> dict:
     """Run a frozen backbone over the patches of one feature shard and write its cache shard.
 
     Each patch is run on its own, so its outputs equal what the whole model computes for it.
@@ -96,7 +97,8 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
     out_path : str or Path
         The cache shard.
     name : str
-        The cache name (`backbones.cache_name`): `vggish`, `random{seed}` or a musicnn model.
+        The cache name (`backbones.cache_name`): `vggish`, `random{seed}`, a musicnn model, or
+        a user's backbone by its reference (`backbones.backbone`).
     positions_per_patch : int
         Patch start positions per patch length (patches start every `frames // this` frames).
     dtype : str
@@ -107,6 +109,9 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
         Patches per model call.
     progress : bool, optional
         Show a tqdm progress bar.
+    audio_root : str or Path, optional
+        The folder the shard's clip paths are relative to: a waveform backbone's cache job
+        decodes its clips from there (the shard records their lengths only).
 
     Returns
     -------
@@ -117,50 +122,154 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
     ------
     DataError
         If the shard's front end is not the backbone's, or an output is non-finite (naming the
-        clip; nothing is cached).
+        clip; nothing is cached), or a user's backbone fails, gives outputs of other names or
+        shapes than it declares, or its weight files are missing or differ from their sha256.
     """
-    spec = backbones.backbone(parse_cache_name(name)[0])
+    ref, _, _ = parse_cache_name(name)
+    spec = backbones.backbone(ref)
     outputs = spec.outputs
-    model = backbone_model(name, weights_path)
-    widths = [int(np.prod(shape)) for shape in outputs.values()]
-    bounds = np.cumsum([0, *widths])
     with FeatureStore([feature_shard]) as store:
         if store.front_end.name != spec.front_end:
             raise DataError(f"{feature_shard}: {store.front_end.name} features, but backbone "
-                            f"{name} reads {spec.front_end}")
-        frames = store.front_end.patch_frames
-        step = max(1, frames // positions_per_patch)
-        starts = [np.arange(0, n - frames + 1, step) for n in store.n_frames]
+                            f"{spec.name} reads {spec.front_end}")
+        if spec.input == "waveform":
+            frames, hop = spec.patch_samples, spec.hop_samples
+        else:
+            frames = hop = store.front_end.patch_frames
+        step = max(1, min(hop, frames // positions_per_patch))
+        lengths = [max(int(n), frames) for n in store.n_frames]  # short clips: one padded patch
+        starts = [np.arange(0, n - frames + 1, step) for n in lengths]
         offsets = np.concatenate([[0], np.cumsum([len(s) for s in starts])]).astype(np.int64)
         clips = range(len(store))
         if progress:
             from tqdm import tqdm
 
             clips = tqdm(clips, desc=Path(out_path).name, unit="clip", mininterval=2.0)
+        if spec.frozen_only:
+            weights = plugin_weights(spec)
+            rows_of = _plugin_rows(spec, store, clips, frames, step, batch_size, audio_root,
+                                   feature_shard)
+        else:
+            model = backbone_model(name, weights_path)
+            weights = weight_digests(model)
+            patches = (backbones.patches(store.logmel(i), frames, step) for i in clips)
+            widths = [int(np.prod(shape)) for shape in outputs.values()]
+            bounds = np.cumsum([0, *widths])
+            rows_of = ({out: rows[:, lo:hi].reshape(-1, *shape)
+                        for (out, shape), lo, hi in zip(outputs.items(), bounds[:-1], bounds[1:],
+                                                        strict=True)}
+                       for rows in predict_patches(model, patches, batch_size))
         with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5:
             n = int(offsets[-1])
             datasets = {out: hdf5.create(
                 h5, out, shape=(n, *shape), dtype=dtype,
                 chunks=(min(CHUNK_PATCHES, n), *shape) if n else None)  # (a shard may be empty)
                 for out, shape in outputs.items()}
-            patches = (backbones.patches(store.logmel(i), frames, step) for i in clips)
-            for i, rows in enumerate(predict_patches(model, patches, batch_size)):
-                if not np.isfinite(rows).all():
-                    raise DataError(f"{feature_shard}: backbone {name} gives non-finite outputs "
-                                    f"for clip {store.clip_ids[i]} (its features or the weights "
-                                    "are broken); nothing was cached")
-                for (out, shape), lo, hi in zip(outputs.items(), bounds[:-1], bounds[1:],
-                                                strict=True):
-                    datasets[out][offsets[i]:offsets[i + 1]] = \
-                        rows[:, lo:hi].reshape(-1, *shape).astype(dtype)
+            for i, rows in enumerate(rows_of):
+                if not all(np.isfinite(r).all() for r in rows.values()):
+                    raise DataError(f"{feature_shard}: backbone {spec.name} gives non-finite "
+                                    f"outputs for clip {store.clip_ids[i]} (its features or the "
+                                    "weights are broken); nothing was cached")
+                for out in outputs:
+                    datasets[out][offsets[i]:offsets[i + 1]] = rows[out].astype(dtype)
             hdf5.create(h5, "patch_offsets", offsets)
             hdf5.create(h5, "patch_start",
                         (np.concatenate(starts) if starts else np.zeros(0)).astype(np.int32))
             hdf5.create(h5, "clip_id", hdf5.strings(store.clip_ids))
-            h5.attrs.update(backbone=name, patch_step=step, source=Path(feature_shard).name,
+            h5.attrs.update(backbone=spec.name if spec.frozen_only else name, patch_step=step,
+                            source=Path(feature_shard).name,
                             feature_params=json.dumps(store.feature_params, sort_keys=True),
-                            weights=json.dumps(weight_digests(model), sort_keys=True))
+                            weights=json.dumps(weights, sort_keys=True))
+            if spec.frozen_only:
+                h5.attrs.update(patch_frames=frames, eval_hop=hop)
     return {"clips": len(store), "patches": int(offsets[-1])}
+
+
+def plugin_weights(spec) -> dict[str, str]:
+    """A user's backbone's weight files, each checked against its declared sha256: what ties
+    its caches and heads to the weights (and the plugin, by reference)."""
+    from ..backbones.plugins import sha256
+
+    for name, path in backbones.weight_paths(spec).items():
+        if not Path(path).is_file():
+            raise DataError(f"backbone {spec.ref}: weights file {path} not found (place it there "
+                            "or fix the plugin's weights)")
+        found = sha256(Path(path))
+        if found != spec.weight_files[name]:
+            raise DataError(f"backbone {spec.ref}: {path} has sha256 {found[:16]}..., the plugin "
+                            f"declares {spec.weight_files[name][:16]}...: replace the file or "
+                            "update the declared sha256")
+    return {**spec.weight_files, "plugin": spec.ref}
+
+
+def open_plugin(spec):
+    """Instantiate a user's backbone with its (checked) weight files; a failure is one line."""
+    plugin_weights(spec)
+    try:
+        return spec.plugin(backbones.weight_paths(spec))
+    except Exception as err:  # noqa: BLE001 - a plugin's own error, any type
+        raise DataError(f"backbone {spec.ref}: loading it failed ({type(err).__name__}: {err}); "
+                        "fix the plugin or its weights (tagbench check-backbone)") from None
+
+
+def run_plugin(model, spec, patches: np.ndarray, where: str) -> dict[str, np.ndarray]:
+    """A user's backbone's outputs for a batch of patches, checked against what it declares
+    (names, shapes); a failure is one line naming the plugin, `where` and the fix."""
+    try:
+        out = model(np.ascontiguousarray(patches, np.float32))
+    except Exception as err:  # noqa: BLE001 - a plugin's own error, any type
+        raise DataError(f"{where}: backbone {spec.ref} failed ({type(err).__name__}: {err}); "
+                        "fix the plugin (tagbench check-backbone)") from None
+    if not isinstance(out, dict) or set(out) != set(spec.outputs):
+        got = sorted(out) if isinstance(out, dict) else type(out).__name__
+        raise DataError(f"{where}: backbone {spec.ref} returned {got}, not its declared outputs "
+                        f"{sorted(spec.outputs)}; fix the plugin")
+    rows = {}
+    for name, shape in spec.outputs.items():
+        value = np.asarray(out[name], dtype=np.float32)
+        if value.shape != (len(patches), *shape):
+            raise DataError(f"{where}: backbone {spec.ref} output {name} has shape {value.shape}, "
+                            f"declared ({len(patches)}, {', '.join(map(str, shape))}); fix the "
+                            "plugin")
+        rows[name] = value
+    return rows
+
+
+def clip_input(spec, store, i: int, frames: int, audio_root, where) -> np.ndarray:
+    """A clip's input to a user's backbone, (samples or frames, n_mels): its log-mel, or for a
+    waveform backbone its audio decoded at the backbone's rate (checked against the length the
+    shard recorded) and padded to one patch."""
+    if spec.input != "waveform":
+        return store.logmel(i)
+    from ..features.audio import load_audio
+
+    if audio_root is None:
+        raise DataError(f"{where}: a waveform backbone's cache job needs --audio-root")
+    samples = load_audio(Path(audio_root) / store.clip_paths[i],
+                         store.feature_params.get("resample", "soxr_hq"), spec.sample_rate)
+    if len(samples) != store.n_frames[i]:
+        raise DataError(f"{where}: {store.clip_paths[i]} decodes to {len(samples)} samples, the "
+                        f"shard recorded {store.n_frames[i]}: the audio changed since extraction "
+                        "(rerun snakemake)")
+    if len(samples) < frames:
+        samples = np.concatenate([samples, np.zeros(frames - len(samples), np.float32)])
+    return samples.reshape(-1, 1)
+
+
+def _plugin_rows(spec, store, clips, frames: int, step: int, batch_size: int, audio_root,
+                 feature_shard):
+    """Per clip, a user's backbone's outputs for its patches, in batches within the clip (so a
+    failure names the clip)."""
+    model = open_plugin(spec)
+    for i in clips:
+        where = f"{feature_shard}: clip {store.clip_ids[i]}"
+        patches = backbones.patches(clip_input(spec, store, i, frames, audio_root, where),
+                                    frames, step)
+        if spec.input == "waveform":
+            patches = patches[..., 0]
+        parts = [run_plugin(model, spec, patches[lo:lo + batch_size], where)
+                 for lo in range(0, len(patches), batch_size)]
+        yield {name: np.concatenate([p[name] for p in parts]) for name in spec.outputs}
 
 
 class CacheStore:
@@ -272,7 +381,7 @@ class CacheStore:
     def eval_patches(self, clip: int) -> np.ndarray:
         """The patches evaluation scores: those at non-overlapping positions (multiples of the
         patch length)."""
-        frames = self.index.front_end.patch_frames
+        frames = int(self.attrs[0].get("eval_hop", self.index.front_end.patch_frames))
         if any(frames % step for step in self.patch_steps):
             raise DataError(f"{self.paths[0]}: cached every {self.patch_steps[0]} frames, which "
                             f"misses the non-overlapping {frames}-frame patches evaluation scores")

@@ -79,6 +79,63 @@ def model_front_end(meta: dict, model_path) -> tuple[str, str]:
     return name, resample
 
 
+def tag_with_backbone(ref: str, paths, batch_size: int = 256, weights_path=None):
+    """Tag audio files with a tagger backbone's own tags (its taggram, patch scores averaged
+    per file, as musicnn's own tagger does), with no experiment run first. Returns and errors
+    as `tag_files` (and a backbone with no tags of its own is an error)."""
+    from .. import backbones
+    from .runner import BackboneRunner, own_tags
+
+    files = _files(paths)
+    tags = own_tags(backbones.backbone(backbones.parse_cache_name(ref)[0]))  # before loading
+    runner = BackboneRunner(ref, weights_path)
+    return list(tags), _run_files(runner, files, "soxr_hq", batch_size, np.mean,
+                                  lambda out: out["taggram"])
+
+
+def _files(paths) -> list[Path]:
+    files = collect_audio(paths)
+    if not files:
+        raise DataError(f"no audio files found in {', '.join(map(str, paths))}")
+    return files
+
+
+def _run_files(runner, files, resample: str, batch_size: int, pool, score) -> list[Tagged]:
+    """Each file through a backbone runner, `score` (outputs -> patch scores), `pool`; a file
+    that cannot be decoded gets its error and the others are still tagged."""
+    results = []
+    for path in files:
+        item = Tagged(str(path), patch_seconds=runner.patch_seconds)
+        try:
+            patches = runner.file_patches(path, resample)
+        except (DecodeError, TagbenchError) as err:
+            item.error = str(err)
+        except (OSError, ValueError, RuntimeError) as err:  # anything else a decoder raises
+            item.error = f"{path}: cannot decode audio ({type(err).__name__}: {err})"
+        if item.error is None:
+            item.patch_scores = np.asarray(score(runner.outputs(patches, str(path), batch_size)),
+                                           np.float32)
+            item.scores = pool(item.patch_scores, axis=0)
+        results.append(item)
+    return results
+
+
+def _tag_head_only(model, meta: dict, model_path, files, batch_size: int):
+    """A head-only model (a user's backbone): the backbone's outputs, then the head."""
+    from .backbone_cache import plugin_weights
+    from .inference import POOLS
+    from .runner import BackboneRunner
+
+    runner = BackboneRunner(meta["backbone"])
+    if plugin_weights(runner.spec) != meta.get("backbone_weights"):
+        raise DataError(f"{model_path}: trained on backbone {meta['backbone']} with other weights "
+                        "than it has now: retrain the variant")
+    output = meta["backbone_output"]
+    resample = meta.get("feature_params", {}).get("resample", "soxr_hq")
+    return _run_files(runner, files, resample, batch_size, POOLS[meta.get("aggregate", "mean")],
+                      lambda out: model.predict_on_batch(out[output]))
+
+
 def tag_files(model_path, paths, batch_size: int = 256):
     """Tag audio files with a trained model file, as the model was evaluated.
 
@@ -113,10 +170,10 @@ def tag_files(model_path, paths, batch_size: int = 256):
     from .inference import POOLS, predict_patches
     from .networks import load_model
 
-    files = collect_audio(paths)
-    if not files:
-        raise DataError(f"no audio files found in {', '.join(map(str, paths))}")
+    files = _files(paths)
     model, meta = load_model(model_path)
+    if meta.get("head_only"):
+        return list(meta["tags"]), _tag_head_only(model, meta, model_path, files, batch_size)
     name, resample = model_front_end(meta, model_path)
     fe = backbones.front_end(name)
     pool = POOLS[meta.get("aggregate", "mean")]

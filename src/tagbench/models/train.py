@@ -271,10 +271,14 @@ def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: Trai
                    train, weights_path, cached: bool, log) -> dict:
     import pandas as pd
 
+    from ..backbones import backbone
     from .model_file import save_with_metadata
 
     best = keras.models.load_model(state.dir / "best.keras")
-    if cached:
+    # a frozen-only backbone (a user's, no Keras graph) saves the head alone: predict runs the
+    # backbone, then the head, and the metadata ties the head to the backbone's weights
+    head_only = cached and backbone(settings.backbone).frozen_only
+    if cached and not head_only:
         from .backbone_cache import check_backbone
 
         head = best
@@ -291,6 +295,9 @@ def _write_outputs(out: Path, variant: str, settings: TrainSettings, state: Trai
         "backbone": settings.backbone,
         "tagbench_version": __version__, "libraries": library_versions(),
     }
+    if head_only:
+        metadata.update(head_only=True, backbone_weights=train.weights,
+                        backbone_output=train.output)
     save_with_metadata(best, out / "model.keras", metadata)
     with atomic_path(out / "history.csv") as tmp:
         pd.DataFrame(state["history"], columns=HISTORY_COLUMNS).to_csv(tmp, index=False,

@@ -271,12 +271,33 @@ def _vggish_only(train: dict, over: dict) -> dict:
     return {"weights": "none"} if backbone != "vggish" and "weights" not in over else {}
 
 
-def check_variant_backbone(spec: TrainSettings, where: str) -> None:
-    """A variant's pooling and weights must be its backbone's: one config-error line naming the
-    key, before any job runs."""
-    from ..backbones import BACKBONES
+def check_variant_backbone(spec: TrainSettings, where: str, over=()) -> None:
+    """A variant's backbone must resolve, and its pooling and weights be the backbone's: one
+    config-error line naming the key (`train.` where the variant inherits it, not in `over`),
+    before any job runs."""
 
-    known = BACKBONES[spec.backbone]  # the schema's enum: a known name
+    def key(name: str) -> str:
+        return f"{where}.{name}" if name in over else f"train.{name}"
+
+    from ..backbones import BACKBONES, backbone
+    from ..core.errors import DataError
+
+    try:
+        known = backbone(spec.backbone)  # a built-in, an entry point or a module path
+    except DataError as err:
+        raise ConfigError(f"config key '{key('backbone')}': {err}") from None
+    if known.frozen_only:
+        from ..backbones import weight_paths
+
+        missing = [path for path in weight_paths(known).values() if not Path(path).is_file()]
+        if missing:
+            raise ConfigError(f"config key '{key('backbone')}': backbone {spec.backbone}: weights "
+                              f"file {missing[0]} not found (place it there, or fix the "
+                              "plugin's weights)")
+    if known.frozen_only and spec.finetune:
+        raise ConfigError(f"config key '{key('finetune')}': backbone {spec.backbone} is "
+                          "frozen-only (a user's backbone, no Keras graph to train): set "
+                          "finetune: false")
     if spec.pooling not in known.poolings:
         raise ConfigError(f"config key '{where}.pooling': {spec.pooling!r} is not a pooling of "
                           f"backbone {spec.backbone} (one of {', '.join(known.poolings)})")
@@ -298,12 +319,12 @@ def check_leakage(spec: TrainSettings, dataset: str, method: str, where: str) ->
     """A backbone trained on MTT folders 0-b (and selected on c) is never tested there: the
     folder split tests on c-f, a group split on any folder. (A lists split is checked on its
     test clips by evaluation.)"""
-    from ..backbones import BACKBONES, leaked_test_folders
+    from ..backbones import backbone, leaked_test_folders
 
     test = {"folder": "cdef", "group": "0123456789abcdef"}.get(method, "")
     leaked = leaked_test_folders(spec.backbone, dataset, test)
     if leaked:
-        trained = BACKBONES[spec.backbone].trained_on
+        trained = backbone(spec.backbone).trained_on
         raise ConfigError(
             f"config key '{where}.backbone': {spec.backbone} was trained on {trained['name']} "
             f"{trained['train']} and selected on {trained['valid'].split(' (')[0]}, and "
@@ -316,7 +337,7 @@ def check_leakage(spec: TrainSettings, dataset: str, method: str, where: str) ->
 def check_shipped_tags(spec: TrainSettings, tag_list: str | None, where: str) -> None:
     """A shipped head scores the tags its backbone was trained on: the tag set must be named
     (tags.list) and each of its tags an output of the backbone, checked before any job runs."""
-    from ..backbones import BACKBONES
+    from ..backbones import backbone
     from ..core.errors import DataError
     from ..core.tag_lists import read_tag_list
 
@@ -328,7 +349,7 @@ def check_shipped_tags(spec: TrainSettings, tag_list: str | None, where: str) ->
         tags = read_tag_list(tag_list)
     except DataError as err:
         raise ConfigError(f"config key 'tags.list': {err}") from None
-    missing = [t for t in tags if t not in BACKBONES[spec.backbone].tags]
+    missing = [t for t in tags if t not in backbone(spec.backbone).tags]
     if missing:
         raise ConfigError(f"config key 'tags.list': {len(missing)} tag(s) are no output of "
                           f"{spec.backbone} ({where}.head: shipped): {', '.join(missing[:8])}"
@@ -433,7 +454,7 @@ def load_settings(raw: dict) -> Settings:
     variants = {name: TrainSettings(**{**train, **over, **_vggish_only(train, over)})
                 for name, over in config["variants"].items() if selected is None or name in selected}
     for name, spec in variants.items():
-        check_variant_backbone(spec, f"variants.{name}")
+        check_variant_backbone(spec, f"variants.{name}", config["variants"][name])
     if config["dataset"] == "custom":
         for key in ("annotations", "audio_dir"):
             if not config["custom"].get(key):

@@ -244,3 +244,21 @@ def code_fingerprint(stage: str, package_dir: Path = PACKAGE_DIR,
     versions = library_versions(stage, package_dir, front_end)
     key = code_digest(stage, package_dir, front_end) + "".join(f"\0{k}={v}" for k, v in versions.items())
     return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def plugin_fingerprint(spec) -> str:
+    """16 hex digits naming a user's backbone (`backbones.plugins`): its reference, every file
+    of its code in the normal form tagbench's own gets (a comment or docstring changes
+    nothing), its distribution's name and version when installed, and its weight files'
+    declared sha256: the rerun param of the jobs that run it."""
+    import os
+
+    digest = hashlib.sha256(f"{spec.ref}\0{spec.distribution}\0".encode())
+    root = Path(os.path.commonpath(spec.code)) if len(spec.code) > 1 else None
+    for path in map(Path, spec.code):
+        name = path.relative_to(root).as_posix() if root else path.name
+        code = normal_form(path.read_text()) if path.suffix == ".py" else path.read_bytes()
+        digest.update(name.encode() + b"\0" + code + b"\0")
+    for sha in sorted(spec.weight_files.values()):  # content, not where the file lies
+        digest.update(f"{sha}\0".encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,78 @@
+"""Backbone verbs: list every backbone tagbench can run, and check one as the DAG would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def configured(config_path) -> list[str]:
+    """The backbones a config file names (train.backbone and every variant's)."""
+    import yaml
+
+    path = Path(config_path)
+    if not path.is_file():
+        return []
+    config = yaml.safe_load(path.read_text()) or {}
+    refs = [(config.get("train") or {}).get("backbone")]
+    refs += [(v or {}).get("backbone") for v in (config.get("variants") or {}).values()]
+    return [r for r in refs if isinstance(r, str)]
+
+
+def cmd_backbones(args) -> int:
+    import sys
+
+    from ..backbones import BACKBONES
+    from ..backbones.plugins import entry_points
+    from ..core.errors import TagbenchError
+    from ..models.check_backbone import describe
+
+    refs = list(dict.fromkeys([*BACKBONES, *entry_points(), *configured(args.config)]))
+    rows, failed = [], 0
+    for ref in refs:
+        try:
+            rows.append(describe(ref))
+        except TagbenchError as err:
+            print(f"tagbench: error: {err}", file=sys.stderr)
+            failed += 1
+    columns = list(rows[0]) if rows else []
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
+    return 1 if failed else 0
+
+
+def cmd_check_backbone(args) -> int:
+    from ..backbones import parse_cache_name
+    from ..core.errors import TagbenchError
+    from ..core.runtime import configure_tensorflow
+    from ..models.check_backbone import check_backbone
+
+    try:
+        from ..backbones import backbone
+
+        keras_graph = not backbone(parse_cache_name(args.backbone)[0]).frozen_only
+    except TagbenchError:
+        keras_graph = False  # the check reports why it does not load
+    if keras_graph:  # a user's backbone runs without TensorFlow
+        configure_tensorflow(args.threads)
+
+    lines, ok = check_backbone(args.backbone, args.clip, args.weights)
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def add_verbs(sub) -> None:
+    p = sub.add_parser("backbones", help="every backbone: built in, installed (entry points) "
+                       "and named in the config, with rate, input, outputs and weights")
+    p.add_argument("--config", default="config.yaml", help="also list the backbones it names")
+    p.set_defaults(func=cmd_backbones)
+
+    p = sub.add_parser("check-backbone", help="run a backbone on white noise and a clip: "
+                       "outputs as declared, finite, deterministic, patch timing, speed")
+    p.add_argument("backbone", help="a built-in (vggish, random<seed>, MSD_musicnn, ...), an "
+                   "installed entry point, or a module path package.module:Class")
+    p.add_argument("--clip", help="a real audio clip to check on (default: a synthetic one)")
+    p.add_argument("--weights", help="a built-in's checkpoint (default: where the workflow puts it)")
+    p.add_argument("--threads", type=int, default=2)
+    p.set_defaults(func=cmd_check_backbone)
