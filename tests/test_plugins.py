@@ -120,6 +120,80 @@ def test_config_faults_with_a_users_backbone_are_one_line(toy, over, message):
         load_settings({"variants": {"v": variant}})
 
 
+def test_more_contract_faults_are_one_line(toy, tmp_path):
+    """A hop longer than the patch (evaluation would miss patches), weights without a sha256,
+    two backbones under one name, and a backbone trained on MTT folders tested on them."""
+    from tagbench import backbones
+    from tagbench.core.errors import ConfigError
+    from tagbench.settings.config import load_settings
+
+    def error(source, variant=None, **config):
+        (tmp_path / "toy_backbone.py").write_text(source)
+        sys.modules.pop("toy_backbone", None)
+        backbones._plugin.cache_clear()
+        backbones._RESOLVED.clear()
+        variant = variant or {"backbone": toy, "pooling": "bands", "finetune": False}
+        with pytest.raises(ConfigError) as info:
+            load_settings({**config, "variants": {"v": variant}})
+        return str(info.value)
+
+    assert "hop_seconds in (0, patch_seconds]" in error(
+        TOY.replace("patch_seconds = 0.5", "patch_seconds = 0.5\n    hop_seconds = 1.0"))
+    assert "attribute weights must map files to their sha256" in error(
+        TOY.replace('trained_on = "none"', 'trained_on = "none"\n    weights = {"w.bin": "abc"}'))
+    (tmp_path / "toy_backbone.py").write_text(TOY + "\n\nclass Twin(BandEnergy):\n    pass\n")
+    sys.modules.pop("toy_backbone", None)
+    backbones._plugin.cache_clear()
+    backbones._RESOLVED.clear()
+    frozen = {"pooling": "bands", "finetune": False}
+    with pytest.raises(ConfigError, match="config key 'variants.w.backbone': backbones "
+                       "'toy_backbone:BandEnergy' and 'toy_backbone:Twin' are both named "
+                       "'band_energy': give one another name"):
+        load_settings({"variants": {"v": {"backbone": toy, **frozen},
+                                    "w": {"backbone": "toy_backbone:Twin", **frozen}}})
+    mtt = TOY.replace('trained_on = "none"', 'trained_on = {"dataset": "mtt", "name": "MTT", '
+                      '"folders": "0123456789abc"}')
+    assert error(mtt, dataset="mtt", split={"method": "folder"}).startswith(
+        "config key 'variants.v.backbone': toy_backbone:BandEnergy was trained on MTT folders 0, "
+        "1, 2, 3, 4, 5, 6, 7, 8, 9, a, b, c and selected on them, and split.method folder tests "
+        "on folders c-f, c among them")
+
+
+def test_weights_that_differ_from_their_sha256_are_refused_naming_the_file(toy, tmp_path):
+    from tagbench.backbones import backbone
+    from tagbench.core.errors import DataError
+    from tagbench.models.backbone_cache import open_plugin
+
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"trained")
+    declared = "0" * 64
+    (tmp_path / "toy_backbone.py").write_text(TOY.replace(
+        'trained_on = "none"', f'trained_on = "none"\n    weights = {{{str(weights)!r}: '
+                               f'{declared!r}}}'))
+    with pytest.raises(DataError, match=f"backbone {toy}: {weights} has sha256 "
+                                        "[0-9a-f]{16}..., the plugin declares 0{16}...: replace "
+                                        "the file or update the declared sha256"):
+        open_plugin(backbone(toy))
+    weights.unlink()
+    with pytest.raises(DataError, match=f"weights file {weights} not found"):
+        open_plugin(backbone(toy))
+
+
+def test_a_plugin_returning_other_than_its_declared_outputs_is_one_line(toy):
+    from tagbench.backbones import backbone
+    from tagbench.core.errors import DataError
+    from tagbench.models.backbone_cache import run_plugin
+
+    spec = backbone(toy)
+    patches = np.zeros((3, 4000), np.float32)
+    with pytest.raises(DataError, match=r"clip x: backbone toy_backbone:BandEnergy returned "
+                                        r"ndarray, not its declared outputs \['bands', 'moments'\]"):
+        run_plugin(lambda x: x, spec, patches, "clip x")
+    with pytest.raises(DataError, match="output moments is not an array of numbers"):
+        run_plugin(lambda x: {"bands": np.zeros((3, 4)), "moments": [[1, 2], [3]]}, spec,
+                   patches, "clip x")
+
+
 @pytest.fixture
 def waveform_shard(tiny_demo, tmp_path):
     """The tiny demo's test part as an 8 kHz waveform shard (lengths only, no samples)."""
@@ -156,7 +230,7 @@ def test_a_waveform_shard_keeps_no_samples_and_the_cache_decodes_them(toy, wavef
 @pytest.mark.parametrize("mode, message", [
     ("raise", "backbone toy_backbone:BandEnergy failed (RuntimeError: out of memory in the "
      "plugin); fix the plugin"),
-    ("nan", "backbone band_energy gives non-finite outputs for clip"),
+    ("nan", "backbone toy_backbone:BandEnergy gives non-finite outputs for clip"),
     ("shape", "backbone toy_backbone:BandEnergy output bands has shape"),
 ])
 def test_a_plugin_failing_in_the_cache_job_is_one_line_naming_it_and_the_clip(
@@ -171,7 +245,7 @@ def test_a_plugin_failing_in_the_cache_job_is_one_line_naming_it_and_the_clip(
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()
     assert message in line and "Traceback" not in proc.stderr
-    assert f"clip {first}" in line
+    assert f"clip {first}" in line and "fix the plugin" in line
     assert not (tmp_path / "c.h5").exists()
 
 

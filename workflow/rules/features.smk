@@ -49,7 +49,11 @@ rule cache_backbone:
             if input.weights and w.backbone not in USER_BACKBONES
             else ""
         ),
-        audio_root=lambda w, input: f"--audio-root {DATA_DIR}/audio" if input.audio else "",
+        audio_root=lambda w: (
+            f"--audio-root '{DATA_DIR}/audio'"
+            if cache_front_end(w).startswith("waveform")
+            else ""
+        ),
         code=cache_code,
     threads: 2
     resources:

@@ -150,7 +150,10 @@ def backbone(ref: str) -> Backbone:
     if ref in _RESOLVED:
         return _RESOLVED[ref]
     spec = _plugin(ref)
-    _RESOLVED[spec.name] = spec
+    other = _RESOLVED.setdefault(spec.name, spec)
+    if other.ref != spec.ref:  # two backbones in one cache folder would be scored as one
+        raise DataError(f"backbones {other.ref!r} and {ref!r} are both named {spec.name!r}: "
+                        "give one another name (its cache folder), or name it one way")
     return spec
 
 
@@ -189,6 +192,8 @@ def from_class(cls, ref: str) -> Backbone:
         raise DataError(f"{where}: name {name!r} must be letters, digits, _ and - and not a "
                         f"built-in's ({', '.join(BACKBONES)}, random<seed>)")
     rate = need("sample_rate", int)
+    if rate < 1:
+        raise DataError(f"{where}: attribute sample_rate must be > 0 Hz, not {rate}")
     kind = need("input", str)
     outputs = need("outputs", dict)
     if not outputs or not all(isinstance(k, str) and isinstance(v, tuple | list) and len(v) == 1
@@ -210,12 +215,21 @@ def from_class(cls, ref: str) -> Backbone:
     elif not (isinstance(trained_on, dict) and {"dataset", "name"} <= set(trained_on)):
         raise DataError(f"{where}: attribute trained_on must say what it was trained on: a dict with "
                         "'dataset' and 'name' (and 'folders' for MTT), 'unknown', or 'none'")
-    weights = dict(getattr(cls, "weights", None) or {})
+    weights = getattr(cls, "weights", None) or {}
+    if not isinstance(weights, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v)
+            for k, v in weights.items()):
+        raise DataError(f"{where}: attribute weights must map files to their sha256 (64 hex "
+                        "digits)")
+    weights = dict(weights)
     if kind == "waveform":
-        patch = round(float(need("patch_seconds", float | int)) * rate)
-        hop = round(float(getattr(cls, "hop_seconds", None) or patch / rate) * rate)
-        if patch < 1 or hop < 1:
-            raise DataError(f"{where}: patch_seconds and hop_seconds must be > 0")
+        patch = round(need("patch_seconds", float | int) * rate)
+        hop_seconds = getattr(cls, "hop_seconds", None)
+        hop = patch if hop_seconds is None else (
+            round(hop_seconds * rate) if isinstance(hop_seconds, float | int) else 0)
+        if patch < 1 or not 1 <= hop <= patch:
+            raise DataError(f"{where}: patch_seconds must be > 0 and hop_seconds in (0, "
+                            "patch_seconds]: evaluation scores the patches every hop")
         front = f"waveform{rate}"
     elif kind in FRONT_ENDS:
         if FRONT_ENDS[kind].sample_rate != rate:

@@ -40,9 +40,11 @@ def cmd_extract(args) -> None:
 
 
 def cmd_cache_backbone(args) -> None:
+    from ..backbones import backbone, parse_cache_name
     from ..core.runtime import configure_tensorflow
 
-    configure_tensorflow(args.threads)
+    if not backbone(parse_cache_name(args.backbone)[0]).frozen_only:
+        configure_tensorflow(args.threads)  # a user's backbone runs without TensorFlow
     from ..models.backbone_cache import write_cache
 
     settings = settings_from(args, CacheSettings)

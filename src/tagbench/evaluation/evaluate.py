@@ -38,7 +38,7 @@ def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
         if store.weights != meta.get("backbone_weights"):
             store.close()
             raise DataError(f"{model_path}: trained on backbone outputs of other weights or "
-                            f"plugin than the test cache {store.paths[0]}: rerun snakemake")
+                            f"code than the test cache {store.paths[0]}: rerun snakemake")
         return model, store
     head = build_head(spec, len(meta["tags"]), meta["tags"])
     copy_weights(model, head)

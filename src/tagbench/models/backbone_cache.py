@@ -167,9 +167,11 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
                 for out, shape in outputs.items()}
             for i, rows in enumerate(rows_of):
                 if not all(np.isfinite(r).all() for r in rows.values()):
-                    raise DataError(f"{feature_shard}: backbone {spec.name} gives non-finite "
-                                    f"outputs for clip {store.clip_ids[i]} (its features or the "
-                                    "weights are broken); nothing was cached")
+                    fix = ("fix the plugin" if spec.frozen_only else
+                           "its features or the weights are broken")
+                    raise DataError(f"{feature_shard}: backbone {spec.ref or spec.name} gives "
+                                    f"non-finite outputs for clip {store.clip_ids[i]} ({fix}); "
+                                    "nothing was cached")
                 for out in outputs:
                     datasets[out][offsets[i]:offsets[i + 1]] = rows[out].astype(dtype)
             hdf5.create(h5, "patch_offsets", offsets)
@@ -189,6 +191,7 @@ def plugin_weights(spec) -> dict[str, str]:
     """A user's backbone's weight files, each checked against its declared sha256: what ties
     its caches and heads to the weights (and the plugin, by reference)."""
     from ..backbones.plugins import sha256
+    from ..settings.fingerprint import plugin_fingerprint
 
     for name, path in backbones.weight_paths(spec).items():
         if not Path(path).is_file():
@@ -199,7 +202,7 @@ def plugin_weights(spec) -> dict[str, str]:
             raise DataError(f"backbone {spec.ref}: {path} has sha256 {found[:16]}..., the plugin "
                             f"declares {spec.weight_files[name][:16]}...: replace the file or "
                             "update the declared sha256")
-    return {**spec.weight_files, "plugin": spec.ref}
+    return {**spec.weight_files, "plugin": spec.ref, "code": plugin_fingerprint(spec)}
 
 
 def open_plugin(spec):
@@ -226,7 +229,11 @@ def run_plugin(model, spec, patches: np.ndarray, where: str) -> dict[str, np.nda
                         f"{sorted(spec.outputs)}; fix the plugin")
     rows = {}
     for name, shape in spec.outputs.items():
-        value = np.asarray(out[name], dtype=np.float32)
+        try:
+            value = np.asarray(out[name], dtype=np.float32)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise DataError(f"{where}: backbone {spec.ref} output {name} is not an array of "
+                            f"numbers ({type(err).__name__}: {err}); return NumPy arrays") from None
         if value.shape != (len(patches), *shape):
             raise DataError(f"{where}: backbone {spec.ref} output {name} has shape {value.shape}, "
                             f"declared ({len(patches)}, {', '.join(map(str, shape))}); fix the "
@@ -380,7 +387,7 @@ class CacheStore:
 
     def eval_patches(self, clip: int) -> np.ndarray:
         """The patches evaluation scores: those at non-overlapping positions (multiples of the
-        patch length)."""
+        patch length; of a user's backbone's hop)."""
         frames = int(self.attrs[0].get("eval_hop", self.index.front_end.patch_frames))
         if any(frames % step for step in self.patch_steps):
             raise DataError(f"{self.paths[0]}: cached every {self.patch_steps[0]} frames, which "

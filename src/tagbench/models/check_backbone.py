@@ -93,12 +93,16 @@ def describe(ref: str) -> dict:
         present = present if paths else "none needed"
         where = spec.distribution or spec.ref
     else:
-        present = "yes" if Path(spec.weights_file).is_file() else f"no ({spec.weights_file})"
+        present = ("yes" if Path(spec.weights_file).is_file() else
+                   f"not yet ({spec.weights_file}: the workflow fetches it)")
         where = "built in"
-    trained = spec.trained_on or {"name": "nothing (random weights, or the VGGish checkpoint)"}
+    trained = spec.trained_on or {"name": "YouTube-8M (weights: vggish) or nothing (random)"}
     patch = (spec.patch_samples / spec.sample_rate if spec.input == "waveform"
              else backbones.front_end(spec.front_end).patch_seconds)
-    return {"backbone": spec.name, "from": where, "rate": spec.sample_rate, "input": spec.input,
+    # the name to give train.backbone, check-backbone and predict --backbone (a user's own
+    # name, its cache folder, in parentheses where it differs)
+    shown = spec.name if spec.ref in ("", spec.name) else f"{spec.ref} ({spec.name})"
+    return {"backbone": shown, "from": where, "rate": spec.sample_rate, "input": spec.input,
             "patch_s": round(patch, 3),
             "outputs": " ".join(f"{k}{list(v)}" for k, v in spec.outputs.items()),
             "own_tags": len(spec.tags) if spec.tags else 0, "trained_on": trained["name"],

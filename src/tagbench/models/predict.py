@@ -105,7 +105,7 @@ def _run_files(runner, files, resample: str, batch_size: int, pool, score) -> li
     that cannot be decoded gets its error and the others are still tagged."""
     results = []
     for path in files:
-        item = Tagged(str(path), patch_seconds=runner.patch_seconds)
+        item = Tagged(str(path), patch_seconds=runner.hop_seconds)  # one column per hop
         try:
             patches = runner.file_patches(path, resample)
         except (DecodeError, TagbenchError) as err:
@@ -129,7 +129,7 @@ def _tag_head_only(model, meta: dict, model_path, files, batch_size: int):
     runner = BackboneRunner(meta["backbone"])
     if plugin_weights(runner.spec) != meta.get("backbone_weights"):
         raise DataError(f"{model_path}: trained on backbone {meta['backbone']} with other weights "
-                        "than it has now: retrain the variant")
+                        "or code than it has now: retrain the variant (rerun snakemake)")
     output = meta["backbone_output"]
     resample = meta.get("feature_params", {}).get("resample", "soxr_hq")
     return _run_files(runner, files, resample, batch_size, POOLS[meta.get("aggregate", "mean")],

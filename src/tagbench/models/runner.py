@@ -43,10 +43,11 @@ class BackboneRunner:
         if spec.input == "waveform":
             self.patch, self.hop = spec.patch_samples, spec.hop_samples
             self.patch_seconds = spec.patch_samples / spec.sample_rate
+            self.hop_seconds = spec.hop_samples / spec.sample_rate  # between taggram columns
         else:
             fe = backbones.front_end(spec.front_end)
             self.patch = self.hop = fe.patch_frames
-            self.patch_seconds = fe.patch_seconds
+            self.patch_seconds = self.hop_seconds = fe.patch_seconds
 
     def patches_of(self, samples: np.ndarray) -> np.ndarray:
         """Mono samples at the backbone's rate -> the patches evaluation scores (every `hop`,

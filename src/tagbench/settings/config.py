@@ -327,7 +327,8 @@ def check_leakage(spec: TrainSettings, dataset: str, method: str, where: str) ->
         trained = backbone(spec.backbone).trained_on
         raise ConfigError(
             f"config key '{where}.backbone': {spec.backbone} was trained on {trained['name']} "
-            f"{trained['train']} and selected on {trained['valid'].split(' (')[0]}, and "
+            f"{trained.get('train', 'folders ' + ', '.join(trained['folders']))} and selected on "
+            f"{trained.get('valid', 'them').split(' (')[0]}, and "
             f"split.method {method} tests on folders {test[0]}-{test[-1]}, {', '.join(leaked)} "
             "among them: it would be scored on "
             "clips it learned from. Use split.method: standard (test folders d-f), where it is "

@@ -59,6 +59,9 @@ STAGES = {
 # Modules that declare, not compute: their values arrive as params (see the module docstring);
 # and the bookkeeping of reruns and library versions itself, which training reads for its resume key.
 DECLARATIONS = frozenset({"settings.config", "core.errors", "settings.fingerprint", "core.versions"})
+# What loads and runs users' backbones (module paths, entry points, ONNX files): part of their
+# jobs' fingerprints, not of the built-ins' (`_other_families`).
+USER_BACKBONE_LOADERS = ("backbones.plugins", "backbones.onnx_file")
 
 
 def _module_file(name: str, package_dir: Path) -> Path | None:
@@ -194,7 +197,9 @@ def _other_families(front_end: str | None) -> set[str]:
         return set()
     from ..backbones import FRONT_ENDS
 
-    return {m for name, fe in FRONT_ENDS.items() if name != front_end for m in fe.modules}
+    other = {m for name, fe in FRONT_ENDS.items() if name != front_end for m in fe.modules}
+    # a built-in's job runs no user's backbone: the loaders of those are no part of it
+    return other | (set(USER_BACKBONE_LOADERS) if front_end in FRONT_ENDS else set())
 
 
 def stage_modules(stage: str, package_dir: Path = PACKAGE_DIR, front_end: str | None = None
@@ -246,18 +251,22 @@ def code_fingerprint(stage: str, package_dir: Path = PACKAGE_DIR,
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+@functools.cache
 def plugin_fingerprint(spec) -> str:
-    """16 hex digits naming a user's backbone (`backbones.plugins`): its reference, every file
-    of its code in the normal form tagbench's own gets (a comment or docstring changes
-    nothing), its distribution's name and version when installed, and its weight files'
-    declared sha256: the rerun param of the jobs that run it."""
+    """16 hex digits naming a user's backbone (`backbones.plugins`), not how a config names
+    it: every file of its code in the normal form tagbench's own gets (a comment or docstring
+    changes nothing), its distribution's name and version when installed, and its weight
+    files' declared sha256: the rerun param of the jobs that run it."""
     import os
 
-    digest = hashlib.sha256(f"{spec.ref}\0{spec.distribution}\0".encode())
+    digest = hashlib.sha256(f"{spec.distribution}\0".encode())  # not how it is named
     root = Path(os.path.commonpath(spec.code)) if len(spec.code) > 1 else None
     for path in map(Path, spec.code):
         name = path.relative_to(root).as_posix() if root else path.name
-        code = normal_form(path.read_text()) if path.suffix == ".py" else path.read_bytes()
+        try:
+            code = normal_form(path.read_text()) if path.suffix == ".py" else path.read_bytes()
+        except (SyntaxError, tokenize.TokenError, UnicodeDecodeError):
+            code = path.read_bytes()  # a file it never imports may not parse: its bytes
         digest.update(name.encode() + b"\0" + code + b"\0")
     for sha in sorted(spec.weight_files.values()):  # content, not where the file lies
         digest.update(f"{sha}\0".encode())
