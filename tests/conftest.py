@@ -184,3 +184,14 @@ def write_wav(path, samples, rate=16000):
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, np.asarray(samples, dtype=np.float32), rate)
     return path
+
+
+def write_part(path, text: str) -> Path:
+    """A split part written by hand, sealed as the split rule seals its parts (`split.json`
+    beside it records its sha256; no provenance), so that stages read it."""
+    from tagbench.core.sealed import write_sealed
+
+    path = Path(path)
+    path.write_text(text)
+    write_sealed(path.parent / "split.json", {}, [path])
+    return path

@@ -11,7 +11,7 @@ import yaml
 from tagbench.core.errors import DecodeError
 from tagbench.features.audio import load_audio
 
-from .conftest import ROOT, run_cli, snakemake, write_wav
+from .conftest import ROOT, run_cli, snakemake, write_part, write_wav
 
 
 def tone(seconds, rate=16000, channels=1):
@@ -68,7 +68,7 @@ def test_extraction_records_bad_files_without_decoder_notes(tmp_path):
     (audio / "0" / "cut.mp3").write_bytes(mp3_bytes()[:3])
     write_wav(audio / "0" / "good.wav", tone(1.5))
     tsv = tmp_path / "train.tsv"
-    tsv.write_text("clip_id\ttrack\tmp3_path\tt\n1\ta\t0/random.mp3\t1\n2\tb\t0/cut.mp3\t0\n"
+    write_part(tsv, "clip_id\ttrack\tmp3_path\tt\n1\ta\t0/random.mp3\t1\n2\tb\t0/cut.mp3\t0\n"
                    "3\tc\t0/good.wav\t1\n")
     proc = run_cli("extract", tsv, "--audio-root", audio, "--shard", 0, "--n-shards", 1,
                    "--out", tmp_path / "000.h5", "--spec", '{"dtype": "float16", "resample": "soxr_hq"}')

@@ -1,11 +1,11 @@
 """The baseline floor: clip log-mel statistics + logistic regression, scored like a variant."""
 
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tagbench.evaluation.scoring import read_metrics
 from tagbench.features.shards import FeatureStore, ShardWriter
 from tagbench.settings.config import BootstrapSettings, FeatureSettings
 
@@ -41,7 +41,7 @@ def test_baseline_learns_audible_statistics_and_writes_a_summary(tmp_path):
              for p, n, s in (("train", 400, 1), ("valid", 100, 2), ("test", 100, 3))}
     metrics = run_baseline(parts["train"], parts["valid"], parts["test"], tmp_path / "out",
                            BootstrapSettings(resamples=200, seed=0, resample_by="clip"))
-    assert json.loads((tmp_path / "out" / "metrics.json").read_text()) == metrics
+    assert read_metrics(tmp_path / "out" / "metrics.json") == metrics
     per_tag = pd.read_csv(tmp_path / "out" / "per_tag.csv").set_index("tag")["roc_auc"]
     # audible tags are found (a floor that is not trivial), the noise tag is not
     assert per_tag["loud"] > 0.95 and per_tag["busy"] > 0.95 and per_tag["rare"] < 0.8

@@ -6,7 +6,7 @@ from tagbench.data.annotations import read_annotations
 from tagbench.features.shards import FeatureStore, extract_shard
 from tagbench.settings.config import FeatureSettings
 
-from .conftest import run_cli, write_wav
+from .conftest import run_cli, write_part, write_wav
 
 
 def test_import_custom_links_audio_and_extracts_any_format(tmp_path):
@@ -25,7 +25,7 @@ def test_import_custom_links_audio_and_extracts_any_format(tmp_path):
     assert read_annotations(out / "annotations_final.csv").clip_ids == ("10", "11")
 
     tsv = tmp_path / "all.tsv"
-    tsv.write_text("clip_id\ttrack\tmp3_path\tcalm\n10\ta/song\ta/song-0-2.wav\t1\n"
+    write_part(tsv, "clip_id\ttrack\tmp3_path\tcalm\n10\ta/song\ta/song-0-2.wav\t1\n"
                    "11\tb/other\tb/other-0-1.flac\t0\n")
     counts = extract_shard(tsv, out / "audio", 0, 1, tmp_path / "s.h5", FeatureSettings())
     assert counts == {"clips": 2, "failed": 0, "frames": counts["frames"],

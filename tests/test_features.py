@@ -9,7 +9,7 @@ from tagbench.features.audio import clip_logmel
 from tagbench.features.shards import FeatureStore, extract_shard, read_index, shard_of
 from tagbench.settings.config import FeatureSettings
 
-from .conftest import write_wav
+from .conftest import write_part, write_wav
 
 
 def test_shard_assignment_is_a_stable_partition():
@@ -48,7 +48,7 @@ def test_failed_files_are_recorded_and_the_rest_is_written(tmp_path):
     (audio / "0" / "corrupt-0-1.mp3").write_bytes(b"this is not audio\n" * 50)
     (audio / "0" / "empty-0-1.mp3").write_bytes(b"")
     tsv = tmp_path / "train.tsv"
-    tsv.write_text("clip_id\ttrack\tmp3_path\tt\n" + "".join(
+    write_part(tsv, "clip_id\ttrack\tmp3_path\tt\n" + "".join(
         f"{i}\tx\t0/{n}\t1\n" for i, n in enumerate(
             ["good-0-1.wav", "short-0-1.wav", "corrupt-0-1.mp3", "empty-0-1.mp3"])))
     out = tmp_path / "000.h5"
@@ -66,7 +66,7 @@ def test_failed_files_are_recorded_and_the_rest_is_written(tmp_path):
 def test_float32_storage_is_exact(tmp_path):
     write_wav(tmp_path / "a" / "0" / "x-0-1.wav", np.random.default_rng(1).normal(0, 0.1, 20000))
     tsv = tmp_path / "t.tsv"
-    tsv.write_text("clip_id\ttrack\tmp3_path\tt\n1\tx\t0/x-0-1.wav\t0\n")
+    write_part(tsv, "clip_id\ttrack\tmp3_path\tt\n1\tx\t0/x-0-1.wav\t0\n")
     spec = FeatureSettings(dtype="float32")
     extract_shard(tsv, tmp_path / "a", 0, 1, tmp_path / "s.h5", spec)
     got = FeatureStore([tmp_path / "s.h5"]).logmel(0)

@@ -284,10 +284,11 @@ def test_an_onnx_file_with_a_sidecar_is_the_example_plugins_network(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(EXAMPLE))
     from tagbench import backbones
+    from tagbench.core.digests import sha256_of
     from tagbench.models.runner import BackboneRunner
 
     by_file = BackboneRunner("models/bp.onnx")
-    assert by_file.spec.weight_files == {"models/bp.onnx": backbones.plugins.sha256(onnx)}
+    assert by_file.spec.weight_files == {"models/bp.onnx": sha256_of(onnx)}
     assert backbones.provenance("models/bp.onnx", "none", "demo").startswith(
         "trained on data its plugin does not name")
     monkeypatch.chdir(ROOT)  # the example declares its weights relative to the project

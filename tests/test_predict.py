@@ -8,7 +8,7 @@ import pytest
 
 from tagbench.models.predict import collect_audio, tag_files
 
-from .conftest import run_cli, write_wav
+from .conftest import run_cli, write_part, write_wav
 
 
 def clip(seconds, rate=16000, seed=0):
@@ -31,7 +31,7 @@ def test_prediction_computes_the_training_features_with_the_models_resampler(tmp
     audio = write_wav(tmp_path / "a" / "0" / "x.wav", 0.3 * np.sin(2 * np.pi * 7450 * t)
                       + 0.1 * np.sin(2 * np.pi * 440 * t), rate=44100)
     tsv = tmp_path / "train.tsv"
-    tsv.write_text("clip_id\ttrack\tmp3_path\tt\n1\tx\t0/x.wav\t1\n")
+    write_part(tsv, "clip_id\ttrack\tmp3_path\tt\n1\tx\t0/x.wav\t1\n")
     extract_shard(tsv, tmp_path / "a", 0, 1, tmp_path / "s.h5",
                   FeatureSettings(dtype="float32", resample="soxr_vhq"))
     with FeatureStore([tmp_path / "s.h5"]) as store:

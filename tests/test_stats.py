@@ -1,7 +1,6 @@
 """The bootstrap's fast metrics equal scikit-learn's; intervals over seeds and clips, pairing,
 families and Holm behave; no point estimate falls outside its interval on a tiny test part."""
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -9,6 +8,7 @@ import pytest
 from scipy.stats import t as student
 
 from tagbench.core.metrics import tagging_metrics
+from tagbench.evaluation.scoring import read_metrics
 from tagbench.evaluation.stats import (
     KEYS,
     NO_VERDICT,
@@ -223,7 +223,7 @@ def test_every_point_lies_inside_its_interval_on_a_tiny_multilabel_test_part(tmp
                         np.clip(0.3 * y + rng.normal(0.4, 0.25, y.shape), 0, 1), tags, {})
                   for _ in (seeds or [None])]
         metrics = summarize(scored, seeds, settings, tmp_path / name)
-        assert json.loads((tmp_path / name / "metrics.json").read_text()) == metrics
+        assert read_metrics(tmp_path / name / "metrics.json") == metrics
         for key in KEYS:
             low, high = metrics[f"{key}_ci95"]
             assert low <= metrics[key] <= high, (name, key, metrics[key], low, high)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tagbench.evaluation.scoring import read_metrics
 from tagbench.settings.config import TrainSettings, to_json
 
 SPEC = TrainSettings(epochs=3, batch_size=8, n_active=4, head=(8,), finetune=False,
@@ -42,7 +43,7 @@ def test_train_then_evaluate(tiny_features, tmp_path):
     for key in ("roc_auc_macro", "roc_auc_micro", "pr_auc_macro", "pr_auc_micro", "accuracy",
                 "all_negative_accuracy", "n_clips", "n_tags", "n_tags_scored", "n_params"):
         assert key in metrics
-    assert json.loads((tmp_path / "e" / "metrics.json").read_text()) == metrics
+    assert read_metrics(tmp_path / "e" / "metrics.json") == metrics
     assert len(pd.read_csv(tmp_path / "e" / "per_tag.csv")) == metrics["n_tags"]
 
 

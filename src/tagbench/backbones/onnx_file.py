@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.digests import sha256_of
 from ..core.errors import DataError
-from .plugins import sha256
 
 REDUCE = ("mean", "max", "none")
 
@@ -55,7 +55,7 @@ def onnx_class(ref: str) -> type:
             raise DataError(f"{sidecar}: outputs.{name} needs size (an integer), optionally onnx "
                             f"(the graph's output name) and reduce ({', '.join(REDUCE)})")
         graph_outputs[name] = (str(out.get("onnx", name)), out.get("reduce", "none"))
-    onnx_sha = meta.get("sha256") or sha256(path)
+    onnx_sha = meta.get("sha256") or sha256_of(path)
 
     class OnnxBackbone:
         name = meta.get("name")

@@ -32,7 +32,6 @@ should import its numerical libraries inside `__init__` / `__call__`, not at the
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import importlib.metadata
 import re
@@ -103,14 +102,6 @@ def distribution(cls) -> str | None:
     if not names:
         return None
     return f"{names[0]}=={importlib.metadata.version(names[0])}"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def weight_paths(cls, declared: dict[str, str]) -> dict[str, str]:

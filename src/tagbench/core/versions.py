@@ -14,7 +14,8 @@ from importlib import metadata
 # change a figure (decoding, resampling, features, networks, metrics, storage, plots).
 COMPUTING = {"numpy": "numpy", "scipy": "scipy", "librosa": "librosa", "soundfile": "soundfile",
              "soxr": "soxr", "tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
-             "pescador": "pescador", "h5py": "h5py", "pandas": "pandas", "matplotlib": "matplotlib"}
+             "pescador": "pescador", "h5py": "h5py", "pandas": "pandas", "matplotlib": "matplotlib",
+             "onnxruntime": "onnxruntime"}
 
 
 def version(distribution: str) -> str:

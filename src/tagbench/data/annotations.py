@@ -65,7 +65,7 @@ def read_annotations(path: str | Path) -> Annotations:
         raise DataError(f"{path}: annotations file not found")
     try:
         with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh, delimiter="\t", quotechar='"'))
+            rows = list(csv.reader(fh, delimiter="\t", quotechar="\"", strict=True))
     except (UnicodeDecodeError, csv.Error) as err:
         raise DataError(f"{path}: unreadable annotations file ({err})") from None
     if not rows:

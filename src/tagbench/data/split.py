@@ -20,7 +20,6 @@ and travels on with the features into every model and metrics file.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -31,6 +30,7 @@ from ..core.atomic import write_text
 from ..core.digests import sha256_of
 from ..core.errors import DataError
 from ..core.layout import MTT_KNOWN_BAD
+from ..core.sealed import write_sealed
 from ..core.tag_lists import read_tag_list, tag_set_digest
 from ..settings.config import SplitSettings
 from .annotations import Annotations
@@ -302,7 +302,8 @@ def write_split(split: Split, ann: Annotations, out_dir: str | Path) -> None:
     """Write a split to `out_dir`: `{part}.tsv`, `tags.txt` and `split.json`.
 
     Each `{part}.tsv` has columns clip_id, track, mp3_path and one 0/1 column per selected tag,
-    in annotation order; `split.json` holds `split.provenance` (the method and its inputs).
+    in annotation order; `split.json` holds `split.provenance` (the method and its inputs) and
+    the sha256 of the other files (`core.sealed`).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -315,4 +316,6 @@ def write_split(split: Split, ann: Annotations, out_dir: str | Path) -> None:
             lines.append("\t".join(cells) + "\n")
         write_text(out / f"{part}.tsv", "".join(lines))
     write_text(out / "tags.txt", "".join(t + "\n" for t in split.tags))
-    write_text(out / "split.json", json.dumps(split.provenance, indent=1, sort_keys=True) + "\n")
+    # written last, sealed with the parts' sha256: a part changed on disk is an error
+    write_sealed(out / "split.json", split.provenance,
+                 [out / f"{p}.tsv" for p in split.parts] + [out / "tags.txt"])

@@ -7,13 +7,15 @@ does not count as a change to the stages that only read them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import DataError
+from ..core.sealed import check_beside, read_sealed
+
+MISSING = "run the split rule first: snakemake --forcerun split"
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,12 @@ def read_part(path: str | Path) -> PartTable:
     Raises
     ------
     DataError
-        If the file is missing or its header does not start clip_id, track, mp3_path.
+        If the file is missing, not what the split wrote (checked against the sha256 that
+        `split.json` beside it records), or its header does not start clip_id, track, mp3_path.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: split file not found (run the split rule first)")
-    lines = path.read_text().splitlines()
+    check_beside(path, path.parent / "split.json", MISSING)
+    lines = path.read_text(encoding="utf-8").splitlines()
     if not lines or not lines[0].startswith("clip_id\ttrack\tmp3_path"):
         raise DataError(f"{path}: not a tagbench split file (header must start clip_id, track, mp3_path)")
     tags = lines[0].split("\t")[3:]
@@ -56,10 +58,9 @@ def read_part(path: str | Path) -> PartTable:
 def read_provenance(split_dir: str | Path) -> dict:
     """Read `split.json` of a split folder.
 
-    Returns
-    -------
-    dict
-        The split's provenance; {} for a split written before split.json existed.
+    Raises
+    ------
+    DataError
+        If it is missing, or not what the split wrote (`core.sealed`).
     """
-    path = Path(split_dir) / "split.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return read_sealed(Path(split_dir) / "split.json", MISSING)[0]

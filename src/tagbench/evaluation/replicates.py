@@ -90,7 +90,7 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
     per_tag = pd.concat([r.per_tag for r in runs]).groupby("tag", sort=False).mean().reset_index()
     with atomic_path(out / "per_tag.csv") as tmp:
         per_tag.to_csv(tmp, index=False, float_format="%.6f")
-    write_metrics(out / "metrics.json", metrics)
+    write_metrics(out / "metrics.json", metrics, [out / "bootstrap.csv", out / "per_tag.csv"])
     return metrics
 
 

@@ -1,6 +1,11 @@
 """One format for a scored test part, written by evaluation (a variant's seed) and the baseline,
 read by the summary over seeds and the report: `metrics.json`, `per_tag.csv`, `predictions.h5`
-(clip_id, scores, labels; attributes tags and aggregate)."""
+(clip_id, scores, labels; attributes tags and aggregate).
+
+Nothing in them is read unchecked: `predictions.h5` carries HDF5's checksums (`core.hdf5`);
+`metrics.json` embeds the sha256 of its own content (`content_sha256`) and of the CSV files
+written beside it before it (`per_tag.csv`, a summary's `bootstrap.csv`; `core.sealed`), which
+`read_metrics` and `read_csv_beside` check, so a flipped digit is an error, not a figure."""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ..core import hdf5
-from ..core.atomic import atomic_path, write_text
+from ..core.atomic import atomic_path
 from ..core.errors import DataError
 from ..core.metrics import per_tag_metrics, tagging_metrics
+from ..core.sealed import check_beside, read_sealed, write_sealed
 from ..core.versions import library_versions
 
 
@@ -45,9 +51,13 @@ def write_predictions(path, clip_ids, scores, labels, tags, aggregate: str = "me
         h5.attrs["aggregate"] = aggregate
 
 
-def write_metrics(path, metrics: dict) -> None:
-    """Write a metrics dict as `metrics.json` (indented, sorted keys), atomically."""
-    write_text(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+MISSING = "run snakemake for that experiment first"
+
+
+def write_metrics(path, metrics: dict, files=()) -> None:
+    """Write a metrics dict as `metrics.json`, atomically, sealed with the sha256 of its
+    content and of `files` (written before it, beside it)."""
+    write_sealed(path, metrics, files)
 
 
 def score(clip_ids, labels, scores, tags, extra: dict) -> Scored:
@@ -85,26 +95,33 @@ def write_scored(out_dir, run: Scored) -> dict:
         run.per_tag.to_csv(tmp, index=False, float_format="%.6f")
     write_predictions(out / "predictions.h5", run.clip_ids, run.scores, run.labels, run.tags,
                       run.metrics.get("aggregate", "mean"))
-    write_metrics(out / "metrics.json", run.metrics)
+    write_metrics(out / "metrics.json", run.metrics, [out / "per_tag.csv"])
     return run.metrics
 
 
 def read_metrics(path) -> dict:
-    """Read a `metrics.json` (a seed's, a summary over seeds or the baseline's).
+    """Read a `metrics.json` (a seed's, a summary over seeds or the baseline's), checked against
+    its seal (`core.sealed`).
 
     Raises
     ------
     DataError
-        Naming the file, if it is missing or unreadable.
+        Naming the file, if it is missing, unreadable, or its content is not what was written.
+    """
+    return read_sealed(path, MISSING)[0]
+
+
+def read_csv_beside(path) -> pd.DataFrame:
+    """Read a CSV written before the `metrics.json` beside it (`per_tag.csv`, `bootstrap.csv`),
+    checked against the sha256 that file records.
+
+    Raises
+    ------
+    DataError
+        If the CSV or its metrics file is missing, or the CSV's bytes are not what was written.
     """
     path = Path(path)
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: not found (run snakemake for that experiment first)") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: unreadable metrics file ({type(err).__name__}); delete it and "
-                        "rerun snakemake") from None
+    return pd.read_csv(check_beside(path, path.parent / "metrics.json", MISSING))
 
 
 def read_scored(run_dir) -> Scored:
@@ -117,8 +134,8 @@ def read_scored(run_dir) -> Scored:
     """
     run = Path(run_dir)
     metrics = read_metrics(run / "metrics.json")
+    per_tag = read_csv_beside(run / "per_tag.csv")
     try:
-        per_tag = pd.read_csv(run / "per_tag.csv")
         with h5py.File(run / "predictions.h5", "r") as h5:
             hdf5.verify(h5, run / "predictions.h5")
             clip_ids = list(h5["clip_id"].asstr()[()])
@@ -127,6 +144,6 @@ def read_scored(run_dir) -> Scored:
     except FileNotFoundError as err:
         raise DataError(f"{err.filename}: not found (evaluate that run first)") from None
     except (OSError, KeyError, ValueError) as err:
-        raise DataError(f"{run}: unreadable scored run ({type(err).__name__}: {err}); delete "
-                        "it and rerun snakemake") from None
+        raise DataError(f"{run / 'predictions.h5'}: corrupted ({type(err).__name__}: {err}); "
+                        "delete it and rerun snakemake (it is rebuilt)") from None
     return Scored(metrics, clip_ids, labels, scores, tags, per_tag)

@@ -190,14 +190,14 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
 def plugin_weights(spec) -> dict[str, str]:
     """A user's backbone's weight files, each checked against its declared sha256: what ties
     its caches and heads to the weights (and the plugin, by reference)."""
-    from ..backbones.plugins import sha256
+    from ..core.digests import sha256_of
     from ..settings.fingerprint import plugin_fingerprint
 
     for name, path in backbones.weight_paths(spec).items():
         if not Path(path).is_file():
             raise DataError(f"backbone {spec.ref}: weights file {path} not found (place it there "
                             "or fix the plugin's weights)")
-        found = sha256(Path(path))
+        found = sha256_of(path)
         if found != spec.weight_files[name]:
             raise DataError(f"backbone {spec.ref}: {path} has sha256 {found[:16]}..., the plugin "
                             f"declares {spec.weight_files[name][:16]}...: replace the file or "

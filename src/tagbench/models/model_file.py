@@ -57,4 +57,5 @@ def read_metadata(path: str | Path) -> dict:
         with zipfile.ZipFile(path) as zf:
             return json.loads(zf.read(METADATA_NAME))
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError):
-        raise DataError(f"{path}: not a tagbench model (.keras file with {METADATA_NAME})") from None
+        raise DataError(f"{path}: corrupted or not a tagbench model (a .keras file with "
+                        f"{METADATA_NAME}): delete it and rerun snakemake (it is retrained)") from None

@@ -317,5 +317,7 @@ def load_model(path) -> tuple[keras.Model, dict]:
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as err:  # noqa: BLE001 - Keras raises many types for a damaged file
-        raise DataError(f"{path}: cannot load the model ({type(err).__name__}: {err})") from None
+        reason = " ".join(f"{type(err).__name__}: {err}".split())[:300]  # one line
+        raise DataError(f"{path}: cannot load the model ({reason}): delete it and rerun "
+                        "snakemake (it is retrained)") from None
     return model, metadata

@@ -18,7 +18,7 @@ import pandas as pd
 from ..core.atomic import atomic_path, write_text
 from ..core.errors import DataError
 from ..core.tag_lists import read_tag_list, shipped, tag_set_digest, tag_set_name
-from ..evaluation.scoring import read_metrics, read_scored
+from ..evaluation.scoring import read_csv_beside, read_metrics, read_scored
 from ..evaluation.stats import KEYS, NO_VERDICT, Runs, difference, flag_families, pairwise, resampled
 
 PUBLISHED = Path(__file__).with_name("published.csv")
@@ -260,11 +260,7 @@ def _resolve(results_dir: Path, spec: str) -> dict[str, Path]:
 
 def _summary_runs(folder: Path) -> Runs:
     """A summary's per-seed figures and clip resamples (what an interval is computed from)."""
-    try:
-        frame = pd.read_csv(folder / "bootstrap.csv")
-    except FileNotFoundError:
-        raise DataError(f"{folder / 'bootstrap.csv'}: not found (run snakemake for that "
-                        "experiment first)") from None
+    frame = read_csv_beside(folder / "bootstrap.csv")
     return Runs.from_summary(read_metrics(folder / "metrics.json"), frame, str(folder))
 
 

@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 
 from ..core.atomic import atomic_path, write_text  # noqa: E402
 from ..core.errors import DataError  # noqa: E402
+from ..evaluation.scoring import read_csv_beside  # noqa: E402
 from ..evaluation.stats import KEYS, Runs, estimate, pairwise, resampled  # noqa: E402
 from ..settings.config import BootstrapSettings  # noqa: E402
 from .verdict import BASELINE, resolution, verdict  # noqa: E402
@@ -141,7 +142,8 @@ def _read_summary(folder: Path, what: str) -> tuple[dict, Runs]:
     if f"{KEYS[0]}_ci95" not in metrics:
         raise DataError(f"{folder / 'metrics.json'}: has no intervals: it is one seed's file, "
                         f"not the summary of {what}")
-    return metrics, Runs.from_summary(metrics, _read_csv(folder / "bootstrap.csv"), str(folder))
+    return metrics, Runs.from_summary(metrics, read_csv_beside(folder / "bootstrap.csv"),
+                                      str(folder))
 
 
 def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=None,
@@ -192,7 +194,7 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
         spec = read_metadata(model_files[i])["spec"] if i < len(model_files) else {}
         rows.append(_row(variant, metrics, spec, runs[variant], settings.interval))
         per_tag[variant], point[variant], folders[variant] = (
-            _read_csv(Path(edir) / "per_tag.csv"), metrics, Path(edir))
+            read_csv_beside(Path(edir) / "per_tag.csv"), metrics, Path(edir))
     if baseline_dir:
         metrics, runs[BASELINE] = _read_summary(Path(baseline_dir), "the baseline")
         rows.append(_row(BASELINE, metrics, {"backbone": "none", "pooling": "log-mel mean+std",
