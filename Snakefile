@@ -18,10 +18,12 @@ os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 # Light modules only (no numpy, h5py, librosa or TensorFlow): every snakemake call parses this.
 from tagbench.backbones import (
     CACHE_PATTERN,
+    DEFAULT,
     FRONT_ENDS,
     MUSICNN_MODELS,
     backbone,
     cache_name,
+    parse_cache_name,
     weight_paths,
 )
 from tagbench.core.errors import ConfigError
@@ -65,7 +67,9 @@ if S.predict.audio_dir and not Path(S.predict.audio_dir).is_dir():
     sys.exit(f"tagbench: config error: config key 'predict.audio_dir': {S.predict.audio_dir}: "
              "folder not found")
 ENV = "../../envs/tagbench.yaml"
-VGGISH_CKPT = backbone("vggish").weights_file
+# The log-mel the baseline floor's statistics are computed from: the default backbone's.
+BASELINE_FRONT_END = backbone(DEFAULT).front_end
+VGGISH_CKPT = backbone("vggish").weights_file("vggish")
 # The musicnn models' weights: the pinned wheel (fetched by `make setup` or the musicnn_wheel
 # rule, or placed by hand at config musicnn.wheel), unpacked per model by musicnn_weights.
 MUSICNN_WHEEL = S.musicnn_wheel

@@ -41,7 +41,8 @@ def test_variant_overrides_train_keys():
      "config key 'variants.m.pooling': 'avg' is not a pooling of backbone MSD_musicnn (one of "
      "max_pool, mean_pool, penultimate, taggram)"),
     ({"variants": {"m": {"backbone": "MTT_vgg", "pooling": "pool5", "weights": "vggish"}}},
-     "config key 'variants.m.weights': 'vggish' is the VGGish checkpoint"),
+     "config key 'variants.m.weights': 'vggish' is not a weights choice of backbone MTT_vgg "
+     "(one of none: loads resources/musicnn/MTT_vgg/variables.index)"),
     ({"variants": {"s": {"head": "shipped", "finetune": False}}},
      "config key 'variants.s.head': 'shipped' is the backbone's own output layer, and backbone "
      "vggish has none (taggers: MSD_musicnn, MTT_musicnn, MSD_vgg, MTT_vgg)"),

@@ -183,8 +183,8 @@ def test_modules_of_a_subpackage_are_part_of_the_stages_that_import_them(package
     sub = package / "backbones"
     (sub / "net.py").write_text("from ..core.atomic import write_text\nfrom . import helper\nSIZE = 3\n")
     (sub / "helper.py").write_text("from ..core import layout\nWIDTH = 1\n")
-    edit(package / "models/networks.py", "from ..backbones import vggish\n",
-         "from ..backbones import vggish\nfrom ..backbones.net import SIZE\n")
+    edit(package / "models/networks.py", "from .. import backbones\n",
+         "from .. import backbones\nfrom ..backbones.net import SIZE\n")
     fingerprint._module.cache_clear()
     assert {"backbones", "backbones.net", "backbones.helper", "core.atomic", "core.layout"} <= set(
         stage_modules("train", package))

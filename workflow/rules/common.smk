@@ -1,8 +1,9 @@
 # Input functions shared by the rules.
 
 
-def shard_files(part, front_end="vggish"):
-    """Every shard of a split part in one front end, as configured in features.shards."""
+def shard_files(part, front_end=BASELINE_FRONT_END):
+    """Every shard of a split part in one front end (the baseline's by default), as configured
+    in features.shards."""
     return [
         f"results/{EXPERIMENT}/features/{front_end}/{part}/{shard_name(i)}.h5"
         for i in range(S.shards[part])
@@ -24,8 +25,7 @@ def cache_front_end(wildcards):
     """The front end of a cache's backbone."""
     if wildcards.backbone in USER_BACKBONES:
         return USER_BACKBONES[wildcards.backbone].front_end
-    name = wildcards.backbone if wildcards.backbone in MUSICNN_MODELS else "vggish"
-    return backbone(name).front_end
+    return backbone(parse_cache_name(wildcards.backbone)[0]).front_end
 
 
 def cache_code(wildcards):
@@ -53,15 +53,10 @@ def variant_shards(part):
 
 
 def backbone_weights(name, weights):
-    """The trained weights a backbone loads: the VGGish checkpoint (weights: vggish), a musicnn
-    model's unpacked checkpoint index, or none (random VGGish; a user's backbone, whose weight
-    files only its cache job reads)."""
+    """The checkpoint a backbone loads with `weights` (none for random weights, and for a
+    user's backbone, whose weight files only its cache job reads)."""
     spec = backbone(name)
-    if spec.frozen_only:
-        return []
-    if name != "vggish":
-        return spec.weights_file
-    return VGGISH_CKPT if weights == "vggish" else []
+    return [] if spec.frozen_only else spec.weights_file(weights) or []
 
 
 def weights_input(wildcards):
@@ -121,12 +116,11 @@ def backbone_cache(part):
 
 
 def cache_weights(wildcards):
-    """The trained weights of a cache's backbone (none for random VGGish)."""
+    """The trained weights of a cache's backbone (none for random weights)."""
     if wildcards.backbone in USER_BACKBONES:
         return sorted(weight_paths(USER_BACKBONES[wildcards.backbone]).values())
-    if wildcards.backbone in MUSICNN_MODELS:
-        return backbone_weights(wildcards.backbone, "pretrained")
-    return backbone_weights("vggish", "vggish" if wildcards.backbone == "vggish" else "none")
+    name, weights, _ = parse_cache_name(wildcards.backbone)
+    return backbone_weights(name, weights)
 
 
 def cache_features(wildcards):

@@ -15,6 +15,7 @@ parses. `front_end_params`, `log_mel` and `patches` import their front end's mod
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from dataclasses import dataclass, field
 
@@ -37,6 +38,8 @@ class FrontEnd:
     # backbones does not run them, so they are no part of its code fingerprint
     modules: tuple[str, ...] = ()
     kind: str = "logmel"  # or "waveform"
+    # a log-mel front end's module: `PARAMS` (what a shard records) and `clip_log_mel(waveform)`
+    code: str = ""
 
     @property
     def patch_seconds(self) -> float:
@@ -53,7 +56,6 @@ class Backbone:
     trained_on: dict | None = field(default=None, hash=False)  # None: no training data (random)
     weights: str = "none"                                 # where trained weights come from
     sample_rate: int = 16000
-    weights_file: str = ""     # a built-in's trained weights, where the workflow puts them
     patch_samples: int = 0     # waveform input: one patch, and the step between patches
     hop_samples: int = 0
     # a user's backbone (`plugins`): its class, the config's name for it, its weight files
@@ -63,6 +65,34 @@ class Backbone:
     weight_files: dict = field(default_factory=dict, hash=False)
     code: tuple = ()
     distribution: str | None = None
+    # a built-in's family: the module that builds its Keras graph and loads its weights
+    # (`backbone_model(spec, names)`, `load_backbone(model, spec, weights, path)`)
+    family: str = ""
+    # what `train.weights` may say (the first when a variant inherits another backbone's), the
+    # checkpoint each loads (none: random weights, cached as `random_cache`), and what a
+    # checkpoint other than the backbone's own was trained on
+    weight_choices: tuple[str, ...] = ("none",)
+    checkpoints: dict = field(default_factory=dict, hash=False)
+    pretrained: dict = field(default_factory=dict, hash=False)
+    random_cache: str = ""  # e.g. "random{seed}": the cache folder of seeded random weights
+
+    def weights_file(self, weights: str) -> str:
+        """The checkpoint `weights` loads, where the workflow puts it ("" for random weights)."""
+        return self.checkpoints.get(weights, "")
+
+    def trained(self, weights: str) -> dict | None:
+        """What the backbone with `weights` was trained on (None: random weights)."""
+        if not self.plugin and not self.weights_file(weights):
+            return None
+        return self.pretrained.get(weights, self.trained_on)
+
+    def cache_name(self, weights: str, backbone_seed: int) -> str:
+        """The folder of its cached outputs: its name with trained weights, else `random_cache`
+        for the seed (not the replicate seed, so every variant and replicate with that backbone
+        shares one cache)."""
+        if self.plugin or self.weights_file(weights):
+            return self.name
+        return self.random_cache.format(seed=backbone_seed)
 
     @property
     def frozen_only(self) -> bool:
@@ -80,12 +110,15 @@ class Backbone:
         return self.poolings[pooling]
 
 
+DEFAULT = "vggish"  # the config's default backbone, and that of files written before backbones
 FRONT_ENDS = {
     "vggish": FrontEnd("vggish", 16000, 160, 64, 96,
-                       ("backbones.vggish", "backbones.vggish_frontend")),
+                       ("backbones.vggish", "backbones.vggish_frontend"),
+                       code="backbones.vggish_frontend"),
     "musicnn": FrontEnd("musicnn", 16000, 256, 96, 187,
                         ("backbones.musicnn", "backbones.musicnn_frontend",
-                         "backbones.musicnn_weights")),
+                         "backbones.musicnn_weights"),
+                        code="backbones.musicnn_frontend"),
 }
 
 MTT_TAGS = (
@@ -127,19 +160,36 @@ BACKBONES = {
                        {"avg": "pool4_freq_mean", "autopool": "pool4_freq_mean",
                         "max": "pool4_max", "embedding": "embedding"},
                        weights="the official VGGish checkpoint (train.weights: vggish)",
-                       weights_file="resources/vggish/vggish_model.ckpt"),
+                       family="backbones.vggish", weight_choices=("none", "vggish"),
+                       checkpoints={"vggish": "resources/vggish/vggish_model.ckpt"},
+                       pretrained={"vggish": {"dataset": "youtube-8m", "name": "YouTube-8M",
+                                              "source": "YouTube-8M (the VGGish checkpoint)"}},
+                       random_cache="random{seed}"),
     **{name: Backbone(name, "musicnn", outputs, _identity(outputs), tags, trained_on,
-                      "the musicnn==0.1.0 wheel",
-                      weights_file=f"resources/musicnn/{name}/variables.index")
+                      "the musicnn==0.1.0 wheel", family="backbones.musicnn",
+                      checkpoints={"none": f"resources/musicnn/{name}/variables.index"})
        for name, outputs, tags, trained_on in (
            ("MSD_musicnn", MUSICNN_OUTPUTS, MSD_TAGS, MSD_TRAINED_ON),
            ("MTT_musicnn", MUSICNN_OUTPUTS, MTT_TAGS, MTT_TRAINED_ON),
            ("MSD_vgg", VGG_OUTPUTS, MSD_TAGS, MSD_TRAINED_ON),
            ("MTT_vgg", VGG_OUTPUTS, MTT_TAGS, MTT_TRAINED_ON))},
 }
+DEFAULT_FRONT_END = BACKBONES[DEFAULT].front_end
 MUSICNN_MODELS = tuple(name for name, b in BACKBONES.items() if b.front_end == "musicnn")
-# Folder names of frozen backbone caches: vggish (checkpoint), random{seed}, or a musicnn model.
-CACHE_PATTERN = "vggish|random\\d+|" + "|".join(MUSICNN_MODELS)
+# Folder names of the built-ins' frozen caches: a backbone's name (its trained weights), or its
+# random weights' (`random_cache`, a seed in place of {seed}).
+CACHE_PATTERN = "|".join([*map(re.escape, BACKBONES), *(
+    re.escape(b.random_cache).replace(re.escape("{seed}"), r"\d+")
+    for b in BACKBONES.values() if b.random_cache)])
+
+
+def family_module(spec: Backbone):
+    """The module of a built-in's family (its Keras graph and weights); a user's backbone has
+    none: it is frozen-only."""
+    if not spec.family:
+        raise DataError(f"backbone {spec.ref or spec.name} has no Keras graph (a user's backbone "
+                        "is frozen-only: finetune: false)")
+    return importlib.import_module(f"{__name__.rsplit('.', 1)[0]}.{spec.family}")
 
 
 def backbone(ref: str) -> Backbone:
@@ -253,28 +303,28 @@ def weight_paths(spec: Backbone) -> dict[str, str]:
 
 
 def cache_name(backbone_name: str, weights: str, backbone_seed: int) -> str:
-    """The folder a frozen backbone's cached outputs live in: `vggish` (the checkpoint),
-    `random{seed}` (VGGish with random weights from their own seed, not the replicate seed, so
-    every variant and replicate with that backbone shares one cache), or the backbone's name."""
-    if backbone_name != "vggish":
-        return backbone(backbone_name).name
-    return "vggish" if weights == "vggish" else f"random{backbone_seed}"
+    """The folder a frozen backbone's cached outputs live in (`Backbone.cache_name`)."""
+    return backbone(backbone_name).cache_name(weights, backbone_seed)
 
 
 def parse_cache_name(name: str) -> tuple[str, str, int]:
     """Inverse of `cache_name`: (backbone, weights, backbone_seed); a user's backbone is given
     by its reference (what the cache rule passes), which names its cache."""
-    if name == "vggish":
-        return "vggish", "vggish", 0
-    if name.startswith("random") and name[6:].isdigit():
-        return "vggish", "none", int(name[6:])
-    if name in MUSICNN_MODELS:
-        return name, "pretrained", 0
+    for spec in BACKBONES.values():
+        for weights in spec.weight_choices:
+            if spec.weights_file(weights) and name == spec.name:
+                return spec.name, weights, 0
+        pattern = re.escape(spec.random_cache).replace(re.escape("{seed}"), r"(\d+)")
+        match = re.fullmatch(pattern, name) if spec.random_cache else None
+        if match:
+            return spec.name, next(w for w in spec.weight_choices if not spec.weights_file(w)), \
+                int(match[1])
     try:
         return backbone(name).ref or name, "pretrained", 0
     except DataError as err:
-        raise DataError(f"unknown backbone cache {name!r} (vggish, random<seed>, one of "
-                        f"{', '.join(MUSICNN_MODELS)}, or a user's backbone: {err})") from None
+        random = [b.random_cache.format(seed="<seed>") for b in BACKBONES.values() if b.random_cache]
+        raise DataError(f"unknown backbone cache {name!r} (one of {', '.join(BACKBONES)}, "
+                        f"{', '.join(random)}, or a user's backbone: {err})") from None
 
 
 def front_end(name: str) -> FrontEnd:
@@ -292,29 +342,21 @@ def front_end_params(name: str) -> dict:
     fe = front_end(name)
     if fe.kind == "waveform":
         return {"front_end": name, "sample_rate": fe.sample_rate, "input": "waveform"}
-    if fe.name == "musicnn":
-        from . import musicnn_frontend
+    return {**_front_end_module(fe).PARAMS, "front_end": fe.name}
 
-        return {**musicnn_frontend.PARAMS, "front_end": "musicnn"}
-    from . import vggish_frontend
 
-    return {**vggish_frontend.PARAMS, "front_end": "vggish"}
+def _front_end_module(fe: FrontEnd):
+    return importlib.import_module(f"{__name__.rsplit('.', 1)[0]}.{fe.code}")
 
 
 def log_mel(name: str, waveform):
     """Mono samples at the front end's rate -> (frames, n_mels) float32 log-mel, padded so that
-    a clip shorter than one patch gives one (silence at the end of the waveform, for both
-    log-mel front ends); a waveform front end gives the samples as (samples, 1)."""
+    a clip shorter than one patch gives one (silence at the end of the waveform, for every
+    log-mel front end); a waveform front end gives the samples as (samples, 1)."""
     fe = front_end(name)
     if fe.kind == "waveform":
         return waveform.reshape(-1, 1)
-    if fe.name == "musicnn":
-        from . import musicnn_frontend
-
-        return musicnn_frontend.log_mel(musicnn_frontend.pad_to_patch(waveform))
-    from . import vggish_frontend
-
-    return vggish_frontend.log_mel(vggish_frontend.pad_to_example(waveform))
+    return _front_end_module(fe).clip_log_mel(waveform)
 
 
 def patches(logmel, patch_frames: int, step: int | None = None):
@@ -335,18 +377,16 @@ def patches(logmel, patch_frames: int, step: int | None = None):
 def provenance(backbone_name: str, weights: str, dataset: str) -> str:
     """What a variant's figure measures, by what its backbone learned from: transfer, in-domain
     supervised tagging (a backbone trained on the dataset itself), or random features."""
-    spec = backbone(backbone_name)
-    if spec.trained_on is None:
-        if weights == "vggish":
-            return "transfer from YouTube-8M (the VGGish checkpoint)"
+    trained = backbone(backbone_name).trained(weights)
+    if trained is None:
         return "random weights (no pretraining)"
-    if spec.trained_on.get("dataset") == "none":
+    if trained.get("dataset") == "none":
         return "no trained weights (a fixed feature extractor)"
-    if spec.trained_on.get("dataset") == "unknown":
+    if trained.get("dataset") == "unknown":
         return "trained on data its plugin does not name (unknown; leakage unchecked)"
-    if spec.trained_on.get("dataset") == dataset:
+    if trained.get("dataset") == dataset:
         return "in-domain supervised, not transfer"
-    return f"transfer from {spec.trained_on['dataset'].upper()}"
+    return f"transfer from {trained.get('source', trained['dataset'].upper())}"
 
 
 def leaked_test_folders(backbone_name: str, dataset: str, test_folders) -> list[str]:

@@ -273,3 +273,30 @@ def pretrained(model_name: str, checkpoint_prefix: str | Path) -> keras.Model:
     model = build(model_name)
     load_weights(model, checkpoint_prefix)
     return model
+
+
+# --- the backbone contract (`backbones.Backbone.family`) ----------------------------------------
+
+def backbone_model(spec, names) -> keras.Model:
+    """One model's network alone (random weights from the caller's seed): a (187, 96) log-mel
+    patch -> dict of the named outputs."""
+    net = build(spec.name)
+    return keras.Model(net.input, {n: net.output[n] for n in names}, name=f"{spec.name}_backbone")
+
+
+def load_backbone(model: keras.Model, spec, weights: str, path) -> str:
+    """The model's own trained weights (its `.index` file or prefix) into `model`: the whole
+    network (the cache's) directly; a tagger or a pruned path through the whole network, so
+    that every variable must still find its weight."""
+    from .layers import copy_weights
+
+    prefix = str(path)[:-len(".index")] if str(path).endswith(".index") else str(path)
+    scopes = CHECKPOINT_SCOPES[MODELS[spec.name].architecture]
+    weighted = {layer.name for layer in model.layers if layer.weights}
+    if weighted == set(scopes):
+        n = load_weights(model, prefix)
+    else:
+        full = build(spec.name)
+        n = load_weights(full, prefix)
+        copy_weights(full, model)
+    return f"{spec.name} weights ({n} variables) loaded from {path}"

@@ -72,3 +72,9 @@ def waveform_to_patches(waveform: np.ndarray, step: int = PATCH_FRAMES) -> np.nd
     """16 kHz waveform -> (n >= 1, 187, 96) float32 patches; a clip shorter than one patch is
     zero-padded at the end of the waveform to PATCH_SAMPLES (47,616 samples, 2.98 s)."""
     return patches(log_mel(pad_to_patch(waveform)), step)
+
+
+def clip_log_mel(waveform: np.ndarray) -> np.ndarray:
+    """A clip's log-mel as features store it: padded so that a clip shorter than one patch
+    gives one (`backbones.log_mel`)."""
+    return log_mel(pad_to_patch(waveform))

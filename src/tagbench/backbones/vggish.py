@@ -15,6 +15,7 @@ import keras
 from keras import layers
 
 from ..core.errors import DataError
+from .layers import AxisMean
 
 CONV = (("conv1", 64), ("pool1", 0), ("conv2", 128), ("pool2", 0), ("conv3_1", 256),
         ("conv3_2", 256), ("pool3", 0), ("conv4_1", 512), ("conv4_2", 512), ("pool4", 0))
@@ -91,3 +92,38 @@ def load_checkpoint(model: keras.Model, path: str | Path) -> list[str]:
         layer.set_weights(values)
         loaded.append(layer_name)
     return loaded
+
+
+# --- the backbone contract (`backbones.Backbone.family`) ----------------------------------------
+
+def backbone_outputs(logmel, names) -> dict:
+    """VGGish's per-patch outputs `names` (of its registry entry's `outputs`) for a (96, 64)
+    input."""
+    feature_map = conv_stack(logmel)
+    out = {}
+    if "pool4_freq_mean" in names:
+        out["pool4_freq_mean"] = AxisMean(axis=2, name="mean_over_freq")(feature_map)
+    if "pool4_max" in names:
+        out["pool4_max"] = layers.GlobalMaxPooling2D(name="pool_max")(feature_map)
+    if "embedding" in names:
+        out["embedding"] = fc_stack(feature_map)[2]
+    return out
+
+
+def backbone_model(spec, names) -> keras.Model:
+    """The backbone alone (random weights from the caller's seed): a (96, 64) log-mel patch ->
+    dict of the named outputs."""
+    from . import front_end
+
+    fe = front_end(spec.front_end)
+    inputs = keras.Input((fe.patch_frames, fe.n_mels), name="logmel")
+    return keras.Model(inputs, backbone_outputs(inputs, names), name="vggish_backbone")
+
+
+def load_backbone(model: keras.Model, spec, weights: str, path) -> str | None:
+    """The official checkpoint into the VGGish layers of `model` when `weights` names it;
+    nothing for random weights."""
+    if not spec.weights_file(weights):
+        return None
+    loaded = load_checkpoint(model, path)
+    return f"VGGish weights loaded into {len(loaded)} layers from {path}"

@@ -122,3 +122,9 @@ def frame_examples(logmel: np.ndarray, step: int = EXAMPLE_FRAMES) -> np.ndarray
 def waveform_to_examples(waveform: np.ndarray) -> np.ndarray:
     """The official function's contract: 16 kHz waveform -> (n, 96, 64) float32 examples."""
     return frame_examples(log_mel(waveform))
+
+
+def clip_log_mel(waveform: np.ndarray) -> np.ndarray:
+    """A clip's log-mel as features store it: padded so that a clip shorter than one example
+    gives one (`backbones.log_mel`)."""
+    return log_mel(pad_to_example(waveform))

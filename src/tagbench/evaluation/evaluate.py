@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backbones import DEFAULT, leaked_test_folders, provenance
 from ..backbones import backbone as backbone_spec
-from ..backbones import leaked_test_folders, provenance
 from ..core.errors import DataError
 from ..features.shards import FeatureStore
 from ..models.inference import predict_store
@@ -118,7 +118,7 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
     model, meta = load_model(model_path)
     scorer, store = _scored_store(model, meta, shard_paths, cache_paths, model_path)
     spec = meta.get("spec", {})
-    backbone, dataset = spec.get("backbone", "vggish"), store.split.get("dataset", "")
+    backbone, dataset = spec.get("backbone", DEFAULT), store.split.get("dataset", "")
     with store:
         if store.tags != meta["tags"]:
             raise DataError(f"{model_path}: the model's tags differ from the test shards' "

@@ -83,7 +83,7 @@ def load_audio(path: str | Path, resample: str, rate: int = SAMPLE_RATE) -> np.n
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
-def clip_logmel(path: str | Path, resample: str, front_end: str = "vggish") -> np.ndarray:
+def clip_logmel(path: str | Path, resample: str, front_end: str | None = None) -> np.ndarray:
     """Decode an audio file and compute a backbone front end's log-mel (for a waveform front
     end, its samples at the front end's rate, as (samples, 1)).
 
@@ -94,9 +94,9 @@ def clip_logmel(path: str | Path, resample: str, front_end: str = "vggish") -> n
     path : str or Path
         The audio file (see `load_audio`).
     resample : {"soxr_hq", "soxr_vhq"}
-        The soxr quality used when the file is not at 16 kHz.
+        The soxr quality used when the file is not at the front end's rate.
     front_end : str, optional
-        The backbone front end (`backbones.FRONT_ENDS`), "vggish" by default.
+        The backbone front end (`backbones.FRONT_ENDS`), the default backbone's by default.
 
     Returns
     -------
@@ -110,5 +110,6 @@ def clip_logmel(path: str | Path, resample: str, front_end: str = "vggish") -> n
     """
     from .. import backbones
 
+    front_end = front_end or backbones.DEFAULT_FRONT_END
     rate = backbones.front_end(front_end).sample_rate
     return backbones.log_mel(front_end, load_audio(path, resample, rate))

@@ -254,7 +254,7 @@ class FeatureStore:
             raise DataError(f"shards disagree on the tag list: {[s.path.name for s in self.shards]}")
         self.tags = list(tags.pop())
         self.feature_params = self.shards[0].feature_params
-        fronts = {s.feature_params.get("front_end", "vggish") for s in self.shards}
+        fronts = {s.feature_params.get("front_end", backbones.DEFAULT_FRONT_END) for s in self.shards}
         if len(fronts) != 1:
             raise DataError(f"shards of different front ends ({', '.join(sorted(fronts))}) given "
                             "as one part")

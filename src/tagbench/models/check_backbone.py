@@ -93,10 +93,12 @@ def describe(ref: str) -> dict:
         present = present if paths else "none needed"
         where = spec.distribution or spec.ref
     else:
-        present = ("yes" if Path(spec.weights_file).is_file() else
-                   f"not yet ({spec.weights_file}: the workflow fetches it)")
+        files = {w: spec.weights_file(w) for w in spec.weight_choices if spec.weights_file(w)}
+        missing = [f for f in files.values() if not Path(f).is_file()]
+        present = (f"not yet ({missing[0]}: the workflow fetches it)" if missing else "yes")
         where = "built in"
-    trained = spec.trained_on or {"name": "YouTube-8M (weights: vggish) or nothing (random)"}
+    trained = spec.trained_on or {"name": " or ".join(
+        [f"{spec.trained(w)['name']} (weights: {w})" for w in files] + ["nothing (random)"])}
     patch = (spec.patch_samples / spec.sample_rate if spec.input == "waveform"
              else backbones.front_end(spec.front_end).patch_seconds)
     # the name to give train.backbone, check-backbone and predict --backbone (a user's own

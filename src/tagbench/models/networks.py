@@ -1,12 +1,10 @@
 """Tagging models: a backbone + a pooling + a head, all chosen by a variant's settings.
 
-backbone: `vggish` or a pretrained musicnn model (`backbones.BACKBONES`). pooling, what the head
-reads: for VGGish `avg` / `max` (global over the 6x4 pool4 map; the report used avg),
-`autopool` (mean over frequency, then AutoPool over the 6 time steps), `embedding` (the
-official fc layers' 128-d output); for musicnn one of its embedding layers (`max_pool`,
-`mean_pool`, `penultimate`, `taggram`; vgg models `pool5`, `taggram`). head: for each hidden
-size, batch-norm + dropout + dense(ReLU); then batch-norm + dropout + dense(n_tags) with a
-sigmoid (multi-label, binary cross-entropy).
+backbone: a built-in with a Keras graph (`backbones.BACKBONES`; its family module builds it and
+loads its weights). pooling, what the head reads: one of the backbone's named outputs
+(`Backbone.poolings`); `avg` and `autopool` then average or AutoPool a time axis the output
+keeps. head: for each hidden size, batch-norm + dropout + dense(ReLU); then batch-norm +
+dropout + dense(n_tags) with a sigmoid (multi-label, binary cross-entropy).
 
 The model is built as backbone outputs (the registry's `outputs`) + a head stack, so a frozen
 variant's head can train alone on cached backbone outputs (`build_head`) and be put back into
@@ -19,7 +17,7 @@ import keras
 from keras import layers, ops
 
 from .. import backbones
-from ..backbones import vggish
+from ..backbones.layers import AxisMean, copy_weights  # noqa: F401 - the head's, and callers'
 from ..core.errors import DataError
 from ..settings.config import TrainSettings
 from .model_file import read_metadata
@@ -53,38 +51,6 @@ class AutoPool1D(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
-
-
-@keras.saving.register_keras_serializable(package="tagbench")
-class AxisMean(layers.Layer):
-    """Mean over one axis (a named, serialisable layer instead of a Lambda)."""
-
-    def __init__(self, axis: int, **kwargs):
-        super().__init__(**kwargs)
-        self.axis = axis
-
-    def call(self, x):
-        return ops.mean(x, axis=self.axis)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(d for i, d in enumerate(input_shape) if i != self.axis % len(input_shape))
-
-    def get_config(self):
-        return {**super().get_config(), "axis": self.axis}
-
-
-def backbone_outputs(logmel, names) -> dict:
-    """VGGish's per-patch outputs `names` (of `backbones.BACKBONES['vggish'].outputs`) for a
-    (96, 64) input."""
-    feature_map = vggish.conv_stack(logmel)
-    out = {}
-    if "pool4_freq_mean" in names:
-        out["pool4_freq_mean"] = AxisMean(axis=2, name="mean_over_freq")(feature_map)
-    if "pool4_max" in names:
-        out["pool4_max"] = layers.GlobalMaxPooling2D(name="pool_max")(feature_map)
-    if "embedding" in names:
-        out["embedding"] = vggish.fc_stack(feature_map)[2]
-    return out
 
 
 def _pooling_input(spec: TrainSettings) -> str:
@@ -145,11 +111,13 @@ def _apply(stack, x):
     return x
 
 
-def build_backbone(backbone_seed: int = 0, names=None, backbone: str = "vggish") -> keras.Model:
+def build_backbone(backbone_seed: int = 0, names=None, backbone: str = backbones.DEFAULT
+                   ) -> keras.Model:
     """Build a backbone alone, with named outputs: what the backbone cache runs.
 
     Its random weights equal those of `build_model` for the same backbone and `backbone_seed`;
-    trained weights are loaded separately (`load_backbone_weights`).
+    trained weights are loaded separately (`load_backbone_weights`). The network is its
+    family's (`Backbone.family`: a module with `backbone_model(spec, names)`).
 
     Parameters
     ----------
@@ -158,31 +126,27 @@ def build_backbone(backbone_seed: int = 0, names=None, backbone: str = "vggish")
     names : iterable of str, optional
         Outputs to expose (default: all the registry's `outputs` for the backbone).
     backbone : str, optional
-        A name in `backbones.BACKBONES`, "vggish" by default.
+        A built-in backbone's name (`backbones.BACKBONES`).
 
     Returns
     -------
     keras.Model
-        A patch of log-mel -> dict of the named outputs.
+        A patch of the backbone's input -> dict of the named outputs.
+
+    Raises
+    ------
+    DataError
+        If the backbone has no Keras graph (a user's backbone is frozen-only).
     """
     spec = backbones.backbone(backbone)
     names = list(spec.outputs) if names is None else list(names)
     keras.utils.set_random_seed(backbone_seed)
-    if backbone == "vggish":
-        fe = backbones.front_end(spec.front_end)
-        inputs = keras.Input((fe.patch_frames, fe.n_mels), name="logmel")
-        return keras.Model(inputs, backbone_outputs(inputs, names), name="vggish_backbone")
-    from ..backbones import musicnn
-
-    net = musicnn.build(backbone)
-    return keras.Model(net.input, {n: net.output[n] for n in names}, name=f"{backbone}_backbone")
+    return backbones.family_module(spec).backbone_model(spec, names)
 
 
 def load_backbone_weights(model: keras.Model, backbone: str, weights: str, path) -> str | None:
-    """Load trained weights into the backbone layers of `model` (a backbone or a whole tagger).
-
-    VGGish gets its checkpoint only when `weights` is "vggish"; a musicnn backbone always gets
-    its own weights.
+    """Load trained weights into the backbone layers of `model` (a backbone or a whole tagger),
+    by the backbone's family (`load_backbone(model, spec, weights, path)`).
 
     Parameters
     ----------
@@ -191,36 +155,22 @@ def load_backbone_weights(model: keras.Model, backbone: str, weights: str, path)
     backbone : str
         The backbone's name.
     weights : str
-        The variant's `train.weights`; only read for VGGish.
+        The variant's `train.weights` (one of the backbone's `weight_choices`).
     path : str or Path
-        The checkpoint (for musicnn, its `.index` file or prefix).
+        Its checkpoint (`Backbone.weights_file(weights)`, as the workflow puts it).
 
     Returns
     -------
     str or None
-        What was loaded, for the log; None for random VGGish (nothing to load).
+        What was loaded, for the log; None for random weights (nothing to load).
 
     Raises
     ------
     DataError
-        If the VGGish checkpoint is missing or unreadable.
+        If the checkpoint is missing, unreadable, or not the backbone's.
     """
-    if backbone == "vggish":
-        if weights != "vggish":
-            return None
-        loaded = vggish.load_checkpoint(model, path)
-        return f"VGGish weights loaded into {len(loaded)} layers from {path}"
-    from ..backbones import musicnn
-
-    scopes = musicnn.CHECKPOINT_SCOPES[musicnn.MODELS[backbone].architecture]
-    weighted = {layer.name for layer in model.layers if layer.weights}
-    if weighted == set(scopes):  # the whole network (the cache's): load it directly
-        n = musicnn.load_weights(model, checkpoint_prefix(path))
-    else:  # a tagger (head layers) or a pruned path: every variable must still find its weight
-        full = musicnn.build(backbone)
-        n = musicnn.load_weights(full, checkpoint_prefix(path))
-        copy_weights(full, model)
-    return f"{backbone} weights ({n} variables) loaded from {path}"
+    spec = backbones.backbone(backbone)
+    return backbones.family_module(spec).load_backbone(model, spec, weights, path)
 
 
 def checkpoint_prefix(path) -> str:
@@ -285,19 +235,6 @@ def build_head(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:
     inputs = keras.Input(backbones.backbone(spec.backbone).outputs[feature], name=feature)
     return keras.Model(inputs, _apply(_head_layers(spec, n_tags, tags), inputs),
                        name=f"head_{spec.pooling}")
-
-
-def copy_weights(source: keras.Model, target: keras.Model) -> None:
-    """Copy weights by layer name from `source` into `target`, in place.
-
-    Every weighted layer of `target` with a same-named layer in `source` is set; others are
-    left as they are. Moves a trained head into a whole model, or a whole model's head into a
-    head model.
-    """
-    names = {layer.name for layer in source.layers}
-    for layer in target.layers:
-        if layer.weights and layer.name in names:
-            layer.set_weights(source.get_layer(layer.name).get_weights())
 
 
 def load_model(path) -> tuple[keras.Model, dict]:

@@ -60,11 +60,11 @@ def model_front_end(meta: dict, model_path) -> tuple[str, str]:
     """(front end, resampler) the model's features were made with; a front end whose settings
     differ from this tagbench's is an error (the model would see other features than it was
     trained on)."""
-    from ..backbones import FRONT_ENDS, front_end_params
+    from ..backbones import DEFAULT_FRONT_END, FRONT_ENDS, front_end_params
     from ..features.audio import RESAMPLERS
 
     trained = meta.get("feature_params", {})
-    name = trained.get("front_end", "vggish")  # models from before backbones had front ends
+    name = trained.get("front_end", DEFAULT_FRONT_END)  # models from before backbones had them
     if name not in FRONT_ENDS:
         raise DataError(f"{model_path}: trained on front end {name!r}, which this tagbench does "
                         f"not have ({', '.join(FRONT_ENDS)})")

@@ -21,8 +21,8 @@ class BackboneRunner:
     Parameters
     ----------
     ref : str
-        A built-in's cache name (`vggish`, `random{seed}`, a musicnn model) or a user's
-        backbone (`backbones.backbone`).
+        A built-in's cache name (`backbones.cache_name`) or a user's backbone
+        (`backbones.backbone`).
     weights_path : str or Path, optional
         A built-in's checkpoint (default: where the workflow puts it, `Backbone.weights_file`).
     """
@@ -37,8 +37,8 @@ class BackboneRunner:
         else:
             from .backbone_cache import backbone_model
 
-            if weights_path is None and weights != "none":
-                weights_path = spec.weights_file
+            if weights_path is None:
+                weights_path = spec.weights_file(weights) or None
             self._model = backbone_model(ref, weights_path)
         if spec.input == "waveform":
             self.patch, self.hop = spec.patch_samples, spec.hop_samples

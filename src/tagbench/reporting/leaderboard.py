@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..backbones import DEFAULT, backbone
 from ..core.atomic import atomic_path, write_text
 from ..core.errors import DataError
 from ..core.tag_lists import read_tag_list, shipped, tag_set_digest, tag_set_name
@@ -41,18 +42,17 @@ def _row(experiment: str, variant: str, m: dict, baseline: dict | None) -> dict:
     model, split = m.get("model", {}), m.get("split", {})
     head = model.get("head", [])
     described = model.get("description") or (
-        f"{model.get('backbone', 'vggish')} {model.get('pooling', '?')}, shipped model, scored "
+        f"{model.get('backbone', DEFAULT)} {model.get('pooling', '?')}, shipped model, scored "
         "here, not trained here" if head == "shipped" else
         f"{model.get('pooling', '?')} + {'-'.join(map(str, head)) or 'linear'} head")
     return {
         "kind": "experiment", "experiment": experiment, "dataset": split.get("dataset", ""),
         "split": split.get("method", "?"), "n_tags": m.get("n_tags"),
         "tags": _tags_label(split), "tag_set": split.get("tags_sha256", ""), "variant": variant,
-        "backbone": model.get("backbone", "vggish" if "pooling" in model else "-"),
+        "backbone": model.get("backbone", DEFAULT if "pooling" in model else "-"),
         "provenance": model.get("provenance", "-"),
         "model": described,
-        # a musicnn backbone always loads its trained weights (`weights` is VGGish's init)
-        "weights": "trained" if model.get("backbone", "vggish") != "vggish" else model.get("weights", "-"),
+        "weights": _weights_label(model),
         "finetune": model.get("finetune", "-"),
         "seeds": " ".join(map(str, m["seeds"])) if m.get("seeds") else "-",
         "roc_auc": m["roc_auc_macro"], "roc_auc_low": m["roc_auc_macro_ci95"][0],
@@ -264,12 +264,25 @@ def _summary_runs(folder: Path) -> Runs:
     return Runs.from_summary(read_metrics(folder / "metrics.json"), frame, str(folder))
 
 
+def _weights_label(model: dict) -> str:
+    """`train.weights` where the backbone offers a choice; "trained" where it always loads its
+    own (a musicnn model, a user's backbone)."""
+    if "pooling" not in model:
+        return "-"
+    weights = model.get("weights", "none")
+    try:
+        spec = backbone(model.get("backbone", DEFAULT))
+    except DataError:  # a user's backbone no longer installed: its row stays
+        return weights
+    return "trained" if len(spec.weight_choices) == 1 and spec.trained(weights) else weights
+
+
 def _provenance(m: dict) -> str:
     """'backbone: what its figure measures' of a metrics file (the baseline has no backbone)."""
     model = m.get("model", {})
     if "provenance" not in model:
         return model.get("description", "?")
-    return f"{model.get('backbone', 'vggish')}: {model['provenance']}"
+    return f"{model.get('backbone', DEFAULT)}: {model['provenance']}"
 
 
 def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.DataFrame:

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..backbones import DEFAULT  # noqa: E402
 from ..core.atomic import atomic_path, write_text  # noqa: E402
 from ..core.errors import DataError  # noqa: E402
 from ..evaluation.scoring import read_csv_beside  # noqa: E402
@@ -121,7 +122,7 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 def _row(name: str, metrics: dict, spec: dict, runs: Runs, method: str) -> dict:
     head = spec.get("head", [])
-    row = {**metrics, "variant": name, "backbone": spec.get("backbone", "vggish"),
+    row = {**metrics, "variant": name, "backbone": spec.get("backbone", DEFAULT),
            "provenance": metrics.get("model", {}).get("provenance", "-"),
            "pooling": spec.get("pooling", "-"),
            "head": head if isinstance(head, str) else "-".join(map(str, head)) or "-",

@@ -264,11 +264,20 @@ class Settings:
         return replace(self.features, front_end=front_end)
 
 
-def _vggish_only(train: dict, over: dict) -> dict:
-    """`train.weights` is VGGish's init: a musicnn variant that inherits it reads none (one that
-    sets `weights: vggish` itself is refused by check_variant_backbone)."""
-    backbone = over.get("backbone", train.get("backbone", "vggish"))
-    return {"weights": "none"} if backbone != "vggish" and "weights" not in over else {}
+def _inherited_weights(train: dict, over: dict) -> dict:
+    """A variant that inherits `train.weights` its backbone does not offer (another backbone's
+    checkpoint) gets its backbone's first choice; one that sets them itself is checked by
+    check_variant_backbone."""
+    from ..backbones import backbone
+    from ..core.errors import DataError
+
+    if "weights" in over:
+        return {}
+    try:
+        choices = backbone(over.get("backbone", train["backbone"])).weight_choices
+    except DataError:  # an unknown backbone: check_variant_backbone names it
+        return {}
+    return {} if train["weights"] in choices else {"weights": choices[0]}
 
 
 def check_variant_backbone(spec: TrainSettings, where: str, over=()) -> None:
@@ -310,9 +319,11 @@ def check_variant_backbone(spec: TrainSettings, where: str, over=()) -> None:
         if spec.pooling != "taggram" or spec.finetune:
             raise ConfigError(f"config key '{where}.head': a shipped head scores the backbone's "
                               "taggram as trained: set pooling: taggram and finetune: false")
-    if spec.weights == "vggish" and spec.backbone != "vggish":
-        raise ConfigError(f"config key '{where}.weights': 'vggish' is the VGGish checkpoint; "
-                          f"backbone {spec.backbone} loads its own trained weights (weights: none)")
+    if spec.weights not in known.weight_choices:
+        offered = ", ".join(f"{w}: " + (f"loads {known.weights_file(w)}" if known.weights_file(w)
+                                         else "random weights") for w in known.weight_choices)
+        raise ConfigError(f"config key '{key('weights')}': {spec.weights!r} is not a weights "
+                          f"choice of backbone {spec.backbone} (one of {offered})")
 
 
 def check_leakage(spec: TrainSettings, dataset: str, method: str, where: str) -> None:
@@ -452,7 +463,7 @@ def load_settings(raw: dict) -> Settings:
     if unknown:
         raise ConfigError(f"config key 'select_variants': {unknown[0]!r} is not a variant "
                           f"(variants: {', '.join(config['variants'])})")
-    variants = {name: TrainSettings(**{**train, **over, **_vggish_only(train, over)})
+    variants = {name: TrainSettings(**{**train, **over, **_inherited_weights(train, over)})
                 for name, over in config["variants"].items() if selected is None or name in selected}
     for name, spec in variants.items():
         check_variant_backbone(spec, f"variants.{name}", config["variants"][name])

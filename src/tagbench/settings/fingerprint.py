@@ -220,7 +220,20 @@ def stage_modules(stage: str, package_dir: Path = PACKAGE_DIR, front_end: str | 
             continue
         seen.add(name)
         todo += _parse(name, package_dir)[0] - seen
+        todo += _dispatched(name) - seen
     return sorted(seen)
+
+
+def _dispatched(name: str) -> set[str]:
+    """What a module imports by name (importlib), not by an import statement: the registry its
+    front ends' modules (`FrontEnd.code`), the networks their families' (`Backbone.family`)."""
+    from ..backbones import BACKBONES, FRONT_ENDS
+
+    if name == "backbones":
+        return {fe.code for fe in FRONT_ENDS.values() if fe.code}
+    if name == "models.networks":
+        return {b.family for b in BACKBONES.values() if b.family}
+    return set()
 
 
 def library_versions(stage: str, package_dir: Path = PACKAGE_DIR,
