@@ -1,4 +1,4 @@
-# tagbench: transfer learning for music auto-tagging (VGGish, musicnn), as a Snakemake DAG.
+# tagbench: transfer learning for music auto-tagging from pretrained backbones, as a Snakemake DAG.
 #   audio -> split -> features (-> frozen backbone cache) -> one training job per variant
 #   -> evaluation -> report
 # Rules are thin `tagbench <verb>` calls; all logic lives in src/tagbench.
@@ -20,11 +20,11 @@ from tagbench.backbones import (
     CACHE_PATTERN,
     DEFAULT,
     FRONT_ENDS,
-    MUSICNN_MODELS,
     backbone,
     cache_name,
     parse_cache_name,
     weight_paths,
+    weight_steps,
 )
 from tagbench.core.errors import ConfigError
 from tagbench.core.layout import MTT_FILES, MTT_PARTS, PARTS, shard_name
@@ -69,10 +69,9 @@ if S.predict.audio_dir and not Path(S.predict.audio_dir).is_dir():
 ENV = "../../envs/tagbench.yaml"
 # The log-mel the baseline floor's statistics are computed from: the default backbone's.
 BASELINE_FRONT_END = backbone(DEFAULT).front_end
-VGGISH_CKPT = backbone("vggish").weights_file("vggish")
-# The musicnn models' weights: the pinned wheel (fetched by `make setup` or the musicnn_wheel
-# rule, or placed by hand at config musicnn.wheel), unpacked per model by musicnn_weights.
-MUSICNN_WHEEL = S.musicnn_wheel
+# The jobs that put the built-ins' trained weights in place, declared by their families (each
+# reads its config section), by rule name.
+WEIGHT_STEPS = weight_steps(S.weights)
 
 # `snakemake --report` opens on an overview written by the report rules (dataset, split, tags,
 # headline metrics); before they have run, on the static description.
@@ -88,7 +87,6 @@ wildcard_constraints:
     shard=r"\d{3}",
     backbone="|".join([CACHE_PATTERN, *map(re.escape, USER_BACKBONES)]),
     front_end="|".join({*FRONT_ENDS, *(b.front_end for b in USER_BACKBONES.values())}),
-    musicnn_model="|".join(MUSICNN_MODELS),
     seed=r"\d+",
     variant="|".join(re.escape(v) for v in S.variants),
     mtt_file="|".join(re.escape(f) for f in MTT_FILES),

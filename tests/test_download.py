@@ -7,9 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+from tagbench.core.download import DownloadSettings, download
 from tagbench.core.errors import DataError
-from tagbench.data.download import download
-from tagbench.settings.config import DownloadSettings
 
 from .conftest import closed_port_url
 
@@ -84,7 +83,7 @@ def test_checksum_mismatch_keeps_bytes_and_tries_next_mirror(file_server, tmp_pa
 
 def test_offline_fails_fast_and_says_where_to_put_the_file(tmp_path, monkeypatch):
     dest = tmp_path / "mtt" / "mp3.zip.001"
-    from tagbench.data import download as downloading
+    from tagbench.core import download as downloading
 
     waits = []
     monkeypatch.setattr(downloading.time, "sleep", waits.append)

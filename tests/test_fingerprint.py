@@ -55,7 +55,7 @@ def test_stages_include_what_they_import_and_not_the_cli():
     assert not {"backbones.vggish", "backbones.vggish_frontend"} & set(stage_modules("acquire"))
     assert "core.runtime" in stage_modules("evaluate") and "core.runtime" in stage_modules("predict")
     # an entry module's subpackage runs when it is imported
-    assert "backbones" in stage_modules("musicnn_weights") and "reporting" in stage_modules("leaderboard")
+    assert "backbones" in stage_modules("weights") and "reporting" in stage_modules("leaderboard")
 
 
 def test_a_stage_entry_that_is_no_module_is_an_error(monkeypatch):
@@ -204,7 +204,7 @@ def test_a_library_upgrade_makes_the_stages_it_computes_stale(tmp_path):
     before, after = fresh(PACKAGE.parent), fresh(PACKAGE.parent, shadow.parent)
     assert before["libraries"]["train"]["tensorflow"] != "99.0"
     changed = {s for s in STAGES if after["fingerprints"][s] != before["fingerprints"][s]}
-    assert changed == {"checkpoint", "cache", "train", "evaluate", "predict"}
+    assert changed == {"weights", "cache", "train", "evaluate", "predict"}
     assert after["libraries"]["train"]["tensorflow"] == "99.0"
     assert "tensorflow" not in after["libraries"]["features"]
 

@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 import zipfile
 
 import h5py
@@ -17,10 +18,10 @@ import pytest
 import soundfile as sf
 import yaml
 
+from tagbench.backbones.vggish_weights import check_vggish
 from tagbench.core.errors import DataError
 from tagbench.core.layout import MTT_KNOWN_BAD
 from tagbench.data.acquire import prepare_mtt_audio
-from tagbench.data.checkpoint import check_vggish
 from tagbench.features.shards import FeatureStore
 from tagbench.settings.config import MttSettings
 
@@ -202,12 +203,22 @@ def test_vggish_weights_are_downloaded_and_used(file_server, fake_checkpoint, tm
         assert set(CONV_LAYERS) <= set(cached)
 
 
-def test_smoke_test_tells_a_wrong_checkpoint_apart(fake_checkpoint):
+def test_smoke_test_tells_a_wrong_checkpoint_apart(fake_checkpoint, tmp_path):
     with pytest.raises(DataError, match="smoke test failed: embedding mean .* not the published"):
         check_vggish(fake_checkpoint)
-    proc = run_cli("check-vggish", fake_checkpoint, check=False)
+    # the workflow's job, given the file by hand: the same refusal, one line, the file kept
+    placed = tmp_path / "resources" / "vggish" / "vggish_model.ckpt"
+    placed.parent.mkdir(parents=True)
+    shutil.copy(fake_checkpoint, placed)
+    spec = {"section": "vggish", "settings": {"url": "", "sha256": None, "smoke_test": True},
+            "download": {"retries": 1, "timeout": 1.0, "backoff": 1.0}}
+    proc = run_cli("weights", "download_vggish", "--spec", json.dumps(spec), cwd=tmp_path,
+                   check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith("tagbench: error: ")
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("tagbench: error: resources/vggish/vggish_model.ckpt: smoke test "
+                                "failed"), lines
+    assert placed.is_file()
 
 
 def test_download_verbs_refuse_unknown_files(tmp_path):

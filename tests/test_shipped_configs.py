@@ -50,7 +50,7 @@ def expected_plan(s) -> dict[str, int]:
     variant's own front end's parts and, when frozen, its backbone's caches of them (no train
     part for a shipped head: its job reads the valid part); the downloads and imports its
     dataset and weights need."""
-    from tagbench.backbones import BACKBONES, MUSICNN_MODELS, cache_name
+    from tagbench.backbones import BACKBONES, cache_name, weight_steps
     from tagbench.core.layout import MTT_FILES, PARTS
 
     variants = s.variants.values()
@@ -68,11 +68,14 @@ def expected_plan(s) -> dict[str, int]:
     plan["extract"] = sum(s.shards[p] for _, p in features)
     if caches:
         plan["cache_backbone"] = sum(s.shards[p] for _, p in caches)
-    musicnn = {v.backbone for v in variants if v.backbone in MUSICNN_MODELS}
-    if musicnn:
-        plan.update(musicnn_wheel=1, musicnn_weights=len(musicnn))
-    if any(v.backbone == "vggish" and v.weights == "vggish" for v in variants):
-        plan["download_vggish"] = 1
+    # the weights jobs the variants' checkpoints need, and the jobs those need (a wheel)
+    made_by = {out: step for step in weight_steps(s.weights).values() for out in step.outputs}
+    todo = [BACKBONES[v.backbone].weights_file(v.weights) for v in variants]
+    while todo:
+        step = made_by.get(todo.pop())
+        if step and step.name not in plan:
+            plan[step.name] = 1
+            todo += step.inputs
     if s.predict.audio_dir:
         plan["predict"] = 1
     return plan

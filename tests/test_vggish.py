@@ -49,7 +49,7 @@ def test_missing_or_wrong_checkpoint(tmp_path):
 
 def test_smoke_signal_is_the_official_one():
     from tagbench.backbones.vggish_frontend import waveform_to_examples
-    from tagbench.data.checkpoint import smoke_signal
+    from tagbench.backbones.vggish_weights import smoke_signal
 
     x = smoke_signal()
     assert x.dtype == np.float64 and len(x) == 48_000  # 3 s at 16 kHz, no resampling
@@ -61,7 +61,7 @@ def test_smoke_statistics_equal_the_official_pipelines(fake_checkpoint):
     """Same input, same (fake) checkpoint: our smoke figures are the official network's."""
     import tensorflow as tf
 
-    from tagbench.data.checkpoint import smoke_embedding_stats
+    from tagbench.backbones.vggish_weights import smoke_embedding_stats
 
     tf.config.experimental.enable_tensor_float_32_execution(False)
     sine = np.load(DATA / "frontend_vectors.npz")["sine1k_waveform"]
@@ -71,7 +71,7 @@ def test_smoke_statistics_equal_the_official_pipelines(fake_checkpoint):
 
 
 def test_smoke_test_tolerance_is_the_official_ten_percent(fake_checkpoint):
-    from tagbench.data.checkpoint import check_vggish, smoke_embedding_stats
+    from tagbench.backbones.vggish_weights import check_vggish, smoke_embedding_stats
 
     mean, std = smoke_embedding_stats(fake_checkpoint)
     check_vggish(fake_checkpoint, expected=(mean / 1.09, std * 1.09))

@@ -378,7 +378,7 @@ def test_the_demo_config_plans_its_musicnn_variant(tmp_path):
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     shards = sum(config["features"]["shards"].values())
     seeds = len(config["train"]["seeds"])
-    assert plan["musicnn_wheel"] == 1 and plan["musicnn_weights"] == 1
+    assert plan["musicnn_wheel"] == 1 and plan["musicnn_weights_MSD_musicnn"] == 1
     assert plan["extract"] == 2 * shards and plan["cache_backbone"] == 2 * shards
     assert plan["train"] == plan["evaluate"] == len(config["variants"]) * seeds
     text = proc.stdout + proc.stderr

@@ -59,6 +59,15 @@ def backbone_weights(name, weights):
     return [] if spec.frozen_only else spec.weights_file(weights) or []
 
 
+def weight_spec(step):
+    """A weights job's settings: its config section and the download knobs (JSON)."""
+    import json
+    from dataclasses import asdict
+
+    return json.dumps({"section": step.section, "settings": S.weights[step.section],
+                       "download": asdict(S.download)}, sort_keys=True, separators=(",", ":"))
+
+
 def weights_input(wildcards):
     """The weights a variant's backbone starts from."""
     spec = S.variants[wildcards.variant]

@@ -118,49 +118,31 @@ rule mtt_table:
         "tagbench prepare-mtt-table {input:q} --out {output:q} --spec {params.spec:q} > {log} 2>&1"
 
 
-rule download_vggish:
-    output:
-        VGGISH_CKPT,
-    params:
-        spec=to_json(S.vggish),
-    localrule: True
-    log:
-        "resources/vggish/download_vggish.log",
-    conda:
-        ENV
-    shell:
-        "tagbench download-vggish --out {output:q} --spec {params.spec:q} > {log} 2>&1"
+# The built-ins' trained weights: one rule per step their families declare (a download, a
+# pinned wheel, a checkpoint unpacked from it), each `tagbench weights NAME`, its config section
+# a param (a changed url or path reruns it) and, unless it downloads, its family's code too.
+for step in WEIGHT_STEPS.values():
 
-
-# The musicnn models' weights: the pinned wheel is a container of checkpoints (never installed:
-# it pins numpy<1.17). `make setup` fetches it; without it, this rule does (pip download).
-rule musicnn_wheel:
-    output:
-        MUSICNN_WHEEL,
-    params:
-        folder=lambda w, output: str(Path(output[0]).parent),
-    localrule: True
-    log:
-        "resources/musicnn/fetch.log",
-    conda:
-        ENV
-    shell:
-        "tagbench fetch-musicnn --out-dir {params.folder:q} > {log} 2>&1"
-
-
-rule musicnn_weights:
-    input:
-        MUSICNN_WHEEL,
-    output:
-        index="resources/musicnn/{musicnn_model}/variables.index",
-        data="resources/musicnn/{musicnn_model}/variables.data-00000-of-00001",
-    params:
-        code=code_fingerprint("musicnn_weights"),
-    localrule: True
-    log:
-        "resources/musicnn/{musicnn_model}/unpack.log",
-    conda:
-        ENV
-    shell:
-        "tagbench unpack-musicnn --wheel {input:q} --model {wildcards.musicnn_model} "
-        "--out-dir resources/musicnn > {log} 2>&1"
+    rule:
+        name:
+            step.name
+        input:
+            step.inputs,
+        output:
+            step.outputs,
+        params:
+            # (the shell string runs late: a loop variable there would be the last step's)
+            step=step.name,
+            spec=weight_spec(step),
+            code=(
+                code_fingerprint("weights", front_end=step.front_end)
+                if step.rerun_on_code
+                else ""
+            ),
+        localrule: True
+        log:
+            f"resources/logs/weights/{step.name}.log",
+        conda:
+            ENV
+        shell:
+            "tagbench weights {params.step} --spec {params.spec:q} > {log} 2>&1"

@@ -31,9 +31,9 @@ rule extract:
 
 
 # A frozen backbone's outputs, once per feature shard, shared by every frozen variant (and
-# replicate) with that backbone: vggish (the checkpoint), random<backbone_seed> (VGGish with
-# random weights), a musicnn model, or a user's backbone (by its name; the job is given its
-# reference, and for a waveform backbone the audio it decodes).
+# replicate) with that backbone: its cache name (`backbones.cache_name`: a built-in's name for
+# its trained weights, or its random weights' with the backbone seed), or a user's backbone (by
+# its name; the job is given its reference, and for a waveform backbone the audio it decodes).
 rule cache_backbone:
     input:
         shard=cache_features,

@@ -75,6 +75,8 @@ class Backbone:
     checkpoints: dict = field(default_factory=dict, hash=False)
     pretrained: dict = field(default_factory=dict, hash=False)
     random_cache: str = ""  # e.g. "random{seed}": the cache folder of seeded random weights
+    # the module that puts its checkpoints where the workflow loads them from (`WeightStep`)
+    weights_module: str = ""
 
     def weights_file(self, weights: str) -> str:
         """The checkpoint `weights` loads, where the workflow puts it ("" for random weights)."""
@@ -110,10 +112,28 @@ class Backbone:
         return self.poolings[pooling]
 
 
+@dataclass(frozen=True)
+class WeightStep:
+    """One workflow job that puts built-ins' trained weights in place (`tagbench weights NAME`):
+    its family's weights module declares it (`steps(section)`) and runs it (`run_step(step,
+    section, download)`), reading the config section named after that module's `SECTION`."""
+
+    name: str                      # the rule's name
+    module: str                    # below the package, e.g. "backbones.vggish_weights"
+    section: str                   # the config section it reads (its params: a change reruns it)
+    outputs: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    arg: str = ""                  # what the module needs beyond the section (a model's name)
+    front_end: str = ""            # whose family's code it runs (its code fingerprint)
+    # a download keeps its file when the code changes (snakemake would delete it to rerun)
+    rerun_on_code: bool = True
+
+
 DEFAULT = "vggish"  # the config's default backbone, and that of files written before backbones
 FRONT_ENDS = {
     "vggish": FrontEnd("vggish", 16000, 160, 64, 96,
-                       ("backbones.vggish", "backbones.vggish_frontend"),
+                       ("backbones.vggish", "backbones.vggish_frontend",
+                        "backbones.vggish_weights"),
                        code="backbones.vggish_frontend"),
     "musicnn": FrontEnd("musicnn", 16000, 256, 96, 187,
                         ("backbones.musicnn", "backbones.musicnn_frontend",
@@ -164,9 +184,10 @@ BACKBONES = {
                        checkpoints={"vggish": "resources/vggish/vggish_model.ckpt"},
                        pretrained={"vggish": {"dataset": "youtube-8m", "name": "YouTube-8M",
                                               "source": "YouTube-8M (the VGGish checkpoint)"}},
-                       random_cache="random{seed}"),
+                       random_cache="random{seed}", weights_module="backbones.vggish_weights"),
     **{name: Backbone(name, "musicnn", outputs, _identity(outputs), tags, trained_on,
                       "the musicnn==0.1.0 wheel", family="backbones.musicnn",
+                      weights_module="backbones.musicnn_weights",
                       checkpoints={"none": f"resources/musicnn/{name}/variables.index"})
        for name, outputs, tags, trained_on in (
            ("MSD_musicnn", MUSICNN_OUTPUTS, MSD_TAGS, MSD_TRAINED_ON),
@@ -181,6 +202,36 @@ MUSICNN_MODELS = tuple(name for name, b in BACKBONES.items() if b.front_end == "
 CACHE_PATTERN = "|".join([*map(re.escape, BACKBONES), *(
     re.escape(b.random_cache).replace(re.escape("{seed}"), r"\d+")
     for b in BACKBONES.values() if b.random_cache)])
+
+
+def _weights_modules() -> dict:
+    """Config section -> the module of the built-ins' weights that reads it."""
+    found = {}
+    for module in dict.fromkeys(b.weights_module for b in BACKBONES.values() if b.weights_module):
+        loaded = importlib.import_module(f"{__name__.rsplit('.', 1)[0]}.{module}")
+        found[loaded.SECTION] = loaded
+    return found
+
+
+def weight_sections() -> tuple[str, ...]:
+    """The config sections the built-ins' weights read (`vggish.url`, ...)."""
+    return tuple(_weights_modules())
+
+
+def weight_steps(sections: dict[str, dict]) -> dict[str, WeightStep]:
+    """The workflow's jobs that put the built-ins' weights in place, by rule name, from the
+    config sections given (a family whose section is absent has none here)."""
+    return {step.name: step for section, module in _weights_modules().items()
+            if section in sections for step in module.steps(sections[section])}
+
+
+def run_weight_step(name: str, section: str, settings: dict, download: dict) -> str:
+    """Run one `WeightStep` (what `tagbench weights` does); returns its log line."""
+    steps = weight_steps({section: settings})
+    if name not in steps:
+        raise DataError(f"no weights step {name!r} reads config section {section!r} (its steps: "
+                        f"{', '.join(steps) or 'none'})")
+    return _weights_modules()[section].run_step(steps[name], settings, download)
 
 
 def family_module(spec: Backbone):

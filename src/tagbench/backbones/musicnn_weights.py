@@ -145,6 +145,34 @@ def unpack_weights(wheel_path: str | Path, out_dir: str | Path, model: str,
     return target / PREFIX
 
 
+# --- the workflow's jobs (`backbones.weight_steps`) --------------------------------------------
+
+SECTION = "musicnn"  # its config section: wheel
+
+
+def steps(section: dict) -> list:
+    """The wheel, then each model's checkpoint out of it (where the registry loads it from)."""
+    from . import BACKBONES, WeightStep
+
+    module, wheel = __name__.split(".", 1)[1], section["wheel"]
+    out = [WeightStep("musicnn_wheel", module, SECTION, (wheel,), rerun_on_code=False)]
+    for name, spec in BACKBONES.items():
+        if spec.weights_module == module:
+            index = spec.weights_file("none")
+            out.append(WeightStep(f"musicnn_weights_{name}", module, SECTION,
+                                  (index, index.removesuffix(INDEX) + DATA), (wheel,), arg=name,
+                                  front_end=spec.front_end))
+    return out
+
+
+def run_step(step, section: dict, download: dict) -> str:
+    """Fetch the wheel, or unpack one model's checkpoint from it; returns the log line."""
+    if not step.arg:
+        return f"musicnn wheel: {fetch_wheel(Path(step.outputs[0]).parent)}"
+    prefix = unpack_weights(step.inputs[0], Path(step.outputs[0]).parents[1], step.arg)
+    return f"{step.arg}: weights checked and unpacked to {prefix}.*"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] != "fetch":

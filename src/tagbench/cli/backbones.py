@@ -62,7 +62,42 @@ def cmd_check_backbone(args) -> int:
     return 0 if ok else 1
 
 
+def cmd_weights(args) -> None:
+    """One of the built-ins' weights jobs (`backbones.WeightStep`), as its rule runs it."""
+    import json
+    from dataclasses import asdict
+
+    from ..backbones import run_weight_step, weight_steps
+    from ..core.errors import ConfigError
+    from ..settings.config import load_settings, read_config_file
+
+    if args.spec is not None:
+        try:
+            spec = json.loads(args.spec)
+            section, settings, download = spec["section"], spec["settings"], spec["download"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ConfigError("--spec must be JSON with section, settings and download "
+                              "(what the workflow passes)") from None
+    else:
+        config = load_settings(read_config_file(args.config))
+        sections = {s: settings for s, settings in config.weights.items()
+                    if args.step in weight_steps({s: settings})}
+        if not sections:
+            raise ConfigError(f"no weights step {args.step!r} (the steps: "
+                              f"{', '.join(weight_steps(config.weights))})")
+        (section, settings), download = next(iter(sections.items())), asdict(config.download)
+    print(run_weight_step(args.step, section, settings, download))
+
+
 def add_verbs(sub) -> None:
+    p = sub.add_parser("weights", help="put a built-in backbone's trained weights in place "
+                       "(download or unpack, then verify): the job of one weights rule")
+    p.add_argument("step", help="the rule's name (snakemake --list-rules)")
+    group = p.add_argument_group("settings (one of)")
+    group.add_argument("--spec", help="the step's config section as JSON (what the rule passes)")
+    group.add_argument("--config", default="config.yaml", help="read it from this config file")
+    p.set_defaults(func=cmd_weights)
+
     p = sub.add_parser("backbones", help="every backbone: built in, installed (entry points) "
                        "and named in the config, with rate, input, outputs and weights")
     p.add_argument("--config", default="config.yaml", help="also list the backbones it names")
@@ -70,8 +105,9 @@ def add_verbs(sub) -> None:
 
     p = sub.add_parser("check-backbone", help="run a backbone on white noise and a clip: "
                        "outputs as declared, finite, deterministic, patch timing, speed")
-    p.add_argument("backbone", help="a built-in (vggish, random<seed>, MSD_musicnn, ...), an "
-                   "installed entry point, or a module path package.module:Class")
+    p.add_argument("backbone", help="a built-in or its random weights' cache name (`tagbench "
+                   "backbones` lists them), an installed entry point, or a module path "
+                   "package.module:Class")
     p.add_argument("--clip", help="a real audio clip to check on (default: a synthetic one)")
     p.add_argument("--weights", help="a built-in's checkpoint (default: where the workflow puts it)")
     p.add_argument("--threads", type=int, default=2)

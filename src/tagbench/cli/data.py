@@ -1,10 +1,10 @@
-"""Dataset verbs: the demo synthesis, a custom dataset, MagnaTagATune and the VGGish checkpoint."""
+"""Dataset verbs: the demo synthesis, a custom dataset and MagnaTagATune."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..settings.config import DemoSettings, MttSettings, VggishSettings
+from ..settings.config import DemoSettings, MttSettings
 from .spec import settings_from, settings_parent
 
 
@@ -58,42 +58,6 @@ def cmd_prepare_mtt_table(args) -> None:
     print(f"{args.out}: verified copy of {args.src}")
 
 
-def cmd_download_vggish(args) -> None:
-    from ..core.runtime import configure_tensorflow
-    from ..data.checkpoint import download_vggish
-
-    settings = settings_from(args, VggishSettings)
-    configure_tensorflow(2)
-    sha = download_vggish(args.out, settings)
-    checked = "smoke test passed" if settings.smoke_test else "smoke test off (vggish.smoke_test)"
-    print(f"{args.out}: sha256 {sha}; {checked}")
-
-
-def cmd_check_vggish(args) -> None:
-    from ..core.errors import DataError
-    from ..core.runtime import configure_tensorflow
-    from ..data.checkpoint import check_vggish
-
-    if not Path(args.ckpt).is_file():
-        raise DataError(f"{args.ckpt}: checkpoint not found")
-    configure_tensorflow(2)
-    mean, std = check_vggish(args.ckpt)
-    print(f"{args.ckpt}: smoke test passed (embedding mean {mean:.6f}, std {std:.4f})")
-
-
-def cmd_fetch_musicnn(args) -> None:
-    from ..backbones.musicnn_weights import fetch_wheel
-
-    print(f"musicnn wheel: {fetch_wheel(args.out_dir)}")
-
-
-def cmd_unpack_musicnn(args) -> None:
-    from ..backbones.musicnn_weights import unpack_weights
-
-    prefix = unpack_weights(args.wheel, args.out_dir, args.model)
-    print(f"{args.model}: weights checked and unpacked to {prefix}.*")
-
-
 def add_verbs(sub) -> None:
     settings = settings_parent()
     p = sub.add_parser("make-demo", parents=[settings],
@@ -130,24 +94,3 @@ def add_verbs(sub) -> None:
     p.add_argument("src")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_prepare_mtt_table)
-
-    p = sub.add_parser("download-vggish", parents=[settings],
-                       help="download the VGGish checkpoint and smoke-test it")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_download_vggish)
-
-    p = sub.add_parser("fetch-musicnn", help="fetch the pinned musicnn==0.1.0 wheel (weights only; "
-                       "never installed) and check its sha256")
-    p.add_argument("--out-dir", required=True)
-    p.set_defaults(func=cmd_fetch_musicnn)
-
-    p = sub.add_parser("unpack-musicnn", help="one musicnn model's checkpoint out of the wheel, "
-                       "checked against the published sha256")
-    p.add_argument("--wheel", required=True)
-    p.add_argument("--model", required=True, help="MSD_musicnn, MTT_musicnn, MSD_vgg or MTT_vgg")
-    p.add_argument("--out-dir", required=True, help="gets MODEL/variables.{index,data-...}")
-    p.set_defaults(func=cmd_unpack_musicnn)
-
-    p = sub.add_parser("check-vggish", help="run the official smoke test on a VGGish checkpoint")
-    p.add_argument("ckpt")
-    p.set_defaults(func=cmd_check_vggish)

@@ -76,10 +76,10 @@ def add_verbs(sub) -> None:
                        help="a frozen backbone's outputs for every patch of one feature shard")
     p.add_argument("shard", help="feature shard (.h5)")
     p.add_argument("--backbone", required=True,
-                   help="vggish, random<seed> (VGGish, random weights), a musicnn model, or a "
-                   "user's backbone (module path or entry-point name)")
-    p.add_argument("--weights", help="the VGGish checkpoint (vggish) or a musicnn model's "
-                   "variables.index")
+                   help="a cache name (a built-in's, or its random weights', e.g. random0: "
+                   "`tagbench backbones`), or a user's backbone (module path or entry-point name)")
+    p.add_argument("--weights", help="a built-in's checkpoint (default: where the workflow puts "
+                   "it)")
     p.add_argument("--audio-root", help="the folder the shard's clip paths are relative to "
                    "(a waveform backbone decodes its clips from there)")
     p.add_argument("--out", required=True)

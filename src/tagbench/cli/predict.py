@@ -18,7 +18,7 @@ def cmd_predict(args) -> int:
         raise ConfigError("--taggram draws one file: give exactly one AUDIO file")
     if bool(args.model) == bool(args.backbone):
         raise ConfigError("give either --model (a trained model file) or --backbone (a tagger "
-                          "backbone's own tags, e.g. MTT_musicnn)")
+                          "backbone's own tags: `tagbench backbones` lists the taggers)")
     configure_tensorflow(args.threads)
     if args.backbone:
         tags, results = tag_with_backbone(args.backbone, args.audio, args.batch_size, args.weights)
@@ -39,8 +39,8 @@ def cmd_predict(args) -> int:
 def add_verbs(sub) -> None:
     p = sub.add_parser("predict", help="tag audio files with a trained model (top-k tags)")
     p.add_argument("--model", help="results/{experiment}/models/{variant}/seed{N}/model.keras")
-    p.add_argument("--backbone", help="tag with a tagger backbone's own tags instead (MTT_musicnn, "
-                   "MSD_musicnn, MTT_vgg, MSD_vgg, or a user's tagger), no experiment needed")
+    p.add_argument("--backbone", help="tag with a tagger backbone's own tags instead (one with "
+                   "own_tags in `tagbench backbones`, or a user's tagger), no experiment needed")
     p.add_argument("--weights", help="with --backbone: its checkpoint (default: where `make setup` "
                    "or the workflow puts it)")
     p.add_argument("audio", nargs="+", help="audio files or folders (walked recursively)")

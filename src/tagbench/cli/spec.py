@@ -15,7 +15,6 @@ from ..settings.config import (
     MttSettings,
     SplitSettings,
     TrainSettings,
-    VggishSettings,
     from_json,
     load_settings,
     read_config_file,
@@ -54,5 +53,5 @@ def settings_from(args, cls):
         return spec.for_seed(seed)
     return {DemoSettings: settings.demo, SplitSettings: settings.split,
             FeatureSettings: settings.features, EvalSettings: settings.evaluate,
-            MttSettings: settings.mtt, VggishSettings: settings.vggish,
+            MttSettings: settings.mtt,
             CacheSettings: settings.cache, BootstrapSettings: settings.bootstrap}[cls]

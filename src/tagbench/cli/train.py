@@ -31,7 +31,7 @@ def add_verbs(sub) -> None:
     p.add_argument("--valid-cache", nargs="+", help="backbone cache of the valid shards")
     p.add_argument("--out-dir", required=True, help="gets model.keras and history.csv")
     p.add_argument("--state-dir", required=True, help="per-epoch checkpoints kept across kills")
-    p.add_argument("--weights", help="the backbone's trained weights: the VGGish checkpoint "
-                   "(weights: vggish) or a musicnn model's variables.index")
+    p.add_argument("--weights", help="the backbone's checkpoint for its train.weights "
+                   "(`Backbone.weights_file`)")
     p.add_argument("--threads", type=int, help="CPU threads (default: the settings')")
     p.set_defaults(func=cmd_train)

@@ -1,4 +1,4 @@
-"""Getting the real data: MagnaTagATune (the VGGish checkpoint: `checkpoint`).
+"""Getting the real data: MagnaTagATune (backbones' weights: `backbones.weight_steps`).
 
 Checksums: the MTT SHA-256 values are the published ones (`layout.MTT_SHA256`); `mtt.sha256`
 in config overrides them (tests serve their own files).
@@ -10,10 +10,10 @@ import shutil
 from pathlib import Path
 
 from ..core.atomic import atomic_path
+from ..core.download import download, verify_sha256
 from ..core.errors import DataError
 from ..core.layout import MTT_FILES, MTT_SHA256
 from ..settings.config import MttSettings
-from .download import download, verify_sha256
 
 
 def _source(settings: MttSettings, name: str) -> str:

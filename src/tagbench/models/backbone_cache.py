@@ -66,9 +66,8 @@ def check_backbone(model, cached: dict[str, str], skip=()) -> None:
 
 
 def backbone_model(name: str, weights_path=None):
-    """The backbone of a cache name (`backbones.cache_name`: vggish, random{seed}, a musicnn
-    model), its trained weights loaded, with every output the registry caches flattened into
-    one row per patch (one predict call)."""
+    """The backbone of a cache name (`backbones.cache_name`), its trained weights loaded, with
+    every output the registry caches flattened into one row per patch (one predict call)."""
     import keras
 
     from .networks import build_backbone, load_backbone_weights
@@ -97,8 +96,8 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
     out_path : str or Path
         The cache shard.
     name : str
-        The cache name (`backbones.cache_name`): `vggish`, `random{seed}`, a musicnn model, or
-        a user's backbone by its reference (`backbones.backbone`).
+        The cache name (`backbones.cache_name`: a built-in's, or its random weights'), or a
+        user's backbone by its reference (`backbones.backbone`).
     positions_per_patch : int
         Patch start positions per patch length (patches start every `frames // this` frames).
     dtype : str

@@ -1,7 +1,7 @@
 """Scoring patches with a model and pooling them into clip scores.
 
 One home for batched inference, used by training (per-epoch validation), evaluation and
-prediction: every non-overlapping patch of a clip (0.96 s VGGish, 2.99 s musicnn) is scored,
+prediction: every non-overlapping patch of a clip (the backbone's own patch length) is scored,
 batched across clips so the model always sees full batches, and a clip's score is the mean (or
 max) of its patch scores.
 """

@@ -3,7 +3,7 @@
 Each file goes through the same function as the training data (`audio.clip_logmel`, with the
 front end and resampler stored in the model; any format and rate soundfile/librosa read; a
 clip shorter than one patch is zero-padded), every non-overlapping patch of the backbone
-(0.96 s for VGGish, 2.99 s for musicnn) is scored, and the patch scores are pooled as the model
+(its own patch length) is scored, and the patch scores are pooled as the model
 was evaluated (mean or max). A file that cannot be decoded gets an error and the others are
 still tagged.
 """
@@ -81,7 +81,7 @@ def model_front_end(meta: dict, model_path) -> tuple[str, str]:
 
 def tag_with_backbone(ref: str, paths, batch_size: int = 256, weights_path=None):
     """Tag audio files with a tagger backbone's own tags (its taggram, patch scores averaged
-    per file, as musicnn's own tagger does), with no experiment run first. Returns and errors
+    per file, as a tagger's own CLI does), with no experiment run first. Returns and errors
     as `tag_files` (and a backbone with no tags of its own is an error)."""
     from .. import backbones
     from .runner import BackboneRunner, own_tags
@@ -270,8 +270,8 @@ def write_predictions(tags: list[str], results: list[Tagged], top_k: int, fmt: s
 
 
 def plot_taggram(tags: list[str], item: Tagged, out: str | Path, max_tags: int = 30) -> None:
-    """Tags x time, one column per patch of the model's backbone (0.96 s VGGish, 2.99 s
-    musicnn); with many tags, the top ones by peak score."""
+    """Tags x time, one column per patch of the model's backbone (its own patch
+    length); with many tags, the top ones by peak score."""
     import textwrap
 
     import matplotlib

@@ -232,8 +232,8 @@ def _start_model(settings: TrainSettings, state: TrainingState, tags, weights_pa
 
 
 def _load_backbone_weights(model, settings: TrainSettings, weights_path, log) -> None:
-    """The backbone's trained weights into a whole model: the VGGish checkpoint when the
-    settings ask for it, a musicnn model's own always."""
+    """The backbone's trained weights into a whole model: the checkpoint its `train.weights`
+    names (none for random weights)."""
     from .networks import load_backbone_weights
 
     loaded = load_backbone_weights(model, settings.backbone, settings.weights, weights_path)

@@ -266,7 +266,7 @@ def _summary_runs(folder: Path) -> Runs:
 
 def _weights_label(model: dict) -> str:
     """`train.weights` where the backbone offers a choice; "trained" where it always loads its
-    own (a musicnn model, a user's backbone)."""
+    own (a single choice with a checkpoint, a user's backbone)."""
     if "pooling" not in model:
         return "-"
     weights = model.get("weights", "none")

@@ -437,8 +437,8 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
 
 **{len(tags)} tags**: {shown}.
 
-**Test results** (clip level: every patch of the backbone scored, 0.96 s for VGGish and 2.99 s
-for musicnn, scores averaged per clip). ROC-AUC and
+**Test results** (clip level: every patch of the backbone scored, its own patch length as
+``tagbench backbones`` lists it, scores averaged per clip). ROC-AUC and
 PR-AUC are macro averages over tags with positives and negatives in the test part, shown as
 mean ± std over the training seeds and [95 % interval over training seeds and test clips]:
 mean ± t x SE, where SE² is the seeds' variance over their number plus the variance of the mean

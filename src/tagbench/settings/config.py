@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from ..core.download import DownloadSettings
 from ..core.errors import ConfigError
 from ..core.layout import MTT_SHA256
 
@@ -66,17 +67,8 @@ class FeatureSettings:
     front_end: str = "vggish"  # the extraction job's (a backbone's front end), not a config key
 
 
-@dataclass(frozen=True)
-class DownloadSettings:
-    """How hard a download tries (config `download`): retries per mirror, seconds without data."""
-
-    retries: int = 5
-    timeout: float = 60.0
-    backoff: float = 2.0
-
-
 class _Downloads:
-    """The download knobs (config `download`) shared by MTT and VGGish settings."""
+    """The download knobs (config `download`) of MTT's settings."""
 
     retries: int
     timeout: float
@@ -97,17 +89,6 @@ class MttSettings(_Downloads):
 
     def expected_sha256(self, name: str) -> str:
         return self.sha256.get(name, MTT_SHA256[name])
-
-
-@dataclass(frozen=True)
-class VggishSettings(_Downloads):
-    """The VGGish checkpoint (config `vggish`): URL, expected sha256, smoke test, download knobs."""
-
-    url: str = ""
-    sha256: str | None = None
-    smoke_test: bool = True
-    retries: int = 5
-    timeout: float = 60.0
 
 
 SHIPPED = "shipped"  # train.head: the backbone's own output layer
@@ -253,11 +234,13 @@ class Settings:
     bootstrap: BootstrapSettings = BootstrapSettings()
     cache: CacheSettings = CacheSettings()
     mtt: MttSettings = MttSettings()
-    vggish: VggishSettings = VggishSettings()
     predict: PredictSettings = PredictSettings()
     custom_annotations: str | None = None
     custom_audio_dir: str | None = None
-    musicnn_wheel: str = "resources/musicnn/musicnn-0.1.0-py3-none-any.whl"
+    # the built-ins' weights: each family's config section (`backbones.weight_steps`), and the
+    # download knobs (config `download`)
+    weights: dict = field(default_factory=dict)
+    download: DownloadSettings = DownloadSettings()
 
     def features_for(self, front_end: str) -> FeatureSettings:
         """The extraction settings of one front end's shards."""
@@ -456,6 +439,8 @@ def load_settings(raw: dict) -> Settings:
     ConfigError
         With one line naming the offending config key.
     """
+    from ..backbones import weight_sections
+
     config = validate(raw)
     train = config["train"]
     selected = config["select_variants"]
@@ -511,8 +496,8 @@ def load_settings(raw: dict) -> Settings:
                             dtype=config["features"]["dtype"]),
         mtt=MttSettings(mirrors=tuple(config["mtt"]["mirrors"]), sha256=dict(config["mtt"]["sha256"]),
                         **config["download"]),
-        vggish=VggishSettings(**config["vggish"], **config["download"]),
-        musicnn_wheel=config["musicnn"]["wheel"],
+        weights={section: dict(config[section]) for section in weight_sections()},
+        download=DownloadSettings(**config["download"]),
         custom_annotations=config["custom"]["annotations"],
         custom_audio_dir=config["custom"]["audio_dir"],
     )

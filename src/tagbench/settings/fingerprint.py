@@ -33,6 +33,7 @@ import io
 import tokenize
 from pathlib import Path
 
+from ..backbones import BACKBONES
 from ..core import versions
 
 PACKAGE_DIR = Path(__file__).parents[1]
@@ -43,8 +44,9 @@ STAGES = {
     "demo": ("data.demo",),
     "import": ("data.custom",),
     "acquire": ("data.acquire",),
-    "checkpoint": ("data.checkpoint",),
-    "musicnn_weights": ("backbones.musicnn_weights",),
+    # the built-ins' weights (`backbones.weight_steps`): a job runs its own family's module
+    "weights": tuple(dict.fromkeys(b.weights_module for b in BACKBONES.values()
+                                   if b.weights_module)),
     "split": ("data.split",),
     "features": ("features.shards",),
     "cache": ("models.backbone_cache", "core.runtime"),

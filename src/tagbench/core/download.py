@@ -17,13 +17,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.digests import sha256_of
-from ..core.errors import DataError
-from ..settings.config import DownloadSettings
+from .digests import sha256_of
+from .errors import DataError
 
 CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    """How hard a download tries (config `download`): retries per mirror, seconds without data."""
+
+    retries: int = 5
+    timeout: float = 60.0
+    backoff: float = 2.0
 USER_AGENT = "tagbench (https://github.com/tagbench)"
 
 
