@@ -14,6 +14,13 @@ found at 5 seeds, for
 - seeds+clips t: tagbench now (`stats.pairwise`).
 Cost: seconds per resample and seed of the bootstrap on MTT's test part size (6,466 clips x 188
 tags, random float32 scores), now and at `BEFORE`.
+Coverage: how often a variant's 95 % interval covers its true figure (known in closed form), one
+tag, 60 test clips half positive, scores = (q + a_i) x label + N(0, 1), in two scenarios:
+interaction-dominated (no seed effect: each seed errs on its own clips) and seed-dominated
+(a_i ~ N(0, 1)), at 2, 3 and 5 seeds, for the interval that counted each seed's own clip
+errors twice (before #29: the seeds' s^2 / n plus the resampled variance of their mean, the
+clip term on infinite df) and now (the clip term is what the seeds share, scaled to the
+classical variance on T - 1 df).
 Tracks: how often the clip-only 95 % interval of one model's ROC-AUC macro covers its value on
 the whole population of tracks, when a test part holds 32 tracks of k clips that share their
 labels and a track effect on the scores (layers of one drum, excerpts of one song), with the
@@ -112,6 +119,50 @@ def cost() -> None:
           + " per resample and seed")
 
 
+def coverage(replications: int = 1000, resamples: int = 200, n_clips: int = 60) -> None:
+    from math import erf, sqrt
+
+    from scipy.stats import t
+
+    from tagbench.evaluation.stats import KEYS, Runs, estimate, resample_weights
+    from tests.conftest import runs_from_scores
+
+    j = KEYS.index("roc_auc_macro")
+
+    def phi(x):
+        return 0.5 * (1 + erf(x / sqrt(2)))
+
+    scenarios = {"interaction-dominated": 0.0, "seed-dominated": 0.5}  # the seeds' sd of q
+    print(f"coverage: {replications} replications, {n_clips} clips (half positive), one tag, "
+          f"{resamples} resamples; target 93-97 %")
+    print("| scenario | seeds | double count (before) | now | now: verdict |")
+    print("|---|---|---|---|---|")
+    start = time.perf_counter()
+    for name, spread in scenarios.items():
+        truth = phi(1.0 / sqrt(2 + spread ** 2))  # E over a of P(N(1 + a, 1) > N(0, 1))
+        for n in (2, 3, 5):
+            before, now, verdicts = [], [], []
+            for r in range(replications):
+                rng = np.random.default_rng([29, n, int(10 * spread), r])
+                y = np.zeros((n_clips, 1), np.uint8)
+                y[: n_clips // 2] = 1
+                scores = [(1.0 + spread * rng.normal()) * y + rng.normal(0, 1, y.shape)
+                          for _ in range(n)]
+                runs = runs_from_scores(y, scores, resample_weights(n_clips, resamples, r),
+                                        tuple(range(n)))
+                runs = Runs(runs.points, runs.resamples, runs.seeds, n_clips)
+                est = estimate(runs, "roc_auc_macro")
+                now.append(est.low <= truth <= est.high)
+                verdicts.append(est.verdict)
+                var_seeds = np.var(runs.points[:, j], ddof=1) / n
+                var = var_seeds + np.var(runs.resamples[:, :, j].mean(axis=1), ddof=1)
+                half = t.ppf(0.975, var ** 2 / (var_seeds ** 2 / (n - 1))) * np.sqrt(var)
+                before.append(abs(runs.points[:, j].mean() - truth) <= half)
+            print(f"| {name} | {n} | {np.mean(before):.1%} | {np.mean(now):.1%} | "
+                  f"{'yes' if all(verdicts) else 'no (fewer than 3 seeds)'} |")
+    print(f"({time.perf_counter() - start:.0f} s)")
+
+
 def tracks(replications: int = 200, resamples: int = 200) -> None:
     from tagbench.evaluation.stats import bootstrap, ranking_metrics, resample_weights
 
@@ -146,4 +197,5 @@ if __name__ == "__main__":
     print(machine())
     cost()
     calibration()
+    coverage()
     tracks()

@@ -53,7 +53,7 @@ def test_comparison_names_each_interval_and_each_flag_family(experiment, tmp_pat
     intervals = dict(zip(table["variant"], table["interval"], strict=True))
     assert intervals == {"three": "seeds+clips t, 3 seeds", "two": "seeds+clips t, 3 seeds",
                          "one": "clips only: one seed (no seed spread, no verdict)",
-                         BASELINE: "clips only: deterministic baseline (a fixed-seed row)"}
+                         BASELINE: "clips only: a deterministic row (fixed seed)"}
     assert "clips only: one seed" in (tmp_path / "comparison.md").read_text()
     assert pd.read_csv(tmp_path / "comparison.csv")["interval"].tolist() == list(intervals.values())
     roc = differences[differences["metric"] == "roc_auc_macro"].set_index(["a", "b"])
@@ -181,3 +181,25 @@ def test_a_summary_resamples_the_tracks_it_is_given(tmp_path):
     assert not compare_runs(tmp_path, "e", "f")["paired"].any()
     table = compare_runs(tmp_path, "e", "g")
     assert table["paired"].all() and (table["resampled"] == f"{N_CLIPS // 3} tracks").all()
+
+
+def test_the_leaderboard_lists_what_the_comparison_lists_and_how_it_was_summarized(
+        experiment, tmp_path):
+    """A variant summary on disk that the experiment's report no longer lists (renamed or
+    removed from the config) is no row; each row names its interval and the code behind it."""
+    import shutil
+
+    from tagbench.reporting.leaderboard import collect
+    from tagbench.reporting.report import write_comparison
+
+    root = tmp_path / "results"
+    shutil.copytree(experiment / "exp1", root / "exp1")
+    assert set(collect(root)["variant"]) == {"three", "two", "one", "baseline"}
+    exp = root / "exp1"
+    write_comparison(["three", "two"], [exp / "eval" / n for n in ("three", "two")], [],
+                     exp / "report", exp / "baseline", SETTINGS)
+    rows = collect(root).set_index("variant")
+    assert set(rows.index) == {"three", "two", "baseline"}
+    assert rows.loc["three", "interval"] == "seeds+clips t, 3 seeds"
+    assert rows.loc["baseline", "interval"] == "clips only: a deterministic row (fixed seed)"
+    assert rows["summarized_by"].str.match(r"tagbench \S+, summarize code [0-9a-f]{16}$").all()

@@ -136,7 +136,7 @@ def test_clip_spread_alone_gives_the_normal_interval():
     est = estimate(runs([0.9], seeds=None, clip_sd=0.01, n_resamples=4000), "roc_auc_macro")
     assert est.df == np.inf and est.se_clips == pytest.approx(0.01, rel=0.05)
     assert est.high - est.low == pytest.approx(2 * student.ppf(0.975, np.inf) * est.se_clips)
-    assert est.label.startswith("clips only: deterministic baseline")
+    assert est.label.startswith("clips only: a deterministic row")
 
 
 def test_both_sources_add_and_the_df_lies_between():
@@ -231,3 +231,65 @@ def test_every_point_lies_inside_its_interval_on_a_tiny_multilabel_test_part(tmp
     rows = pairwise(found, floor="baseline")
     assert (rows["ci95_low"] <= rows["difference"]).all()
     assert (rows["difference"] <= rows["ci95_high"]).all()
+
+
+def test_seeds_pair_by_label_in_any_order():
+    """[0, 1, 2] against [2, 1, 0] is the same three pairs, not Welch."""
+    a, b = runs([0.90, 0.95, 0.85]), runs([0.89, 0.94, 0.84])
+    shuffled = Runs(b.points[::-1], b.resamples[:, ::-1], (2, 1, 0))
+    d = difference(a, shuffled, "roc_auc_macro")
+    assert d.label == "seeds+clips t, 3 paired seeds" and d.se == 0
+    assert d.low == pytest.approx(0.01)
+
+
+def test_two_seeds_or_a_few_test_tracks_give_an_interval_but_no_verdict():
+    def with_units(row, n_units):
+        return Runs(row.points, row.resamples, row.seeds, n_units)
+
+    better, worse = runs([0.9, 0.91, 0.92], clip_sd=0.001), runs([0.5, 0.52, 0.51], clip_sd=0.001)
+    assert pairwise({"a": better, "b": worse})["significant"].all()
+    two = runs([0.9, 0.91], clip_sd=0.001)
+    for rows in (pairwise({"a": two, "b": worse}),
+                 pairwise({"a": with_units(better, 9), "b": with_units(worse, 9)})):
+        assert (rows["family"] == NO_VERDICT).all() and not rows["significant"].any()
+        assert rows["ci95_low"].gt(0).all()  # the interval excludes 0, and still no flag
+    est = estimate(with_units(better, 9), "roc_auc_macro")
+    assert not est.verdict and "fewer than 10 test tracks" in est.label
+    assert estimate(two, "roc_auc_macro").label.endswith("(fewer than 3 seeds: no verdict)")
+
+
+def test_the_clip_term_scales_the_bayesian_bootstrap_to_t_minus_1_df():
+    """The clip term of T tracks is the resampled variance x (T + 1) / (T - 1), on T - 1 df."""
+    row = runs([0.9], seeds=None, clip_sd=0.01, n_resamples=4000)
+    plain = estimate(row, "roc_auc_macro")
+    scaled = estimate(Runs(row.points, row.resamples, None, 11), "roc_auc_macro")
+    assert scaled.se_clips ** 2 == pytest.approx(plain.se_clips ** 2 * 12 / 10)
+    assert scaled.df == pytest.approx(10)
+
+
+def test_a_shipped_head_is_one_deterministic_row_with_verdicts(tmp_path):
+    """Nothing of a shipped head is trained: its seeds score one network, so its summary is a
+    fixed-seed row, and its pairs get verdicts (they were all 'no verdict' as one-seed rows)."""
+    from tagbench.evaluation.replicates import summarize
+    from tagbench.evaluation.scoring import score
+    from tagbench.settings.config import BootstrapSettings
+
+    rng = np.random.default_rng(8)
+    y = (rng.random((60, 4)) < 0.4).astype(np.uint8)
+    y[0], y[1] = 1, 0
+    clips, tags = [f"c{i}" for i in range(60)], list("abcd")
+    shipped = score(clips, y, y + rng.normal(0, 0.5, y.shape), tags,
+                    {"model": {"head": "shipped"}})
+    settings = BootstrapSettings(resamples=200, seed=1, resample_by="clip")
+    metrics = summarize([shipped, shipped], [0, 1], settings, tmp_path / "s")
+    assert metrics["seeds"] is None and metrics["interval"].startswith("clips only: a determ")
+    trained = [score(clips, y, 0.3 * y + rng.normal(0, 0.5, y.shape), tags, {})
+               for _ in range(3)]
+    summarize(trained, [0, 1, 2], settings, tmp_path / "t")
+    found = {name: Runs.from_summary(read_metrics(tmp_path / name / "metrics.json"),
+                                     pd.read_csv(tmp_path / name / "bootstrap.csv"))
+             for name in ("s", "t")}
+    assert found["s"].seeds is None and found["s"].n_units == 60
+    rows = pairwise(found)
+    assert (rows["family"] != NO_VERDICT).all()
+    assert rows["interval"].eq("seeds+clips t, 3 seeds against a deterministic row").all()

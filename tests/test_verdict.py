@@ -110,8 +110,8 @@ def test_no_verdict_rests_on_a_row_with_one_seed():
                           floor=scored(0.5, None))
     text = verdict(table, rows)
     assert text.startswith("No variant is significantly better")
-    assert "No verdict between v0 and v1, baseline (floor): a row with one seed has a clip-only" \
-        in text, text
+    assert "No verdict between v0 and v1, baseline (floor): a row with fewer than 3 seeds " \
+        "(train more seeds)" in text, text
 
 
 def test_verdict_when_no_tag_is_scorable():

@@ -27,7 +27,7 @@ import pandas as pd
 from ..core.atomic import atomic_path
 from ..core.errors import DataError
 from ..data.split_files import read_part
-from ..settings.config import BootstrapSettings
+from ..settings.config import SHIPPED, BootstrapSettings
 from .scoring import Scored, read_scored, write_metrics, write_predictions
 from .stats import KEYS, Runs, bootstrap, estimate, resample_weights
 
@@ -46,6 +46,9 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
     (clip id -> track, the split's test part; `split_test_tracks`) is what `resample_by: track`
     resamples, and it needs them; `resample_by: clip` ignores them."""
     first = runs[0]
+    if first.metrics.get("model", {}).get("head") == SHIPPED:
+        # nothing was trained: every seed scored the same network, one deterministic row
+        runs, seeds = runs[:1], None
     for run in runs[1:]:
         if run.clip_ids != first.clip_ids or run.tags != first.tags:
             raise DataError("the seeds were scored on different test clips or tags: rerun "
@@ -66,8 +69,9 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
     weights = resample_weights(len(first.labels), settings.resamples, settings.seed, groups)
     resamples = bootstrap(first.labels, [r.scores for r in runs], weights, seeds)
     points = np.array([[r.metrics[k] for k in KEYS] for r in runs], dtype=np.float64)
+    n_units = len(set(groups)) if groups is not None else len(first.clip_ids)
     figures = Runs(points, resamples[list(KEYS)].to_numpy().reshape(-1, len(runs), len(KEYS)),
-                   None if seeds is None else tuple(seeds))
+                   None if seeds is None else tuple(seeds), n_units)
     for j, key in enumerate(KEYS):
         est = estimate(figures, key, settings.interval)
         metrics[key] = est.point
@@ -77,9 +81,10 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
         metrics[f"{key}_ci95"] = [est.low, est.high]
         metrics["interval"] = est.label
     metrics.update(seeds=None if seeds is None else list(seeds), interval_method=settings.interval,
+                   summarized_by=summarized_by(),
                    bootstrap=settings.resamples, bootstrap_seed=settings.seed,
                    resample_by=settings.resample_by,
-                   n_resampled=len(set(groups)) if groups is not None else len(first.clip_ids),
+                   n_resampled=n_units,
                    resampled_sha256=_units_digest(settings.resample_by, groups))
     out = Path(out_dir)
     with atomic_path(out / "bootstrap.csv") as tmp:
@@ -92,6 +97,14 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
         per_tag.to_csv(tmp, index=False, float_format="%.6f")
     write_metrics(out / "metrics.json", metrics, [out / "bootstrap.csv", out / "per_tag.csv"])
     return metrics
+
+
+def summarized_by() -> str:
+    """Which code computed a summary's intervals (the leaderboard shows it beside each row)."""
+    from .. import __version__
+    from ..settings.fingerprint import code_digest
+
+    return f"tagbench {__version__}, summarize code {code_digest('summarize')}"
 
 
 def _units_digest(resample_by: str, groups) -> str:

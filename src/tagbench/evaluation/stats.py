@@ -4,16 +4,29 @@ A variant's figure is the mean over its seeds of the figure on the whole test pa
 estimates what the recipe scores on clips like these, averaged over training seeds, so its
 standard error has two parts:
 
-- seeds: the spread of the per-seed figures, s^2 / n. For a difference between two variants
-  trained on the same seeds (matched: same stream, same head initialisation) it is the spread
-  of the per-seed differences; with other seeds, the two spreads add (Welch);
-- clips: the variance, over a bootstrap of the test clips, of the mean over seeds (for a
-  difference, of the difference of the means, resample by resample: paired over clips, so the
-  clips that are hard for both cancel out).
+Write seed i's figure on test set T as mu + a_i + b(T) + g_i(T): a_i what the seed alone gets
+right or wrong everywhere, b(T) what every seed shares about T, g_i(T) what seed i alone gets
+wrong on T. The variance of the mean over n seeds is s_a^2 / n + s_b^2 + s_g^2 / n, estimated in
+two parts that count each term once:
 
-The 95 % interval is the point +- t x SE, with Satterthwaite's degrees of freedom for the sum:
-n - 1 when the seeds dominate, towards the normal when the clips do (`estimate`); the p-value is
-that t's. Why not clips alone (`interval: clips`, what tagbench did before): a clip-only
+- seeds: the spread of the per-seed figures on the test part, s^2 / n, which estimates
+  (s_a^2 + s_g^2) / n. For a difference between two variants trained on the same seeds
+  (matched by label: same stream, same head initialisation) it is the spread of the per-seed
+  differences; with other seeds, the two spreads add (Welch);
+- clips: what the seeds share, s_b^2: the mean over seed pairs i != k of the covariance of
+  their figures over a bootstrap of the test tracks (for a difference, of their differences,
+  resample by resample: paired over clips, so the clips that are hard for both cancel out).
+  The variance of the mean over seeds would count s_g^2 / n a second time (on the demo it made
+  the intervals up to 1.5x too wide). One seed, or a deterministic row, has no pairs: its
+  resampled variance is the clip term (all of it is "shared"). The Bayesian bootstrap's
+  variance over T tracks is (T - 1) / (T + 1) of the classical one: the clip term is scaled up
+  by (T + 1) / (T - 1) and carries T - 1 degrees of freedom.
+
+The 95 % interval is the point +- t x SE, with Satterthwaite's degrees of freedom for the sum
+(n - 1 for the seed term, T - 1 for the clip term; `estimate`); the p-value is that t's. A
+verdict needs at least `MIN_SEEDS` seeds per trained row and `MIN_TRACKS` test tracks: below
+them the t of an s^2 with one or two df, or of a handful of tracks, covers too little
+(`benchmarks/intervals.py`). Why not clips alone (`interval: clips`, what tagbench did before): a clip-only
 interval says how far these trained weights would move on other test clips, not whether one
 recipe trains better; on synthetic scores with the demo's seed spread it flagged 69 % of pairs
 of equal variants at 3 seeds (this method: 6 %). Why not a two-level bootstrap (seeds resampled
@@ -22,8 +35,8 @@ seeds, take only 10 distinct draws; it flagged 24 % at 3 seeds and 14 % at 5
 (`benchmarks/intervals.py`; tests/test_calibration.py; README "Intervals").
 
 A run with one seed has no seed spread to estimate: its interval is clip-only, labelled so, and
-it never gets a verdict. The baseline is deterministic (one fit, no seed): a fixed-seed row,
-clip-only on its own, and its side of a difference adds no seed term.
+it never gets a verdict. The baseline and a shipped head are deterministic (one fit or none, no
+seed): a fixed-seed row, clip-only on its own, whose side of a difference adds no seed term.
 
 Clip resamples are Bayesian-bootstrap weights (Rubin 1981, `resample_weights`): each test track
 gets a weight from Dirichlet(1, ..., 1), shared by its clips (`evaluate.resample_by: track`; each
@@ -59,6 +72,8 @@ from ..core.errors import DataError
 KEYS = ("roc_auc_macro", "pr_auc_macro", "roc_auc_micro", "pr_auc_micro")
 LEVEL = 0.95
 FIXED = "-"                               # the seed label of a deterministic run (the baseline)
+MIN_SEEDS = 3     # a trained row's seeds a verdict needs: 2 seeds' s^2 has 1 df (89 % coverage)
+MIN_TRACKS = 10   # test tracks (resampled units) a verdict needs
 BATCH_CELLS = 2 ** 14                     # resamples x clips x tags at once: stays in cache
 
 
@@ -261,11 +276,13 @@ def bootstrap(labels: np.ndarray, seed_scores: list[np.ndarray], weights: np.nda
 @dataclass(frozen=True)
 class Runs:
     """One row of a comparison: its runs' figures on the whole test part, (seeds, 4), and on
-    every clip resample, (resamples, seeds, 4). `seeds` is None for a deterministic run."""
+    every clip resample, (resamples, seeds, 4). `seeds` is None for a deterministic run;
+    `n_units` the test tracks (or clips) the resamples weighted (0: not known)."""
 
     points: np.ndarray
     resamples: np.ndarray
     seeds: tuple | None
+    n_units: int = 0
 
     @property
     def n(self) -> int:
@@ -273,8 +290,22 @@ class Runs:
 
     @property
     def single(self) -> bool:
-        """A variant trained with one seed: no seed spread to estimate, so no verdict."""
+        """A variant trained with one seed: no seed spread to estimate."""
         return self.seeds is not None and self.n < 2
+
+    @property
+    def too_few(self) -> str:
+        """Why no verdict may rest on this row ("" if one may)."""
+        if self.seeds is not None and self.n < MIN_SEEDS:
+            return f"fewer than {MIN_SEEDS} seeds"
+        if 0 < self.n_units < MIN_TRACKS:
+            return f"fewer than {MIN_TRACKS} test tracks"
+        return ""
+
+    def in_order(self, seeds) -> Runs:
+        """The same runs with their seeds in `seeds`' order (pairing is by label)."""
+        at = [self.seeds.index(s) for s in seeds]
+        return Runs(self.points[at], self.resamples[:, at], tuple(seeds), self.n_units)
 
     @classmethod
     def from_summary(cls, metrics: dict, frame: pd.DataFrame, where: str = "summary") -> Runs:
@@ -294,7 +325,7 @@ class Runs:
         order = np.lexsort((position, frame["resample"].to_numpy()))
         values = frame[list(KEYS)].to_numpy(np.float64)[order]
         return cls(points, values.reshape(-1, len(labels), len(KEYS)),
-                   None if seeds is None else tuple(seeds))
+                   None if seeds is None else tuple(seeds), resampled(metrics)[1])
 
 
 @dataclass(frozen=True)
@@ -310,7 +341,7 @@ class Estimate:
     se_seeds: float
     se_clips: float
     label: str
-    verdict: bool  # may a flag rest on it (no single-seed run involved)
+    verdict: bool  # may a flag rest on it (enough seeds and test tracks)
     n_seeds: int = 0  # the seeds the seed term rests on (0: clip-only)
 
     @property
@@ -336,12 +367,15 @@ def half_width(var_seeds: float, var_clips: float, df: float) -> float:
     return float(t.ppf(0.5 + LEVEL / 2, df) * math.sqrt(var_seeds + var_clips))
 
 
-def projected_half_width(se_seeds: float, se_clips: float, n_seeds: int, factor: int = 2) -> float:
+def projected_half_width(se_seeds: float, se_clips: float, n_seeds: int, factor: int = 2,
+                         n_units: int = 0) -> float:
     """The half-width with `factor` times the seeds (the same spreads): what more seeds buy.
-    The seed term shrinks as 1 / n; the clip term does not."""
+    The seed term shrinks as 1 / n; the clip term (what the seeds share) does not."""
     var_seeds, var_clips = se_seeds ** 2 / factor, se_clips ** 2
     n = factor * n_seeds
-    df = (var_seeds + var_clips) ** 2 / (var_seeds ** 2 / (n - 1)) if var_seeds > 0 else math.inf
+    parts = [(var_seeds, n - 1), (var_clips, n_units - 1 if n_units > 1 else math.inf)]
+    denominator = sum(v * v / df for v, df in parts if v > 0)
+    df = (var_seeds + var_clips) ** 2 / denominator if denominator > 0 else math.inf
     return half_width(var_seeds, var_clips, df)
 
 
@@ -351,11 +385,45 @@ def _var(x) -> float:
     return float(np.var(x, ddof=1)) if len(x) > 1 else 0.0
 
 
-def _combine(point, seed_parts, var_clips, bounds, label, verdict=True, n_seeds=0) -> Estimate:
-    """seed_parts: (variance of the mean, degrees of freedom) per seed term; Satterthwaite."""
+def _offdiagonal(x: np.ndarray, y: np.ndarray | None = None) -> float:
+    """(resamples, n) figures: the mean covariance over resamples of two different seeds'
+    figures (with `y`: of every seed of x with every seed of y); one seed: its variance."""
+    y_given = y is not None
+    y = x if y is None else y
+    ok = np.isfinite(x).all(axis=1) & np.isfinite(y).all(axis=1)
+    x, y = x[ok] - x[ok].mean(axis=0), y[ok] - y[ok].mean(axis=0)
+    if len(x) < 2:
+        return 0.0
+    cov = x.T @ y / (len(x) - 1)
+    if y_given or cov.shape[0] == 1:
+        return float(cov.mean())
+    n = cov.shape[0]
+    return float((cov.sum() - np.trace(cov)) / (n * (n - 1)))
+
+
+def _shared(resamples: np.ndarray, n_units: int) -> float:
+    """The clip term of a mean over seeds: what the seeds share (`_offdiagonal`), not below 0,
+    scaled from the Bayesian bootstrap's variance to the classical one."""
+    var = max(_offdiagonal(resamples), 0.0)
+    return var * (n_units + 1) / (n_units - 1) if n_units > 1 else var
+
+
+def _shared_difference(ra: np.ndarray, rb: np.ndarray, n_units: int) -> float:
+    """The clip term of a difference of two means over different seeds: shared(a) + shared(b)
+    - 2 x their mean cross-covariance, not below 0, scaled as `_shared`."""
+    var = _offdiagonal(ra) + _offdiagonal(rb) - 2 * _offdiagonal(ra, rb)
+    var = max(var, 0.0)
+    return var * (n_units + 1) / (n_units - 1) if n_units > 1 else var
+
+
+def _combine(point, seed_parts, var_clips, bounds, label, verdict=True, n_seeds=0,
+             n_units=0) -> Estimate:
+    """seed_parts: (variance of the mean, degrees of freedom) per seed term; the clip term has
+    n_units - 1 (infinite when not known); Satterthwaite."""
     var_seeds = sum(v for v, _ in seed_parts)
     var = var_seeds + var_clips
-    denominator = sum(v * v / df for v, df in seed_parts if v > 0)
+    clip_df = n_units - 1 if n_units > 1 else math.inf
+    denominator = sum(v * v / df for v, df in [*seed_parts, (var_clips, clip_df)] if v > 0)
     df = var * var / denominator if denominator > 0 else math.inf
     if not np.isfinite(point):
         return Estimate(float("nan"), float("nan"), float("nan"), float("nan"), df,
@@ -367,17 +435,18 @@ def _combine(point, seed_parts, var_clips, bounds, label, verdict=True, n_seeds=
 
 
 def _column(runs: Runs, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(per-seed points, per-resample mean over seeds) of one figure."""
+    """(per-seed points, (resamples, seeds) figures) of one figure."""
     j = KEYS.index(key)
-    return runs.points[:, j], runs.resamples[:, :, j].mean(axis=1)
+    return runs.points[:, j], runs.resamples[:, :, j]
 
 
 def estimate(runs: Runs, key: str, method: str = "seeds_and_clips") -> Estimate:
     """Estimate a row's figure (the mean over its seeds) with its 95 % interval.
 
     The interval is point +- t x SE over seeds and clips (Satterthwaite's df), clipped to
-    [0, 1]. It is clip-only for the baseline (no seeds), for a single seed (and then carries no
-    verdict) and for `method="clips"`.
+    [0, 1]. It is clip-only for a deterministic row (no seeds), for a single seed and for
+    `method="clips"`; a row with fewer than `MIN_SEEDS` seeds or `MIN_TRACKS` test tracks
+    carries no verdict.
 
     Parameters
     ----------
@@ -393,47 +462,69 @@ def estimate(runs: Runs, key: str, method: str = "seeds_and_clips") -> Estimate:
     Estimate
         Point, interval, standard errors, df and a label naming the method.
     """
-    points, means = _column(runs, key)
+    points, resamples = _column(runs, key)
     n = len(points)
     if runs.seeds is None:
-        parts, label = [], "clips only: deterministic baseline (a fixed-seed row)"
+        parts, label = [], "clips only: a deterministic row (fixed seed)"
     elif n < 2:
         parts, label = [], "clips only: one seed (no seed spread, no verdict)"
     elif method == "clips":
         parts, label = [], "clips only (evaluate.interval: clips)"
     else:
         parts, label = [(_var(points) / n, n - 1)], f"seeds+clips t, {n} seeds"
-    return _combine(float(np.mean(points)), parts, _var(means), (0.0, 1.0), label,
-                    verdict=not runs.single, n_seeds=n)
+    if method == "clips" and runs.seeds is not None:
+        var_clips = _var(resamples.mean(axis=1))  # what tagbench did before: the whole spread
+    else:
+        var_clips = _shared(resamples, runs.n_units)
+    too_few = runs.too_few
+    return _combine(float(np.mean(points)), parts, var_clips, (0.0, 1.0),
+                    label + (f" ({too_few}: no verdict)" if too_few and n > 1 else ""),
+                    verdict=not too_few, n_seeds=n, n_units=runs.n_units)
 
 
 def difference(a: Runs, b: Runs, key: str, method: str = "seeds_and_clips") -> Estimate:
     """a - b (means over seeds) with its 95 % interval, paired over clips (shared resamples) and
-    over seeds when both have the same seeds; unpaired (Welch) when their seeds differ."""
-    (pa, ma), (pb, mb) = _column(a, key), _column(b, key)
+    over seeds when both have the same seeds (matched by label, in any order); unpaired (Welch)
+    when their seeds differ. No verdict when either row has too few seeds or test tracks."""
     if a.resamples.shape[0] != b.resamples.shape[0]:
         raise DataError("the two rows were bootstrapped with different resample counts")
+    if a.seeds is not None and b.seeds is not None and a.seeds != b.seeds \
+            and sorted(map(str, a.seeds)) == sorted(map(str, b.seeds)):
+        b = b.in_order(a.seeds)
+    (pa, ra), (pb, rb) = _column(a, key), _column(b, key)
+    units = max(a.n_units, b.n_units)
     point = float(np.mean(pa) - np.mean(pb))
-    var_clips = _var(ma - mb)
+    too_few = a.too_few or b.too_few
+    paired_seeds = a.seeds is not None and a.seeds == b.seeds
+    if paired_seeds:
+        var_clips = _shared(ra - rb, units)
+    else:
+        var_clips = _shared_difference(ra, rb, units)
     if a.single or b.single:
         return _combine(point, [], var_clips, (-1.0, 1.0),
-                        "clips only: a row with one seed (no verdict)", verdict=False)
+                        "clips only: a row with one seed (no verdict)", verdict=False,
+                        n_units=units)
     if method == "clips":
-        return _combine(point, [], var_clips, (-1.0, 1.0), "clips only (evaluate.interval: clips)")
+        return _combine(point, [], _var(ra.mean(axis=1) - rb.mean(axis=1)), (-1.0, 1.0),
+                        "clips only (evaluate.interval: clips)", verdict=not too_few,
+                        n_units=units)
     if a.seeds is None and b.seeds is None:
         parts, label = [], "clips only: two deterministic rows"
     elif a.seeds is None or b.seeds is None:
         p = pb if a.seeds is None else pa
         parts, label = [(_var(p) / len(p), len(p) - 1)], (
             f"seeds+clips t, {len(p)} seeds against a deterministic row")
-    elif a.seeds == b.seeds:
+    elif paired_seeds:
         parts, label = [(_var(pa - pb) / len(pa), len(pa) - 1)], (
             f"seeds+clips t, {len(pa)} paired seeds")
     else:
         parts = [(_var(pa) / len(pa), len(pa) - 1), (_var(pb) / len(pb), len(pb) - 1)]
         label = f"seeds+clips t, unpaired: seeds differ ({len(pa)} vs {len(pb)})"
     n = len(pb) if a.seeds is None else len(pa) if b.seeds is None else min(len(pa), len(pb))
-    return _combine(point, parts, var_clips, (-1.0, 1.0), label, n_seeds=n)
+    if too_few:
+        label += f" ({too_few}: no verdict)"
+    return _combine(point, parts, var_clips, (-1.0, 1.0), label, verdict=not too_few,
+                    n_seeds=n, n_units=units)
 
 
 def holm(p_values) -> np.ndarray:
@@ -452,7 +543,8 @@ def holm(p_values) -> np.ndarray:
 DIFFERENCE_COLUMNS = ["a", "b", "metric", "difference", "ci95_low", "ci95_high", "se",
                       "se_seeds", "se_clips", "df", "n_seeds", "half_width", "p_value", "family",
                       "family_size", "correction", "p_adjusted", "significant", "interval"]
-NO_VERDICT = "none: a row with one seed (no verdict)"
+NO_VERDICT = (f"none: a row with fewer than {MIN_SEEDS} seeds or {MIN_TRACKS} test tracks "
+              "(no verdict)")
 
 
 def flag_families(rows: pd.DataFrame, correction: str) -> pd.DataFrame:
@@ -477,7 +569,7 @@ def pairwise(runs: dict[str, Runs], method: str = "seeds_and_clips", correction:
 
     p-values are adjusted within families, one per figure: the variant pairs, and each variant
     against `floor` (the "below the floor" flags). A pair with a single-seed row is in no family
-    and never flagged.
+    and never flagged (nor one with too few seeds or test tracks).
 
     Parameters
     ----------

@@ -27,7 +27,8 @@ BASELINE_RUN = "baseline"  # the baseline's name in `compare` (EXPERIMENT/baseli
 COLUMNS = ["kind", "experiment", "dataset", "split", "n_tags", "tags", "tag_set", "variant",
            "backbone", "provenance", "model", "weights",
            "finetune", "seeds", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low",
-           "pr_auc_high", "baseline_roc_auc", "baseline_pr_auc", "train_minutes", "source"]
+           "pr_auc_high", "baseline_roc_auc", "baseline_pr_auc", "train_minutes", "source",
+           "interval", "summarized_by"]
 
 
 def experiments(results_dir) -> list[str]:
@@ -62,6 +63,8 @@ def _row(experiment: str, variant: str, m: dict, baseline: dict | None) -> dict:
         "baseline_pr_auc": baseline["pr_auc_macro"] if baseline else np.nan,
         "train_minutes": (m["train_seconds"] / 60) if m.get("train_seconds") else np.nan,
         "source": f"results/{experiment}",
+        "interval": m.get("interval", "-"),
+        "summarized_by": m.get("summarized_by", "an older tagbench (not recorded)"),
     }
 
 
@@ -84,7 +87,7 @@ def collect(results_dir) -> pd.DataFrame:
         exp = root / name
         base_file = exp / "baseline" / "metrics.json"
         baseline = read_metrics(base_file) if base_file.is_file() else None
-        for path in sorted((exp / "eval").glob("*/metrics.json")):
+        for path in _variant_summaries(exp):
             m = read_metrics(path)
             if "roc_auc_macro_ci95" in m:  # a variant summary (not an older single-run file)
                 rows.append(_row(name, path.parent.name, m, baseline))
@@ -94,6 +97,22 @@ def collect(results_dir) -> pd.DataFrame:
         raise DataError(f"{root}: no experiment found (no {root}/*/eval/*/metrics.json with "
                         "intervals): run snakemake first")
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _variant_summaries(exp: Path) -> list[Path]:
+    """An experiment's variant summaries: those its comparison table lists (a variant since
+    renamed or removed from the config is not a row); every one on disk before its first
+    report."""
+    table = exp / "report" / "comparison.csv"
+    if not table.is_file():
+        return sorted((exp / "eval").glob("*/metrics.json"))
+    try:
+        listed = pd.read_csv(table)["variant"].astype(str)
+    except (OSError, KeyError, ValueError, pd.errors.ParserError) as err:
+        raise DataError(f"{table}: unreadable comparison table ({type(err).__name__}): delete it "
+                        "and rerun snakemake") from None
+    return [exp / "eval" / v / "metrics.json" for v in listed
+            if (exp / "eval" / v / "metrics.json").is_file()]
 
 
 def published(path=PUBLISHED) -> pd.DataFrame:
@@ -179,12 +198,14 @@ def _markdown(table: pd.DataFrame) -> str:
              "Test ROC-AUC and PR-AUC, macro over tags: mean over seeds [95 % interval over "
              "training seeds and test clips]. **published** rows are numbers from papers on the "
              "same dataset, split method and tag set, not rerun here; `lists` rows match only if "
-             "the list files are the paper's.", ""]
+             "the list files are the paper's. `interval` names how each row's interval was "
+             "computed; `leaderboard.csv` also names the code that summarized it "
+             "(`summarized_by`).", ""]
     for (split, n_tags, _), group in table.groupby(["split", "n_tags", "tag_set"], sort=True):
         lines += [f"## split `{split}`, {n_tags} tags ({group['tags'].iloc[0]})", "",
                   "| | experiment / source | variant / model | backbone | weights, finetune | seeds | "
-                  "ROC-AUC | PR-AUC | floor ROC / PR | train min |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "ROC-AUC | PR-AUC | floor ROC / PR | train min | interval |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in group.itertuples(index=False):
             kind = {"published": "**published**", "baseline": "floor"}.get(r.kind, "")
             who = r.source if r.kind == "published" else r.experiment
@@ -198,7 +219,8 @@ def _markdown(table: pd.DataFrame) -> str:
                 else f"{r.backbone} ({r.provenance})"
             lines.append(f"| {kind} | {who} | {what} | {backbone} | {how} | {r.seeds} | "
                          f"{_figure(r.roc_auc, r.roc_auc_low, r.roc_auc_high)} | "
-                         f"{_figure(r.pr_auc, r.pr_auc_low, r.pr_auc_high)} | {floor} | {minutes} |")
+                         f"{_figure(r.pr_auc, r.pr_auc_low, r.pr_auc_high)} | {floor} | {minutes} | "
+                         f"{'' if r.kind == 'published' else r.interval} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -326,7 +348,7 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.Da
         if not pairs:
             raise DataError(f"experiments {a} and {b} share no variant name: compare "
                             "EXPERIMENT/VARIANT names instead")
-    rows, method = [], "seeds_and_clips"
+    rows, default = [], "seeds_and_clips"
     for va, vb in pairs:
         fa, fb = left[va], right[vb]
         sa, sb = read_scored(fa), read_scored(fb)
@@ -336,9 +358,10 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.Da
                   and ma.get("bootstrap") == mb.get("bootstrap")
                   and ma.get("bootstrap_seed") == mb.get("bootstrap_seed")
                   and ma.get("resampled_sha256") == mb.get("resampled_sha256"))
-        # both runs' own method; where they differ, the one over seeds and clips (the wider)
-        methods = {ma.get("interval_method", method), mb.get("interval_method", method)}
-        method = methods.pop() if len(methods) == 1 else "seeds_and_clips"
+        # both runs' own method; where they differ, the one over seeds and clips (each pair on
+        # its own: a previous pair's method carries over to none)
+        methods = {ma.get("interval_method", default), mb.get("interval_method", default)}
+        method = methods.pop() if len(methods) == 1 else default
         runs = (_summary_runs(fa), _summary_runs(fb)) if paired else None
         unit, n = resampled(ma)
         for key in (*KEYS, "accuracy"):

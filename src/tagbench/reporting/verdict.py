@@ -7,7 +7,8 @@ and what the current seeds can resolve. Statistics, not rendering: the report pr
   multiplicity correction.
 - Below the floor: variants whose difference to the baseline is significantly negative after
   the correction within the family "against the floor" (one family per figure, `stats.pairwise`).
-- A row with one seed has a clip-only interval: no verdict rests on it.
+- A row with fewer than `MIN_SEEDS` seeds (one seed: a clip-only interval), or a test part of
+  fewer than `MIN_TRACKS` tracks: no verdict rests on it.
 - Per comparison, the gap the current seeds and clips can resolve (the interval's half-width)
   and, when the seeds carry most of the variance, that more seeds are the cure (with the
   half-width at twice the seeds).
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..evaluation.stats import NO_VERDICT, projected_half_width
+from ..evaluation.stats import MIN_SEEDS, MIN_TRACKS, NO_VERDICT, projected_half_width
 
 BASELINE = "baseline (floor)"
 
@@ -95,8 +96,9 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_
                      "interval of the difference, over seeds and clips, includes 0) from "
                      + ", ".join(f"{o} ({_gap(gaps[o])})" for o in close) + ".")
         if one_seed:
-            text += (f" No verdict between {best} and {', '.join(one_seed)}: a row with one "
-                     "seed has a clip-only interval (train more seeds).")
+            text += (f" No verdict between {best} and {', '.join(one_seed)}: a row with fewer than "
+                     f"{MIN_SEEDS} seeds (train more seeds) or a test part of fewer than "
+                     f"{MIN_TRACKS} tracks gets none.")
     if BASELINE in set(table["variant"]):
         below = below_floor(differences, list(variants["variant"]), key)
         if below:
@@ -114,8 +116,9 @@ def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[st
         head = f"{r['a']} - {r['b']}: {_gap(r)}" if pd.notna(r["difference"]) else \
             f"{r['a']} - {r['b']}: n/a"
         if r["family"] == NO_VERDICT:
-            lines.append(f"{head}; clip-only: a row with one seed has no seed spread, so no gap "
-                         "can be claimed (train more seeds).")
+            lines.append(f"{head}; no verdict: a row with fewer than {MIN_SEEDS} seeds or a test "
+                         f"part of fewer than {MIN_TRACKS} tracks claims no gap (train more "
+                         "seeds, or test on more tracks).")
             continue
         if pd.isna(r["half_width"]):
             lines.append(head + ".")
