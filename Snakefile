@@ -26,6 +26,7 @@ from tagbench.backbones import (
     weight_paths,
     weight_steps,
 )
+from tagbench.core.deformations import SEPARATOR, split_part
 from tagbench.core.errors import ConfigError
 from tagbench.core.layout import MTT_FILES, MTT_PARTS, PARTS, shard_name
 from tagbench.core.tag_lists import list_path
@@ -83,7 +84,9 @@ report: str(OVERVIEW) if OVERVIEW.is_file() else "workflow/report/workflow.rst"
 
 wildcard_constraints:
     experiment=re.escape(EXPERIMENT),
-    part="|".join(PARTS),
+    # a split part, or the test part deformed (config robustness: `test~noise_snr_db=20`)
+    part="|".join([*PARTS, *(re.escape(f"test{SEPARATOR}{d}") for d in S.robustness)]),
+    deformation="|".join(map(re.escape, S.robustness)) or "(?!)",
     shard=r"\d{3}",
     backbone="|".join([CACHE_PATTERN, *map(re.escape, USER_BACKBONES)]),
     front_end="|".join({*FRONT_ENDS, *(b.front_end for b in USER_BACKBONES.values())}),
@@ -123,6 +126,13 @@ rule all:
         expand("results/leaderboard.{ext}", ext=["csv", "md", "png"]),
         # MTT's clip metadata is part of the dataset download (not read by any stage)
         ["resources/mtt/clip_info_final.csv"] if DATASET == "mtt" else [],
+        # every variant on the deformed test parts, when robustness is set
+        (
+            expand("results/{experiment}/report/robustness.{ext}", experiment=EXPERIMENT,
+                   ext=["csv", "png"])
+            if S.robustness
+            else []
+        ),
         # your own audio tagged by one variant, when predict.audio_dir is set
         (
             f"results/{EXPERIMENT}/predict/{S.predict.variant}.csv"

@@ -203,3 +203,41 @@ def test_the_leaderboard_lists_what_the_comparison_lists_and_how_it_was_summariz
     assert rows.loc["three", "interval"] == "seeds+clips t, 3 seeds"
     assert rows.loc["baseline", "interval"] == "clips only: a deterministic row (fixed seed)"
     assert rows["summarized_by"].str.match(r"tagbench \S+, summarize code [0-9a-f]{16}$").all()
+
+
+def test_robustness_pairs_each_variant_with_its_clean_figures(tmp_path):
+    """Two variants scored clean and under one deformation (synthetic: `sturdy` keeps its
+    quality, `fragile` loses most of it): the drops, their flags, which degrades less, the
+    figure, and the leaderboard's columns."""
+    from tagbench.reporting.leaderboard import collect
+    from tagbench.reporting.robustness import summary as robust_summary
+    from tagbench.reporting.robustness import write_robustness
+
+    rng = np.random.default_rng(3)
+    labels = (rng.random((N_CLIPS, len(TAGS))) < 0.3).astype(np.uint8)
+    labels[0], labels[1] = 1, 0
+    exp = tmp_path / "results" / "exp"
+    for variant, clean, deformed in (("sturdy", 1.5, 1.45), ("fragile", 1.5, 0.3)):
+        summary(exp / "eval" / variant, [0, 1, 2], clean, rng, labels)
+        summary(exp / "eval" / variant / "robustness" / "noise_snr_db=10", [0, 1, 2], deformed,
+                rng, labels)
+    table = write_robustness(["sturdy", "fragile"], ["noise_snr_db=10"], exp / "eval",
+                             exp / "report", SETTINGS)
+    roc = table[table["metric"] == "roc_auc_macro"].set_index("variant")
+    assert roc.loc["fragile", "drop"] < -0.1 and roc.loc["fragile", "significant"]
+    assert roc.loc["fragile", "drop_high"] < 0 and roc.loc["fragile", "family"] == \
+        "drops, roc_auc_macro"
+    assert roc.loc["sturdy", "drop"] == pytest.approx(
+        roc.loc["sturdy", "deformed"] - roc.loc["sturdy", "clean"])
+    assert roc.loc["sturdy", "interval"] == "seeds+clips t, 3 paired seeds"
+    pairs = pd.read_csv(exp / "report" / "robustness_pairs.csv")
+    pair = pairs[pairs["metric"] == "roc_auc_macro"].iloc[0]
+    assert (pair["a"], pair["b"]) == ("sturdy", "fragile")
+    assert pair["difference"] > 0 and pair["significant"]  # sturdy degrades less
+    assert (exp / "report" / "robustness.png").stat().st_size > 0
+    assert "sturdy vs fragile under `noise_snr_db=10`" in (exp / "report" / "robustness.md").read_text()
+    worst = robust_summary(table).set_index("variant")
+    assert worst.loc["fragile", "worst_deformation"].startswith("noise_snr_db=10 (-")
+    rows = collect(tmp_path / "results").set_index("variant")
+    assert rows.loc["fragile", "robust_mean_drop"] == pytest.approx(
+        roc.loc["fragile", "relative_drop"], abs=1e-6)  # robustness.csv holds 6 decimals

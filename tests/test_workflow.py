@@ -384,3 +384,44 @@ def test_the_demo_config_plans_its_musicnn_variant(tmp_path):
     text = proc.stdout + proc.stderr
     assert "results/demo/features/musicnn/train/000.h5" in text
     assert "results/demo/backbone/MSD_musicnn/test/000.h5" in text
+
+
+def test_robustness_scores_every_variant_on_deformed_audio_and_a_new_severity_runs_alone(
+        built, tmp_path):
+    """robustness on the built DAG (a copy): the trained models are reused, each deformed
+    test part is extracted once and scored by every variant and seed, the table and figure are
+    written; then a changed severity plans that deformation's jobs and nothing else."""
+    work = tmp_path / "wf"
+    shutil.copytree(built, work, symlinks=True)
+    config = copy.deepcopy(TINY)
+    config["robustness"] = {"noise_snr_db": [10], "gain_db": [-6]}
+    write_config(work, config)
+    proc = snakemake(work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ran = {m[1] for m in __import__("re").finditer(r"rule (\w+):", proc.stdout + proc.stderr)}
+    assert not ran & {"train", "evaluate", "summarize", "split"}, ran  # the clean run is reused
+    seeds, variants = TINY["train"]["seeds"], list(TINY["variants"])
+    table = pd.read_csv(work / "results/demo/report/robustness.csv")
+    roc = table[table["metric"] == "roc_auc_macro"]
+    assert sorted(roc["deformation"].unique()) == ["gain_db=-6", "noise_snr_db=10"]
+    assert set(roc["variant"]) == set(variants)
+    shard = work / "results/demo/features/vggish/test~noise_snr_db=10/000.h5"
+    import h5py
+
+    with h5py.File(shard) as h5:
+        assert h5.attrs["deformation"] == "noise_snr_db=10"
+    for variant in variants:
+        summary = json.loads((work / f"results/demo/eval/{variant}/robustness/noise_snr_db=10/"
+                              "metrics.json").read_text())
+        assert summary["deformation"] == "noise_snr_db=10" and summary["seeds"] == seeds
+    assert (work / "results/demo/report/robustness.png").stat().st_size > 0
+    board = pd.read_csv(work / "results/leaderboard.csv")
+    assert board.loc[board["kind"] == "experiment", "robust_worst"].notna().all()
+    assert_nothing_to_do(work)
+    config["robustness"]["noise_snr_db"] = [20]
+    write_config(work, config)
+    plan = planned(snakemake(work, "-n"))
+    n_variants, n_runs = len(variants), len(variants) * len(seeds)
+    assert plan == {"extract": 1, "cache_backbone": 1, "evaluate_deformed": n_runs,
+                    "summarize_deformed": n_variants, "report_robustness": 1, "leaderboard": 1,
+                    "all": 1}, plan

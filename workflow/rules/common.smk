@@ -2,11 +2,11 @@
 
 
 def shard_files(part, front_end=BASELINE_FRONT_END):
-    """Every shard of a split part in one front end (the baseline's by default), as configured
-    in features.shards."""
+    """Every shard of a split part (or a deformed test part) in one front end (the baseline's
+    by default), as configured in features.shards."""
     return [
         f"results/{EXPERIMENT}/features/{front_end}/{part}/{shard_name(i)}.h5"
-        for i in range(S.shards[part])
+        for i in range(S.shards[split_part(part)[0]])
     ]
 
 
@@ -41,15 +41,22 @@ def cache_audio(wildcards):
 
 
 def variant_shards(part):
-    """Input function: a variant's feature shards of `part`, in its backbone's front end. A
-    shipped head is not trained: its training job reads the valid part for both."""
+    """Input function: a variant's feature shards of `part` (None: the test part deformed by
+    the `deformation` wildcard), in its backbone's front end. A shipped head is not trained:
+    its training job reads the valid part for both."""
 
     def files(wildcards):
         spec = S.variants[wildcards.variant]
-        read = "valid" if part == "train" and spec.shipped_head else part
+        read = deformed_test(wildcards) if part is None else part
+        read = "valid" if read == "train" and spec.shipped_head else read
         return shard_files(read, backbone(spec.backbone).front_end)
 
     return files
+
+
+def deformed_test(wildcards):
+    """The test part deformed as the `deformation` wildcard says (`test~noise_snr_db=20`)."""
+    return f"test{SEPARATOR}{wildcards.deformation}"
 
 
 def backbone_weights(name, weights):
@@ -107,18 +114,20 @@ def predict_audio(wildcards):
 
 
 def backbone_cache(part):
-    """Input function: a frozen variant's backbone cache shards of `part` (none when the
-    variant fine-tunes its backbone and so trains and is scored through it)."""
+    """Input function: a frozen variant's backbone cache shards of `part` (None: the deformed
+    test part, as `variant_shards`; none when the variant fine-tunes its backbone and so trains
+    and is scored through it)."""
 
     def files(wildcards):
         spec = S.variants[wildcards.variant]
         if spec.finetune:
             return []
         backbone = cache_name(spec.backbone, spec.weights, spec.backbone_seed)
-        read = "valid" if part == "train" and spec.shipped_head else part
+        read = deformed_test(wildcards) if part is None else part
+        read = "valid" if read == "train" and spec.shipped_head else read
         return [
             f"results/{EXPERIMENT}/backbone/{backbone}/{read}/{shard_name(i)}.h5"
-            for i in range(S.shards[read])
+            for i in range(S.shards[split_part(read)[0]])
         ]
 
     return files
@@ -152,11 +161,14 @@ def first_seed_model(wildcards):
     return f"results/{EXPERIMENT}/models/{wildcards.variant}/seed{seed}/model.keras"
 
 def every_comparison(wildcards):
-    """Every experiment's comparison table on disk, this one's included (built if missing): the
-    same input set whichever experiment runs, so a finished experiment's rerun stays a no-op
-    after another one updated the leaderboard."""
-    this = f"results/{EXPERIMENT}/report/comparison.csv"
-    return sorted({this, *map(str, Path("results").glob("*/report/comparison.csv"))})
+    """Every experiment's comparison table on disk, this one's included (built if missing), and
+    their robustness tables: the same input set whichever experiment runs, so a finished
+    experiment's rerun stays a no-op after another one updated the leaderboard."""
+    this = [f"results/{EXPERIMENT}/report/comparison.csv"]
+    if S.robustness:
+        this.append(f"results/{EXPERIMENT}/report/robustness.csv")
+    return sorted({*this, *map(str, Path("results").glob("*/report/comparison.csv")),
+                   *map(str, Path("results").glob("*/report/robustness.csv"))})
 
 
 def file_digest(path):

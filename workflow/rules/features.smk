@@ -3,15 +3,20 @@
 
 rule extract:
     input:
-        split="results/{experiment}/split/{part}.tsv",
+        split=lambda w: f"results/{w.experiment}/split/{split_part(w.part)[0]}.tsv",
         provenance="results/{experiment}/split/split.json",
         annotations=f"{DATA_DIR}/annotations_final.csv",
         audio=audio_input,
     output:
         "results/{experiment}/features/{front_end}/{part}/{shard}.h5",
     params:
-        n_shards=lambda w: S.shards[w.part],
+        n_shards=lambda w: S.shards[split_part(w.part)[0]],
         audio_root=f"{DATA_DIR}/audio",
+        # a deformed test part (config robustness): its name is in the path, so a changed
+        # severity is other files and jobs, and the clean part's stay as they are
+        deformation=lambda w: (
+            f"--deformation '{split_part(w.part)[1]}'" if split_part(w.part)[1] else ""
+        ),
         spec=lambda w: to_json(S.features_for(w.front_end)),
         code=lambda w: code_fingerprint("features", front_end=w.front_end),
     threads: 1
@@ -27,7 +32,7 @@ rule extract:
     shell:
         "tagbench extract {input.split:q} --audio-root {params.audio_root:q} "
         "--shard {wildcards.shard} --n-shards {params.n_shards} --out {output:q} "
-        "--spec {params.spec:q} > {log} 2>&1"
+        "{params.deformation} --spec {params.spec:q} > {log} 2>&1"
 
 
 # A frozen backbone's outputs, once per feature shard, shared by every frozen variant (and

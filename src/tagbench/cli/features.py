@@ -35,7 +35,8 @@ def cmd_extract(args) -> None:
     if not 0 <= args.shard < args.n_shards:
         raise ConfigError(f"--shard {args.shard} is outside 0..{args.n_shards - 1}")
     counts = extract_shard(args.split_tsv, args.audio_root, args.shard, args.n_shards, args.out,
-                           settings_from(args, FeatureSettings), progress=sys.stderr.isatty())
+                           settings_from(args, FeatureSettings), progress=sys.stderr.isatty(),
+                           deformation=args.deformation)
     print(json.dumps({"shard": args.out, **counts}))
 
 
@@ -70,6 +71,8 @@ def add_verbs(sub) -> None:
     p.add_argument("--shard", type=int, required=True)
     p.add_argument("--n-shards", type=int, required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--deformation", default="", help="deform every clip first (kind=severity, "
+                   "e.g. noise_snr_db=20: config robustness)")
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("cache-backbone", parents=[settings],

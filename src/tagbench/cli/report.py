@@ -30,6 +30,16 @@ def cmd_report(args) -> None:
                        Path(args.out_dir) / "overview.rst", experiment=args.experiment)
 
 
+def cmd_robustness(args) -> None:
+    from ..reporting.robustness import summary, write_robustness
+
+    table = write_robustness(args.variants, args.deformations, args.eval_root, args.out_dir,
+                             settings_from(args, BootstrapSettings))
+    for row in summary(table).itertuples(index=False):
+        print(f"{row.variant}: mean relative drop of ROC-AUC macro {row.mean_relative_drop:+.1%}, "
+              f"worst {row.worst_deformation}")
+
+
 def cmd_leaderboard(args) -> None:
     from ..reporting.leaderboard import PUBLISHED, leaderboard
 
@@ -42,7 +52,8 @@ def cmd_leaderboard(args) -> None:
 def cmd_compare(args) -> None:
     from ..reporting.leaderboard import compare_runs, format_comparison
 
-    print(format_comparison(compare_runs(args.results, args.a, args.b, args.correction)))
+    print(format_comparison(compare_runs(args.results, args.a, args.b, args.correction,
+                                         args.deformation)))
 
 
 def add_verbs(sub) -> None:
@@ -70,6 +81,16 @@ def add_verbs(sub) -> None:
     p.add_argument("--experiment", default="", help="experiment name shown in the overview")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("robustness", parents=[settings_parent()],
+                       help="each variant on the deformed test parts, its drop from clean (paired "
+                            "over seeds and test resamples) and which variant degrades less")
+    p.add_argument("--variants", nargs="+", required=True)
+    p.add_argument("--deformations", nargs="+", required=True,
+                   help="kind=severity names (config robustness)")
+    p.add_argument("--eval-root", required=True, help="results/{experiment}/eval")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_robustness)
+
     p = sub.add_parser("leaderboard", help="every experiment under results/ beside published "
                                            "numbers on the same split and tag set")
     p.add_argument("--results", default="results", help="folder of experiments (default: results)")
@@ -87,4 +108,6 @@ def add_verbs(sub) -> None:
     p.add_argument("--results", default="results", help="folder of experiments (default: results)")
     p.add_argument("--correction", choices=("holm", "none"), default="holm",
                    help="multiplicity correction of the flags within their family (default: holm)")
+    p.add_argument("--deformation", help="compare the runs on this deformed test part (kind="
+                   "severity, config robustness) instead of the clean one")
     p.set_defaults(func=cmd_compare)

@@ -15,7 +15,8 @@ from importlib import metadata
 COMPUTING = {"numpy": "numpy", "scipy": "scipy", "librosa": "librosa", "soundfile": "soundfile",
              "soxr": "soxr", "tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
              "pescador": "pescador", "h5py": "h5py", "pandas": "pandas", "matplotlib": "matplotlib",
-             "onnxruntime": "onnxruntime"}
+             "onnxruntime": "onnxruntime", "audiomentations": "audiomentations",
+             "lameenc": "lameenc"}
 
 
 def version(distribution: str) -> str:

@@ -95,7 +95,7 @@ def run_baseline(train_shards, valid_shards, test_shards, out_dir,
         best = max(GRID, key=lambda c: (np.nan_to_num(valid_auc[c], nan=-1.0), -c))
         scores = _fit(x_train, train.labels, best).predict_proba(x_test)
         extra = {"model": {"description": DESCRIPTION}, "C": best, "split": test.split,
-                 "n_failed_clips": len(test.failed),
+                 "deformation": test.deformation, "n_failed_clips": len(test.failed),
                  "valid_roc_auc_by_C": {str(c): valid_auc[c] for c in GRID}}
         run = score(test.clip_ids, test.labels, scores, test.tags, extra)
     return summarize([run], None, settings, out_dir, tracks)

@@ -136,6 +136,7 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
         "aggregate": aggregate,
         "scored_from": "backbone cache" if cache_paths else "log-mel features",
         "split": store.split,
+        "deformation": store.deformation,  # "" for the clean test part
         "model": {**model_description(spec),
                   "provenance": provenance(backbone, spec.get("weights", "none"), dataset)},
         "trained_with": meta.get("libraries"),  # the libraries' versions when it was trained

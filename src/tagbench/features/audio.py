@@ -83,7 +83,8 @@ def load_audio(path: str | Path, resample: str, rate: int = SAMPLE_RATE) -> np.n
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
-def clip_logmel(path: str | Path, resample: str, front_end: str | None = None) -> np.ndarray:
+def clip_logmel(path: str | Path, resample: str, front_end: str | None = None,
+                deformation: str = "", clip_id: str = "") -> np.ndarray:
     """Decode an audio file and compute a backbone front end's log-mel (for a waveform front
     end, its samples at the front end's rate, as (samples, 1)).
 
@@ -97,6 +98,9 @@ def clip_logmel(path: str | Path, resample: str, front_end: str | None = None) -
         The soxr quality used when the file is not at the front end's rate.
     front_end : str, optional
         The backbone front end (`backbones.FRONT_ENDS`), the default backbone's by default.
+    deformation : str, optional
+        A deformation (`core.deformations` name) applied to the decoded audio, seeded by
+        `clip_id` (`features.deform`); "" for the clean clip.
 
     Returns
     -------
@@ -112,4 +116,9 @@ def clip_logmel(path: str | Path, resample: str, front_end: str | None = None) -
 
     front_end = front_end or backbones.DEFAULT_FRONT_END
     rate = backbones.front_end(front_end).sample_rate
-    return backbones.log_mel(front_end, load_audio(path, resample, rate))
+    samples = load_audio(path, resample, rate)
+    if deformation:
+        from .deform import deform
+
+        samples = deform(samples, rate, deformation, clip_id)
+    return backbones.log_mel(front_end, samples)

@@ -38,7 +38,8 @@ def shard_of(clip_id: str, n_shards: int) -> int:
 
 
 def extract_shard(split_tsv: str | Path, audio_root: str | Path, shard: int, n_shards: int,
-                  out_path: str | Path, settings: FeatureSettings, *, progress: bool = False) -> dict:
+                  out_path: str | Path, settings: FeatureSettings, *, progress: bool = False,
+                  deformation: str = "") -> dict:
     """Extract the log-mels of the clips of one shard of a split part and write the shard file.
 
     Each clip's log-mel is written as soon as it is computed, so memory holds one clip whatever
@@ -58,6 +59,9 @@ def extract_shard(split_tsv: str | Path, audio_root: str | Path, shard: int, n_s
         Front end, stored dtype and resampler.
     progress : bool, optional
         Show a tqdm progress bar.
+    deformation : str, optional
+        Deform every clip's audio first (`features.deform`; the shard's `deformation` attribute
+        says which); "" for the clean part.
 
     Returns
     -------
@@ -71,16 +75,23 @@ def extract_shard(split_tsv: str | Path, audio_root: str | Path, shard: int, n_s
         from tqdm import tqdm
 
         rows = tqdm(rows, desc=f"shard {shard_name(shard)}", unit="clip", mininterval=2.0)
-    with ShardWriter(out_path, part.tags, settings,
-                     split=read_provenance(Path(split_tsv).parent)) as writer:
+    fe = backbones.front_end(settings.front_end)
+    if deformation:
+        from .deform import check_rate
+
+        check_rate(deformation, fe.sample_rate)
+    with ShardWriter(out_path, part.tags, settings, split=read_provenance(Path(split_tsv).parent),
+                     deformation=deformation) as writer:
         for i in rows:
             try:
-                mel = clip_logmel(audio_root / part.paths[i], settings.resample, settings.front_end)
+                # (a waveform shard records lengths, which no deformation changes: its cache
+                # job deforms the audio it decodes)
+                mel = clip_logmel(audio_root / part.paths[i], settings.resample, settings.front_end,
+                                  "" if fe.kind == "waveform" else deformation, part.clip_ids[i])
             except DecodeError as err:
                 writer.add_failed(part.clip_ids[i], part.paths[i], str(err))
                 continue
             writer.add(part.clip_ids[i], part.paths[i], part.labels[i], mel)
-    fe = backbones.front_end(settings.front_end)
     return {"clips": writer.n_clips, "failed": len(writer.failed), "frames": writer.n_frames,
             "seconds": writer.n_frames * fe.frame_hop / fe.sample_rate}
 
@@ -102,12 +113,15 @@ class ShardWriter:
         Front end (its `n_mels` and parameters), stored dtype and resampler.
     split : dict, optional
         The split's `split.json`, stored as the `split` attribute.
+    deformation : str, optional
+        What the audio was deformed with (`features.deform`), stored as `deformation`.
     """
 
     def __init__(self, out_path: str | Path, tags, settings: FeatureSettings,
-                 split: dict | None = None):
+                 split: dict | None = None, deformation: str = ""):
         self.out_path, self.tags, self.settings = Path(out_path), list(tags), settings
         self.split = split or {}
+        self.deformation = deformation
         self.clip_ids: list[str] = []
         self.paths: list[str] = []
         self.labels: list[np.ndarray] = []
@@ -169,6 +183,7 @@ class ShardWriter:
             {**backbones.front_end_params(self.settings.front_end), "dtype": self.settings.dtype,
              "resample": self.settings.resample}, sort_keys=True)
         h5.attrs["split"] = json.dumps(self.split, sort_keys=True)
+        h5.attrs["deformation"] = self.deformation
 
 
 @dataclass
@@ -184,6 +199,7 @@ class ShardIndex:
     failed: list[tuple[str, str, str]]
     feature_params: dict
     split: dict  # split.json of the split the shard was extracted from
+    deformation: str = ""  # what its audio was deformed with ("" for clean audio)
 
 
 def read_index(path: str | Path) -> ShardIndex:
@@ -204,7 +220,8 @@ def read_index(path: str | Path) -> ShardIndex:
                 h5["clip_offsets"][()], h5["labels"][()], json.loads(h5.attrs["tags"]),
                 [tuple(v.decode() if isinstance(v, bytes) else v for v in row)
                  for row in h5["failed"][()]],
-                json.loads(h5.attrs["feature_params"]), json.loads(h5.attrs.get("split", "{}")))
+                json.loads(h5.attrs["feature_params"]), json.loads(h5.attrs.get("split", "{}")),
+                str(h5.attrs.get("deformation", "")))
     except FileNotFoundError:
         raise DataError(f"{path}: feature shard not found (run the extract rule)") from None
     except (OSError, KeyError) as err:
@@ -261,6 +278,11 @@ class FeatureStore:
         self.front_end = backbones.front_end(fronts.pop())
         self.patch_shape = (self.front_end.patch_frames, self.front_end.n_mels)
         self.split = self.shards[0].split
+        deformations = {s.deformation for s in self.shards}
+        if len(deformations) != 1:
+            raise DataError("shards of differently deformed audio given as one part: "
+                            f"{', '.join(sorted(d or 'clean' for d in deformations))}")
+        self.deformation = deformations.pop()
         self.locations = [(si, ci) for si, s in enumerate(self.shards) for ci in range(len(s.clip_ids))]
         self.labels = (np.concatenate([s.labels for s in self.shards])
                        if self.locations else np.zeros((0, len(self.tags)), np.uint8))

@@ -180,7 +180,8 @@ def write_cache(feature_shard, out_path, name: str, positions_per_patch: int, dt
             h5.attrs.update(backbone=spec.name if spec.frozen_only else name, patch_step=step,
                             source=Path(feature_shard).name,
                             feature_params=json.dumps(store.feature_params, sort_keys=True),
-                            weights=json.dumps(weights, sort_keys=True))
+                            weights=json.dumps(weights, sort_keys=True),
+                            deformation=store.deformation)
             if spec.frozen_only:
                 h5.attrs.update(patch_frames=frames, eval_hop=hop)
     return {"clips": len(store), "patches": int(offsets[-1])}
@@ -253,6 +254,10 @@ def clip_input(spec, store, i: int, frames: int, audio_root, where) -> np.ndarra
         raise DataError(f"{where}: a waveform backbone's cache job needs --audio-root")
     samples = load_audio(Path(audio_root) / store.clip_paths[i],
                          store.feature_params.get("resample", "soxr_hq"), spec.sample_rate)
+    if store.deformation:  # the part's deformation, as extraction applied it to log-mels
+        from ..features.deform import deform
+
+        samples = deform(samples, spec.sample_rate, store.deformation, store.clip_ids[i])
     if len(samples) != store.n_frames[i]:
         raise DataError(f"{where}: {store.clip_paths[i]} decodes to {len(samples)} samples, the "
                         f"shard recorded {store.n_frames[i]}: the audio changed since extraction "
@@ -333,7 +338,8 @@ class CacheStore:
                 raise DataError(f"{path}: cached for backbone {attrs['backbone']}, the variant "
                                 f"uses {backbone}; rerun snakemake to compute its own cache")
             if json.loads(attrs["feature_params"]) != shard.feature_params \
-                    or clip_ids != shard.clip_ids:
+                    or clip_ids != shard.clip_ids \
+                    or str(attrs.get("deformation", "")) != shard.deformation:
                 raise DataError(f"{path}: computed from other features than {shard.path} "
                                 "(delete it and rerun snakemake)")
             if "weights" not in attrs or "patch_step" not in attrs:
@@ -353,7 +359,7 @@ class CacheStore:
         self.tags, self.labels, self.clip_ids = self.index.tags, self.index.labels, self.index.clip_ids
         self.clip_paths = self.index.clip_paths
         self.feature_params, self.failed = self.index.feature_params, self.index.failed
-        self.split = self.index.split
+        self.split, self.deformation = self.index.split, self.index.deformation
         self._files: dict[int, h5py.File] = {}
 
     def __len__(self) -> int:

@@ -28,7 +28,7 @@ COLUMNS = ["kind", "experiment", "dataset", "split", "n_tags", "tags", "tag_set"
            "backbone", "provenance", "model", "weights",
            "finetune", "seeds", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "pr_auc_low",
            "pr_auc_high", "baseline_roc_auc", "baseline_pr_auc", "train_minutes", "source",
-           "interval", "summarized_by"]
+           "interval", "summarized_by", "robust_mean_drop", "robust_worst"]
 
 
 def experiments(results_dir) -> list[str]:
@@ -87,16 +87,35 @@ def collect(results_dir) -> pd.DataFrame:
         exp = root / name
         base_file = exp / "baseline" / "metrics.json"
         baseline = read_metrics(base_file) if base_file.is_file() else None
+        robust = _robustness(exp)
         for path in _variant_summaries(exp):
             m = read_metrics(path)
             if "roc_auc_macro_ci95" in m:  # a variant summary (not an older single-run file)
-                rows.append(_row(name, path.parent.name, m, baseline))
+                rows.append({**_row(name, path.parent.name, m, baseline),
+                             **robust.get(path.parent.name, {})})
         if baseline:
             rows.append({**_row(name, BASELINE_RUN, baseline, None), "kind": "baseline"})
     if not rows:
         raise DataError(f"{root}: no experiment found (no {root}/*/eval/*/metrics.json with "
                         "intervals): run snakemake first")
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _robustness(exp: Path) -> dict[str, dict]:
+    """Per variant, its robustness columns from the experiment's `report/robustness.csv` (none
+    when the experiment scores no deformation)."""
+    from .robustness import summary
+
+    table = exp / "report" / "robustness.csv"
+    if not table.is_file():
+        return {}
+    try:
+        rows = summary(pd.read_csv(table))
+    except (OSError, KeyError, ValueError, pd.errors.ParserError) as err:
+        raise DataError(f"{table}: unreadable robustness table ({type(err).__name__}): delete it "
+                        "and rerun snakemake") from None
+    return {r.variant: {"robust_mean_drop": r.mean_relative_drop,
+                        "robust_worst": r.worst_deformation} for r in rows.itertuples()}
 
 
 def _variant_summaries(exp: Path) -> list[Path]:
@@ -204,8 +223,8 @@ def _markdown(table: pd.DataFrame) -> str:
     for (split, n_tags, _), group in table.groupby(["split", "n_tags", "tag_set"], sort=True):
         lines += [f"## split `{split}`, {n_tags} tags ({group['tags'].iloc[0]})", "",
                   "| | experiment / source | variant / model | backbone | weights, finetune | seeds | "
-                  "ROC-AUC | PR-AUC | floor ROC / PR | train min | interval |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "ROC-AUC | PR-AUC | floor ROC / PR | train min | interval | robustness |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in group.itertuples(index=False):
             kind = {"published": "**published**", "baseline": "floor"}.get(r.kind, "")
             who = r.source if r.kind == "published" else r.experiment
@@ -220,9 +239,16 @@ def _markdown(table: pd.DataFrame) -> str:
             lines.append(f"| {kind} | {who} | {what} | {backbone} | {how} | {r.seeds} | "
                          f"{_figure(r.roc_auc, r.roc_auc_low, r.roc_auc_high)} | "
                          f"{_figure(r.pr_auc, r.pr_auc_low, r.pr_auc_high)} | {floor} | {minutes} | "
-                         f"{'' if r.kind == 'published' else r.interval} |")
+                         f"{'' if r.kind == 'published' else r.interval} | {_robust_cell(r)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _robust_cell(r) -> str:
+    """Mean relative drop of ROC-AUC macro over the experiment's deformations, and the worst."""
+    if not isinstance(r.robust_worst, str):
+        return ""
+    return f"{r.robust_mean_drop:+.1%} mean; worst {r.robust_worst}"
 
 
 def _plot(table: pd.DataFrame, out: Path) -> None:
@@ -280,6 +306,18 @@ def _resolve(results_dir: Path, spec: str) -> dict[str, Path]:
     return {variant: folders[variant]}
 
 
+def _deformed(folders: dict[str, Path], deformation: str) -> dict[str, Path]:
+    """The runs' summaries on a deformed test part (the baseline has none); one line naming
+    the deformations there are when none has it."""
+    found = {v: f / "robustness" / deformation for v, f in folders.items()
+             if (f / "robustness" / deformation / "metrics.json").is_file()}
+    if not found:
+        there = sorted({p.name for f in folders.values() for p in (f / "robustness").glob("*")})
+        raise DataError(f"no run there was scored on deformation {deformation!r} (deformations "
+                        f"scored: {', '.join(there) or 'none: set robustness in the config'})")
+    return found
+
+
 def _summary_runs(folder: Path) -> Runs:
     """A summary's per-seed figures and clip resamples (what an interval is computed from)."""
     frame = read_csv_beside(folder / "bootstrap.csv")
@@ -307,7 +345,8 @@ def _provenance(m: dict) -> str:
     return f"{model.get('backbone', DEFAULT)}: {model['provenance']}"
 
 
-def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.DataFrame:
+def compare_runs(results_dir, a: str, b: str, correction: str = "holm",
+                 deformation: str | None = None) -> pd.DataFrame:
     """Compare two runs figure by figure: B - A, with its 95 % interval where one can be given.
 
     The interval (over training seeds and test clips; seeds paired when both have the same
@@ -324,6 +363,9 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.Da
         names (`EXPERIMENT/baseline` for a baseline).
     correction : {"holm", "none"}, optional
         The multiplicity correction of the flags.
+    deformation : str, optional
+        Compare the runs' summaries on this deformed test part (`kind=severity`, config
+        `robustness`) instead of the clean one; flags in the pairs this call compares.
 
     Returns
     -------
@@ -348,6 +390,9 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.Da
         if not pairs:
             raise DataError(f"experiments {a} and {b} share no variant name: compare "
                             "EXPERIMENT/VARIANT names instead")
+    if deformation:
+        left, right = _deformed(left, deformation), _deformed(right, deformation)
+        pairs = [(va, vb) for va, vb in pairs if va in left and vb in right]
     rows, default = [], "seeds_and_clips"
     for va, vb in pairs:
         fa, fb = left[va], right[vb]
@@ -379,7 +424,7 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm") -> pd.Da
             rows.append(row)
     table = flag_families(pd.DataFrame(rows), correction)
     name = a.split("/")[0]
-    if "/" in a and "/" in b and name == b.split("/")[0]:
+    if "/" in a and "/" in b and name == b.split("/")[0] and not deformation:
         # one experiment: the pair's flag is the one its report gives, in the report's family
         family = pairwise({v: _summary_runs(f) for v, f in _resolve(root, name).items()},
                           method, correction, floor=BASELINE_RUN)

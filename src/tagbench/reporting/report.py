@@ -1,4 +1,4 @@
-"""Report figures and tables. The only module that imports matplotlib."""
+"""Report figures and tables: the curves, the comparison across variants and the overview."""
 
 from __future__ import annotations
 
@@ -136,7 +136,8 @@ def _row(name: str, metrics: dict, spec: dict, runs: Runs, method: str) -> dict:
     return row
 
 
-def _read_summary(folder: Path, what: str) -> tuple[dict, Runs]:
+def read_summary(folder: Path, what: str) -> tuple[dict, Runs]:
+    """A summary folder's metrics and its per-seed figures and resamples (`Runs`)."""
     from ..evaluation.scoring import read_metrics
 
     metrics = read_metrics(folder / "metrics.json")
@@ -191,13 +192,13 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
     out.mkdir(parents=True, exist_ok=True)
     rows, per_tag, runs, point, folders = [], {}, {}, {}, {}
     for i, (variant, edir) in enumerate(zip(variants, eval_dirs, strict=True)):
-        metrics, runs[variant] = _read_summary(Path(edir), f"variant {variant}")
+        metrics, runs[variant] = read_summary(Path(edir), f"variant {variant}")
         spec = read_metadata(model_files[i])["spec"] if i < len(model_files) else {}
         rows.append(_row(variant, metrics, spec, runs[variant], settings.interval))
         per_tag[variant], point[variant], folders[variant] = (
             read_csv_beside(Path(edir) / "per_tag.csv"), metrics, Path(edir))
     if baseline_dir:
-        metrics, runs[BASELINE] = _read_summary(Path(baseline_dir), "the baseline")
+        metrics, runs[BASELINE] = read_summary(Path(baseline_dir), "the baseline")
         rows.append(_row(BASELINE, metrics, {"backbone": "none", "pooling": "log-mel mean+std",
                                              "head": "logistic regression"}, runs[BASELINE],
                          settings.interval))

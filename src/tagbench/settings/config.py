@@ -166,7 +166,7 @@ class CacheSettings:
         """`positions_per_patch` applies to the train part; valid and test are cached at the
         positions evaluation scores (non-overlapping patches), so a new training setting leaves
         their caches as they are."""
-        return self if part == "train" else CacheSettings(1, self.dtype)
+        return self if part.startswith("train") else CacheSettings(1, self.dtype)
 
 
 @dataclass(frozen=True)
@@ -241,6 +241,8 @@ class Settings:
     # download knobs (config `download`)
     weights: dict = field(default_factory=dict)
     download: DownloadSettings = DownloadSettings()
+    # deformations of the test audio (config `robustness`), by name (`core.deformations`)
+    robustness: tuple[str, ...] = ()
 
     def features_for(self, front_end: str) -> FeatureSettings:
         """The extraction settings of one front end's shards."""
@@ -440,6 +442,7 @@ def load_settings(raw: dict) -> Settings:
         With one line naming the offending config key.
     """
     from ..backbones import weight_sections
+    from ..core.deformations import configured
 
     config = validate(raw)
     train = config["train"]
@@ -498,6 +501,7 @@ def load_settings(raw: dict) -> Settings:
                         **config["download"]),
         weights={section: dict(config[section]) for section in weight_sections()},
         download=DownloadSettings(**config["download"]),
+        robustness=configured(config["robustness"]),
         custom_annotations=config["custom"]["annotations"],
         custom_audio_dir=config["custom"]["audio_dir"],
     )
