@@ -63,12 +63,14 @@ def test_what_the_snakefile_imports_stays_light():
     import sys
 
     script = ("import sys; import tagbench.backbones, tagbench.core.errors, tagbench.core.layout, "
+              "tagbench.core.deformations, "
               "tagbench.core.tag_lists, tagbench.settings.config, tagbench.settings.fingerprint; "
               "print(sorted({'numpy', 'h5py', 'librosa', 'tensorflow', 'keras', 'pandas', 'scipy'} "
               "& {m.split('.')[0] for m in sys.modules}))")
     snakefile = (fingerprint.PACKAGE_DIR.parents[1] / "Snakefile").read_text()
     imported = {line.split()[1] for line in snakefile.splitlines() if line.startswith("from tagbench")}
-    assert imported == {"tagbench.backbones", "tagbench.core.errors", "tagbench.core.layout",
+    assert imported == {"tagbench.backbones", "tagbench.core.deformations",
+                        "tagbench.core.errors", "tagbench.core.layout",
                         "tagbench.core.tag_lists", "tagbench.settings.config",
                         "tagbench.settings.fingerprint"}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

@@ -44,6 +44,16 @@ def layered_settings(layers):
     return load_settings(raw)
 
 
+# keys a config may add to config.yaml's own experiment without making another one: it extends
+# that experiment (more outputs from the same trained models), it overwrites nothing
+EXTENDING = {"robustness"}
+
+
+def extends(config: str) -> bool:
+    """A layered config that only adds outputs to config.yaml's experiment (e.g. robustness)."""
+    return config != "config.yaml" and set(read_config_file(ROOT / config)) <= EXTENDING
+
+
 def expected_plan(s) -> dict[str, int]:
     """Rule -> job count a fresh workdir's dry run must plan for settings `s`: a training and an
     evaluation job per variant and seed; every part's VGGish features (the baseline's); a
@@ -65,9 +75,18 @@ def expected_plan(s) -> dict[str, int]:
         features |= {(BACKBONES[v.backbone].front_end, p) for p in parts}
         if not v.finetune:
             caches |= {(cache_name(v.backbone, v.weights, v.backbone_seed), p) for p in parts}
-    plan["extract"] = sum(s.shards[p] for _, p in features)
+    # config robustness: the test part once more per deformation, in every front end and frozen
+    # backbone a variant reads it with (not the baseline's), every variant and seed scored on it
+    fronts = {BACKBONES[v.backbone].front_end for v in variants}
+    frozen = {cache_name(v.backbone, v.weights, v.backbone_seed) for v in variants if not v.finetune}
+    deformed = len(s.robustness)
+    plan["extract"] = sum(s.shards[p] for _, p in features) + deformed * s.shards["test"] * len(fronts)
     if caches:
-        plan["cache_backbone"] = sum(s.shards[p] for _, p in caches)
+        plan["cache_backbone"] = (sum(s.shards[p] for _, p in caches)
+                                  + deformed * s.shards["test"] * len(frozen))
+    if deformed:
+        plan.update(evaluate_deformed=runs * deformed,
+                    summarize_deformed=len(s.variants) * deformed, report_robustness=1)
     # the weights jobs the variants' checkpoints need, and the jobs those need (a wheel)
     made_by = {out: step for step in weight_steps(s.weights).values() for out in step.outputs}
     todo = [BACKBONES[v.backbone].weights_file(v.weights) for v in variants]
@@ -113,7 +132,8 @@ def test_a_shipped_config_dry_runs_as_documented_and_plans_its_experiment(config
     assert config == "config.yaml" or (layers and layers[-1] == config), (
         f"{config}: its header has no run line `snakemake ... --configfile ... {config}`")
     settings = layered_settings(layers)
-    if layers:  # config.yaml's demo variants merge into every layered config unless it selects
+    if layers and not extends(config):  # config.yaml's demo variants merge into every layered
+        # config unless it selects
         named = {v for f in layers for v in read_config_file(ROOT / f).get("variants", {})}
         assert set(settings.variants) <= named, (
             f"{config}: runs config.yaml's demo variant(s) {sorted(set(settings.variants) - named)}"
@@ -143,7 +163,8 @@ def test_a_shipped_config_dry_runs_as_documented_and_plans_its_experiment(config
 def test_each_shipped_config_writes_its_own_experiment():
     """Experiments share results/ (and the leaderboard): two configs with one experiment name
     would overwrite each other's results."""
-    names = {c: layered_settings(documented_layers(c)).experiment for c in ["config.yaml", *CONFIGS]}
+    names = {c: layered_settings(documented_layers(c)).experiment for c in ["config.yaml", *CONFIGS]
+             if not extends(c)}
     assert len(set(names.values())) == len(names), names
 
 

@@ -28,7 +28,7 @@ from ..core.atomic import atomic_path
 from ..core.errors import DataError
 from ..data.split_files import read_part
 from ..settings.config import SHIPPED, BootstrapSettings
-from .scoring import Scored, read_scored, write_metrics, write_predictions
+from .scoring import Scored, read_csv_beside, read_metrics, read_scored, write_metrics, write_predictions
 from .stats import KEYS, Runs, bootstrap, estimate, resample_weights
 
 
@@ -97,6 +97,24 @@ def summarize(runs: list[Scored], seeds, settings: BootstrapSettings, out_dir,
         per_tag.to_csv(tmp, index=False, float_format="%.6f")
     write_metrics(out / "metrics.json", metrics, [out / "bootstrap.csv", out / "per_tag.csv"])
     return metrics
+
+
+def read_summary(folder, what: str = "a variant") -> tuple[dict, Runs]:
+    """A summary folder's metrics and its per-seed figures and resamples (`Runs`): what every
+    interval and difference of the reports is computed from.
+
+    Raises
+    ------
+    DataError
+        If a file is missing, not what was written, or the folder is one seed's, not a summary.
+    """
+    folder = Path(folder)
+    metrics = read_metrics(folder / "metrics.json")
+    if f"{KEYS[0]}_ci95" not in metrics:
+        raise DataError(f"{folder / 'metrics.json'}: has no intervals: it is one seed's file, "
+                        f"not the summary of {what}")
+    return metrics, Runs.from_summary(metrics, read_csv_beside(folder / "bootstrap.csv"),
+                                      str(folder))
 
 
 def summarized_by() -> str:

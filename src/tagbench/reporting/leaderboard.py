@@ -19,8 +19,9 @@ from ..backbones import DEFAULT, backbone
 from ..core.atomic import atomic_path, write_text
 from ..core.errors import DataError
 from ..core.tag_lists import read_tag_list, shipped, tag_set_digest, tag_set_name
-from ..evaluation.scoring import read_csv_beside, read_metrics, read_scored
-from ..evaluation.stats import KEYS, NO_VERDICT, Runs, difference, flag_families, pairwise, resampled
+from ..evaluation.replicates import read_summary
+from ..evaluation.scoring import read_metrics, read_scored
+from ..evaluation.stats import KEYS, NO_VERDICT, difference, flag_families, pairwise, resampled
 
 PUBLISHED = Path(__file__).with_name("published.csv")
 BASELINE_RUN = "baseline"  # the baseline's name in `compare` (EXPERIMENT/baseline)
@@ -318,12 +319,6 @@ def _deformed(folders: dict[str, Path], deformation: str) -> dict[str, Path]:
     return found
 
 
-def _summary_runs(folder: Path) -> Runs:
-    """A summary's per-seed figures and clip resamples (what an interval is computed from)."""
-    frame = read_csv_beside(folder / "bootstrap.csv")
-    return Runs.from_summary(read_metrics(folder / "metrics.json"), frame, str(folder))
-
-
 def _weights_label(model: dict) -> str:
     """`train.weights` where the backbone offers a choice; "trained" where it always loads its
     own (a single choice with a checkpoint, a user's backbone)."""
@@ -407,7 +402,7 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm",
         # its own: a previous pair's method carries over to none)
         methods = {ma.get("interval_method", default), mb.get("interval_method", default)}
         method = methods.pop() if len(methods) == 1 else default
-        runs = (_summary_runs(fa), _summary_runs(fb)) if paired else None
+        runs = (read_summary(fa)[1], read_summary(fb)[1]) if paired else None
         unit, n = resampled(ma)
         for key in (*KEYS, "accuracy"):
             row = {"a": f"{a.split('/')[0]}/{va}", "b": f"{b.split('/')[0]}/{vb}", "metric": key,
@@ -426,7 +421,7 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm",
     name = a.split("/")[0]
     if "/" in a and "/" in b and name == b.split("/")[0] and not deformation:
         # one experiment: the pair's flag is the one its report gives, in the report's family
-        family = pairwise({v: _summary_runs(f) for v, f in _resolve(root, name).items()},
+        family = pairwise({v: read_summary(f)[1] for v, f in _resolve(root, name).items()},
                           method, correction, floor=BASELINE_RUN)
         va, vb = pairs[0]
         for i in table.index[table["metric"].isin(KEYS)]:

@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 from ..backbones import DEFAULT  # noqa: E402
 from ..core.atomic import atomic_path, write_text  # noqa: E402
 from ..core.errors import DataError  # noqa: E402
+from ..evaluation.replicates import read_summary  # noqa: E402
 from ..evaluation.scoring import read_csv_beside  # noqa: E402
 from ..evaluation.stats import KEYS, Runs, estimate, pairwise, resampled  # noqa: E402
 from ..settings.config import BootstrapSettings  # noqa: E402
@@ -134,18 +135,6 @@ def _row(name: str, metrics: dict, spec: dict, runs: Runs, method: str) -> dict:
         row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = est.low, est.high
         row["interval"] = est.label
     return row
-
-
-def read_summary(folder: Path, what: str) -> tuple[dict, Runs]:
-    """A summary folder's metrics and its per-seed figures and resamples (`Runs`)."""
-    from ..evaluation.scoring import read_metrics
-
-    metrics = read_metrics(folder / "metrics.json")
-    if f"{KEYS[0]}_ci95" not in metrics:
-        raise DataError(f"{folder / 'metrics.json'}: has no intervals: it is one seed's file, "
-                        f"not the summary of {what}")
-    return metrics, Runs.from_summary(metrics, read_csv_beside(folder / "bootstrap.csv"),
-                                      str(folder))
 
 
 def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=None,

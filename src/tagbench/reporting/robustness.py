@@ -18,9 +18,9 @@ import pandas as pd
 
 from ..core.atomic import atomic_path, write_text
 from ..core.deformations import KINDS, parse
+from ..evaluation.replicates import read_summary
 from ..evaluation.stats import KEYS, Runs, difference, estimate, flag_families
 from ..settings.config import BootstrapSettings
-from .report import read_summary
 
 KEY = "roc_auc_macro"  # the figure the table's overview and the figure show
 COLUMNS = ["variant", "deformation", "kind", "severity", "metric", "clean", "deformed",
