@@ -241,3 +241,15 @@ def test_robustness_pairs_each_variant_with_its_clean_figures(tmp_path):
     rows = collect(tmp_path / "results").set_index("variant")
     assert rows.loc["fragile", "robust_mean_drop"] == pytest.approx(
         roc.loc["fragile", "relative_drop"], abs=1e-6)  # robustness.csv holds 6 decimals
+    # `tagbench compare --deformation`: the two runs on the deformed part, paired
+    from tagbench.core.errors import DataError
+    from tagbench.reporting.leaderboard import compare_runs
+
+    table = compare_runs(tmp_path / "results", "exp/sturdy", "exp/fragile",
+                         deformation="noise_snr_db=10")
+    row = table[table["metric"] == "roc_auc_macro"].iloc[0]
+    assert row["paired"] and row["b_value"] < row["a_value"] and row["significant"]
+    assert row["a_value"] == pytest.approx(roc.loc["sturdy", "deformed"], abs=1e-6)
+    with pytest.raises(DataError, match="no run there was scored on deformation 'gain_db=-6' "
+                                        r"\(deformations scored: noise_snr_db=10\)"):
+        compare_runs(tmp_path / "results", "exp/sturdy", "exp/fragile", deformation="gain_db=-6")
