@@ -40,6 +40,8 @@ def test_variant_overrides_train_keys():
     ({"variants": {"m": {"backbone": "MSD_musicnn", "pooling": "avg"}}},
      "config key 'variants.m.pooling': 'avg' is not a pooling of backbone MSD_musicnn (one of "
      "max_pool, mean_pool, penultimate, taggram)"),
+    ({"train": {"weights": "vgish"}},
+     "config key 'train.weights': 'vgish' is no backbone's weights (choices: none, vggish"),
     ({"variants": {"m": {"backbone": "MTT_vgg", "pooling": "pool5", "weights": "vggish"}}},
      "config key 'variants.m.weights': 'vggish' is not a weights choice of backbone MTT_vgg "
      "(one of none: loads resources/musicnn/MTT_vgg/variables.index)"),

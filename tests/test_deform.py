@@ -89,10 +89,15 @@ def test_names_and_config_errors_are_one_line():
     assert split_part("valid") == ("valid", "")
     for bad, message in (({"noise": [1]}, "'robustness.noise' is not known"),
                          ({"gain_db": [99]}, "'robustness.gain_db': 99 is out of range"),
-                         ({"mp3_kbps": [20]}, "'robustness.mp3_kbps': 20 is no bitrate")):
+                         ({"clip_percent": [0.5]}, "'robustness.clip_percent': 0.5 is not a whole")):
         with pytest.raises(ConfigError, match=message) as err:
             configured(bad)
         assert "\n" not in str(err.value)
+    from tagbench.settings.config import load_settings
+
+    with pytest.raises(ConfigError, match="'robustness.mp3_kbps': 192 kbps is no bitrate LAME "
+                                          "encodes 16000 Hz audio at \\(backbone vggish"):
+        load_settings({"robustness": {"mp3_kbps": [64, 192]}})
     with pytest.raises(DataError, match="unknown deformation 'echo=3'"):
         parse("echo=3")
     with pytest.raises(DataError, match="LAME encodes 16000 Hz audio at 8, 16"):

@@ -243,3 +243,33 @@ def test_a_module_moved_within_its_subpackage_reruns_exactly_the_stages_that_run
     after = fingerprints(package)
     changed = {s for s in STAGES if after[s] != before[s]}
     assert changed == {"cache", "train", "evaluate", "predict"}
+
+
+def test_deformation_code_is_part_of_deformed_jobs_only(package):
+    """Editing how test audio is deformed reruns the deformed parts' extraction and caches, not
+    the clean extraction (and all the training behind it)."""
+    def digests(deformed):
+        fingerprint._module.cache_clear()
+        return {s: code_fingerprint(s, package, "vggish", deformed) for s in ("features", "cache")}
+
+    before = {d: digests(d) for d in (False, True)}
+    assert "features.deform" not in stage_modules("features", package, "vggish")
+    edit(package / "features/deform.py", "MP3_DELAY = 1105", "MP3_DELAY = 1104")
+    after = {d: digests(d) for d in (False, True)}
+    assert after[False] == before[False] and all(after[True][s] != before[True][s]
+                                                 for s in after[True])
+
+
+def test_the_robustness_report_has_a_stage_of_its_own(package):
+    before = fingerprints(package)
+    edit(package / "reporting/robustness.py", 'KEY = "roc_auc_macro"', 'KEY = "pr_auc_macro"')
+    changed = {s for s in STAGES if fingerprints(package)[s] != before[s]}
+    assert changed == {"robustness", "leaderboard"}  # the leaderboard reads its summary
+
+
+def test_only_the_networks_run_a_family_by_name():
+    """The fingerprint follows `family_module` from models.networks alone (`_dispatched`): a new
+    caller elsewhere would leave the family's code out of its stage."""
+    callers = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
+               if "family_module(" in p.read_text()}
+    assert callers == {"backbones/__init__.py", "models/networks.py"}

@@ -399,6 +399,7 @@ def test_robustness_scores_every_variant_on_deformed_audio_and_a_new_severity_ru
     proc = snakemake(work)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ran = {m[1] for m in __import__("re").finditer(r"rule (\w+):", proc.stdout + proc.stderr)}
+    assert "evaluate_deformed" in ran and "report_robustness" in ran, ran
     assert not ran & {"train", "evaluate", "summarize", "split"}, ran  # the clean run is reused
     seeds, variants = TINY["train"]["seeds"], list(TINY["variants"])
     table = pd.read_csv(work / "results/demo/report/robustness.csv")

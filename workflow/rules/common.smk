@@ -30,7 +30,8 @@ def cache_front_end(wildcards):
 
 def cache_code(wildcards):
     """The cache job's rerun param: the code it runs, and a user's backbone's code and weights."""
-    code = code_fingerprint("cache", front_end=cache_front_end(wildcards))
+    code = code_fingerprint("cache", front_end=cache_front_end(wildcards),
+                            deformed=bool(split_part(wildcards.part)[1]))
     user = USER_BACKBONES.get(wildcards.backbone)
     return f"{code}+{plugin_fingerprint(user)}" if user else code
 
@@ -67,12 +68,15 @@ def backbone_weights(name, weights):
 
 
 def weight_spec(step):
-    """A weights job's settings: its config section and the download knobs (JSON)."""
+    """A weights job's settings: its config section and, if it downloads, the download knobs
+    (JSON)."""
     import json
     from dataclasses import asdict
 
+    # the download knobs only where the step downloads (a params change reruns a step)
     return json.dumps({"section": step.section, "settings": S.weights[step.section],
-                       "download": asdict(S.download)}, sort_keys=True, separators=(",", ":"))
+                       "download": asdict(S.download) if step.downloads else {}},
+                      sort_keys=True, separators=(",", ":"))
 
 
 def weights_input(wildcards):

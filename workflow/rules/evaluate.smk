@@ -14,6 +14,7 @@ rule evaluate:
         spec=to_json(S.evaluate),
         code=lambda w: code_fingerprint("evaluate", front_end=variant_front_end(w)),
         cache=lambda w, input: f"--cache {input.cache}" if input.cache else "",
+        out=lambda w, output: str(Path(output.metrics).parent),
     threads: 2
     resources:
         mem_mb=4000,
@@ -26,8 +27,7 @@ rule evaluate:
         ENV
     shell:
         "tagbench evaluate --model {input.model:q} --shards {input.test} {params.cache} "
-        "--out-dir results/{wildcards.experiment}/eval/{wildcards.variant}/seed{wildcards.seed} "
-        "--threads {threads} --spec {params.spec:q} > {log} 2>&1"
+        "--out-dir {params.out:q} --threads {threads} --spec {params.spec:q} > {log} 2>&1"
 
 
 rule summarize:
@@ -44,6 +44,7 @@ rule summarize:
         seeds=lambda w: S.variants[w.variant].seeds,
         spec=to_json(S.bootstrap.for_summary()),
         code=code_fingerprint("summarize"),
+        out=lambda w, output: str(Path(output.metrics).parent),
     # the bootstrap: ~0.09 s per resample and seed on MTT's test part (~5 min for 1,000 x 3)
     threads: 1
     resources:
@@ -57,8 +58,7 @@ rule summarize:
         ENV
     shell:
         "tagbench summarize --runs {params.runs} --seeds {params.seeds} "
-        "--split-test {input.split_test:q} "
-        "--out-dir results/{wildcards.experiment}/eval/{wildcards.variant} "
+        "--split-test {input.split_test:q} --out-dir {params.out:q} "
         "--spec {params.spec:q} > {log} 2>&1"
 
 
@@ -96,7 +96,7 @@ rule baseline:
 # Robustness (config robustness): every variant and seed scored on each deformed test part (its
 # features and caches extracted once per front end and backbone), then summarized over seeds
 # like the clean part; reporting/robustness.py pairs each with the clean summary.
-rule evaluate_deformed:
+use rule evaluate as evaluate_deformed with:
     input:
         model="results/{experiment}/models/{variant}/seed{seed}/model.keras",
         test=variant_shards(None),
@@ -105,27 +105,13 @@ rule evaluate_deformed:
         metrics="results/{experiment}/eval/{variant}/seed{seed}/robustness/{deformation}/metrics.json",
         per_tag="results/{experiment}/eval/{variant}/seed{seed}/robustness/{deformation}/per_tag.csv",
         predictions="results/{experiment}/eval/{variant}/seed{seed}/robustness/{deformation}/predictions.h5",
-    params:
-        spec=to_json(S.evaluate),
-        code=lambda w: code_fingerprint("evaluate", front_end=variant_front_end(w)),
-        cache=lambda w, input: f"--cache {input.cache}" if input.cache else "",
-        out=lambda w, output: str(Path(output.metrics).parent),
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=120,
     log:
         "results/{experiment}/logs/evaluate/{variant}/seed{seed}-{deformation}.log",
     benchmark:
         "results/{experiment}/benchmarks/evaluate/{variant}/seed{seed}-{deformation}.tsv"
-    conda:
-        ENV
-    shell:
-        "tagbench evaluate --model {input.model:q} --shards {input.test} {params.cache} "
-        "--out-dir {params.out:q} --threads {threads} --spec {params.spec:q} > {log} 2>&1"
 
 
-rule summarize_deformed:
+use rule summarize as summarize_deformed with:
     input:
         runs=lambda w: [
             f"results/{EXPERIMENT}/eval/{w.variant}/seed{seed}/robustness/{w.deformation}/metrics.json"
@@ -137,24 +123,7 @@ rule summarize_deformed:
         per_tag="results/{experiment}/eval/{variant}/robustness/{deformation}/per_tag.csv",
         predictions="results/{experiment}/eval/{variant}/robustness/{deformation}/predictions.h5",
         bootstrap="results/{experiment}/eval/{variant}/robustness/{deformation}/bootstrap.csv",
-    params:
-        runs=lambda w, input: [str(Path(f).parent) for f in input.runs],
-        seeds=lambda w: S.variants[w.variant].seeds,
-        spec=to_json(S.bootstrap.for_summary()),
-        code=code_fingerprint("summarize"),
-        out=lambda w, output: str(Path(output.metrics).parent),
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
     log:
         "results/{experiment}/logs/summarize/{variant}-{deformation}.log",
     benchmark:
         "results/{experiment}/benchmarks/summarize/{variant}-{deformation}.tsv"
-    conda:
-        ENV
-    shell:
-        "tagbench summarize --runs {params.runs} --seeds {params.seeds} "
-        "--split-test {input.split_test:q} --out-dir {params.out:q} "
-        "--spec {params.spec:q} > {log} 2>&1"
-

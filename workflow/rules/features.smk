@@ -18,7 +18,9 @@ rule extract:
             f"--deformation '{split_part(w.part)[1]}'" if split_part(w.part)[1] else ""
         ),
         spec=lambda w: to_json(S.features_for(w.front_end)),
-        code=lambda w: code_fingerprint("features", front_end=w.front_end),
+        code=lambda w: code_fingerprint(
+            "features", front_end=w.front_end, deformed=bool(split_part(w.part)[1])
+        ),
     threads: 1
     resources:
         mem_mb=2000,

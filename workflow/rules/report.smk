@@ -114,7 +114,7 @@ rule report_robustness:
         variants=VARIANTS,
         deformations=list(S.robustness),
         spec=to_json(S.bootstrap),
-        code=code_fingerprint("report"),
+        code=code_fingerprint("robustness"),
     localrule: True
     log:
         "results/{experiment}/logs/report_robustness.log",

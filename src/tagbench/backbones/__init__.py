@@ -127,6 +127,7 @@ class WeightStep:
     front_end: str = ""            # whose family's code it runs (its code fingerprint)
     # a download keeps its file when the code changes (snakemake would delete it to rerun)
     rerun_on_code: bool = True
+    downloads: bool = False  # it reads the download knobs (config `download`)
 
 
 DEFAULT = "vggish"  # the config's default backbone, and that of files written before backbones
@@ -231,6 +232,9 @@ def run_weight_step(name: str, section: str, settings: dict, download: dict) -> 
     if name not in steps:
         raise DataError(f"no weights step {name!r} reads config section {section!r} (its steps: "
                         f"{', '.join(steps) or 'none'})")
+    if steps[name].downloads and not download:
+        raise DataError(f"weights step {name} downloads: give the download knobs (config "
+                        "`download`) in its spec")
     return _weights_modules()[section].run_step(steps[name], settings, download)
 
 

@@ -1,4 +1,5 @@
-"""Keras layers and weight moves shared by the backbone families and the heads (`models`).
+"""Keras layers, weight moves and TF checkpoint paths shared by the backbone families and the
+heads (`models`).
 
 Registered under the package name "tagbench", so model files saved before this module existed
 load unchanged.
@@ -39,3 +40,9 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
     for layer in target.layers:
         if layer.weights and layer.name in names:
             layer.set_weights(source.get_layer(layer.name).get_weights())
+
+
+def checkpoint_prefix(path) -> str:
+    """A TF checkpoint's prefix from its `.index` file (what the rules pass) or the prefix."""
+    text = str(path)
+    return text[:-len(".index")] if text.endswith(".index") else text

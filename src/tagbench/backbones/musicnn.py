@@ -288,9 +288,9 @@ def load_backbone(model: keras.Model, spec, weights: str, path) -> str:
     """The model's own trained weights (its `.index` file or prefix) into `model`: the whole
     network (the cache's) directly; a tagger or a pruned path through the whole network, so
     that every variable must still find its weight."""
-    from .layers import copy_weights
+    from .layers import checkpoint_prefix, copy_weights
 
-    prefix = str(path)[:-len(".index")] if str(path).endswith(".index") else str(path)
+    prefix = checkpoint_prefix(path)
     scopes = CHECKPOINT_SCOPES[MODELS[spec.name].architecture]
     weighted = {layer.name for layer in model.layers if layer.weights}
     if weighted == set(scopes):

@@ -99,7 +99,8 @@ def steps(section: dict) -> list:
     from . import BACKBONES, WeightStep
 
     return [WeightStep("download_vggish", __name__.split(".", 1)[1], SECTION,
-                       (BACKBONES["vggish"].weights_file("vggish"),), rerun_on_code=False)]
+                       (BACKBONES["vggish"].weights_file("vggish"),), rerun_on_code=False,
+                       downloads=True)]
 
 
 def run_step(step, section: dict, download: dict) -> str:

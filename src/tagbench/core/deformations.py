@@ -56,12 +56,29 @@ def configured(robustness: dict) -> tuple[str, ...]:
             if not low <= severity <= high:
                 raise ConfigError(f"config key 'robustness.{kind}': {severity} is out of range "
                                   f"({what}: {low:g} to {high:g})")
-            if kind == "mp3_kbps" and severity not in {*MP3_KBPS_LOW_RATES, *MP3_KBPS}:
-                raise ConfigError(f"config key 'robustness.mp3_kbps': {severity} is no bitrate "
-                                  f"LAME encodes ({', '.join(map(str, MP3_KBPS_LOW_RATES))} "
-                                  f"below 32 kHz; {', '.join(map(str, MP3_KBPS))} from 32 kHz)")
+            if kind in ("mp3_kbps", "clip_percent") and severity != int(severity):
+                raise ConfigError(f"config key 'robustness.{kind}': {severity} is not a whole "
+                                  "number")
             names.append(name(kind, severity))
     return tuple(dict.fromkeys(names))
+
+
+def mp3_bitrates(rate: int) -> tuple[int, ...]:
+    """The bitrates LAME encodes audio of this sample rate at."""
+    return MP3_KBPS_LOW_RATES if rate < 32000 else MP3_KBPS
+
+
+def check_bitrates(names, rates: dict[str, int]) -> None:
+    """Each MP3 deformation must be a bitrate LAME encodes at the rate of every backbone that
+    reads the deformed audio (`rates`: backbone -> Hz); one config-error line otherwise."""
+    for deformation in names:
+        kind, severity = parse(deformation)
+        for backbone, rate in rates.items() if kind == "mp3_kbps" else ():
+            if int(severity) not in mp3_bitrates(rate):
+                raise ConfigError(
+                    f"config key 'robustness.mp3_kbps': {severity:g} kbps is no bitrate LAME "
+                    f"encodes {rate} Hz audio at (backbone {backbone}; it takes "
+                    f"{', '.join(map(str, mp3_bitrates(rate)))})")
 
 
 def split_part(part: str) -> tuple[str, str]:

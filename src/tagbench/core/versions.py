@@ -16,7 +16,7 @@ COMPUTING = {"numpy": "numpy", "scipy": "scipy", "librosa": "librosa", "soundfil
              "soxr": "soxr", "tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
              "pescador": "pescador", "h5py": "h5py", "pandas": "pandas", "matplotlib": "matplotlib",
              "onnxruntime": "onnxruntime", "audiomentations": "audiomentations",
-             "lameenc": "lameenc"}
+             "lameenc": "lameenc", "python_stretch": "python-stretch"}
 
 
 def version(distribution: str) -> str:

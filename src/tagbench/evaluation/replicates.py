@@ -1,14 +1,15 @@
-"""A variant's figures over its seeds (and the baseline's, one deterministic run): the summary
-shared by the summarize verb and the baseline.
+"""A variant's figures over its seeds (and a deterministic row's: the baseline, a shipped head):
+the summary shared by the summarize verb and the baseline, and `read_summary`, its reader.
 
 `summarize` writes the variant-level `metrics.json`: every key of a seed's file, the mean over
 seeds where they differ; for each ranking figure (`stats.KEYS`) `<key>_seeds` (each seed's
 figure, in the order of `seeds`), `<key>_std` (sample std over seeds, 0 for one seed),
 `<key>_se_clips` (the clip part of its standard error) and `<key>_ci95` (the 95 % interval over
 seeds and test clips, `stats.estimate`); `interval` (the method, in words; clip-only for one
-seed or the baseline) and `interval_method` (the config's name); `seeds` (None: the baseline, one
-deterministic run); the bootstrap's size and seed (`bootstrap`, `bootstrap_seed`, named as in
-the config), `resample_by` (track or clip: what a resample weighted), `n_resampled` (how
+seed or a deterministic row) and `interval_method` (the config's name); `seeds` (None: a
+deterministic row, the baseline or a shipped head); `summarized_by` (tagbench's version and
+this stage's code digest); `deformation` (from the seeds' files: "" for the clean test part);
+the bootstrap's size and seed (`bootstrap`, `bootstrap_seed`, named as in the config), `resample_by` (track or clip: what a resample weighted), `n_resampled` (how
 many of them) and `resampled_sha256` (which clips form which track: what pairs two summaries'
 resamples). Beside it: `bootstrap.csv` (long form: one row per resample and seed, what the
 differences are computed from), `predictions.h5` (scores averaged over seeds: the ROC and PR

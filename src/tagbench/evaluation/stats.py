@@ -472,14 +472,14 @@ def estimate(runs: Runs, key: str, method: str = "seeds_and_clips") -> Estimate:
         parts, label = [], "clips only (evaluate.interval: clips)"
     else:
         parts, label = [(_var(points) / n, n - 1)], f"seeds+clips t, {n} seeds"
-    if method == "clips" and runs.seeds is not None:
-        var_clips = _var(resamples.mean(axis=1))  # what tagbench did before: the whole spread
+    if method == "clips":  # as tagbench did before: the spread of the mean, on the normal
+        var_clips, units = _var(resamples.mean(axis=1)), 0
     else:
-        var_clips = _shared(resamples, runs.n_units)
+        var_clips, units = _shared(resamples, runs.n_units), runs.n_units
     too_few = runs.too_few
     return _combine(float(np.mean(points)), parts, var_clips, (0.0, 1.0),
                     label + (f" ({too_few}: no verdict)" if too_few and n > 1 else ""),
-                    verdict=not too_few, n_seeds=n, n_units=runs.n_units)
+                    verdict=not too_few, n_seeds=n, n_units=units)
 
 
 def difference(a: Runs, b: Runs, key: str, method: str = "seeds_and_clips") -> Estimate:
@@ -504,10 +504,9 @@ def difference(a: Runs, b: Runs, key: str, method: str = "seeds_and_clips") -> E
         return _combine(point, [], var_clips, (-1.0, 1.0),
                         "clips only: a row with one seed (no verdict)", verdict=False,
                         n_units=units)
-    if method == "clips":
+    if method == "clips":  # as tagbench did before (see `estimate`)
         return _combine(point, [], _var(ra.mean(axis=1) - rb.mean(axis=1)), (-1.0, 1.0),
-                        "clips only (evaluate.interval: clips)", verdict=not too_few,
-                        n_units=units)
+                        "clips only (evaluate.interval: clips)", verdict=not too_few)
     if a.seeds is None and b.seeds is None:
         parts, label = [], "clips only: two deterministic rows"
     elif a.seeds is None or b.seeds is None:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.deformations import MP3_KBPS, MP3_KBPS_LOW_RATES, parse
+from ..core.deformations import mp3_bitrates, parse
 from ..core.errors import DataError
 
 
@@ -46,7 +46,7 @@ def check_rate(deformation: str, rate: int) -> None:
     """A bitrate LAME cannot encode at the audio's rate is one line (before any clip)."""
     kind, severity = parse(deformation)
     if kind == "mp3_kbps":
-        allowed = MP3_KBPS_LOW_RATES if rate < 32000 else MP3_KBPS
+        allowed = mp3_bitrates(rate)
         if int(severity) != severity or int(severity) not in allowed:
             raise DataError(f"deformation {deformation}: LAME encodes {rate} Hz audio at "
                             f"{', '.join(map(str, allowed))} kbps, not {severity:g}")
@@ -95,6 +95,8 @@ def _transform(kind: str, severity: float, rate: int):
     if kind == "noise_snr_db":
         return am.AddGaussianSNR(min_snr_db=severity, max_snr_db=severity, p=1.0)
     if kind == "mp3_kbps":
+        import lameenc  # noqa: F401 - audiomentations imports it; here, its version is tracked
+
         with warnings.catch_warnings():  # lameenc is the LGPL route the project chose
             warnings.simplefilter("ignore")
             return am.Mp3Compression(min_bitrate=int(severity), max_bitrate=int(severity),
@@ -110,6 +112,8 @@ def _transform(kind: str, severity: float, rate: int):
     if kind == "clip_percent":
         return am.ClippingDistortion(min_percentile_threshold=int(round(severity)),
                                      max_percentile_threshold=int(round(severity)), p=1.0)
+    import python_stretch  # noqa: F401 - what PitchShift runs; here, its version is tracked
+
     return am.PitchShift(min_semitones=severity, max_semitones=severity, p=1.0)
 
 

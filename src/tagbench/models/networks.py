@@ -17,7 +17,7 @@ import keras
 from keras import layers, ops
 
 from .. import backbones
-from ..backbones.layers import AxisMean, copy_weights  # noqa: F401 - the head's, and callers'
+from ..backbones.layers import AxisMean, checkpoint_prefix, copy_weights  # noqa: F401 - callers'
 from ..core.errors import DataError
 from ..settings.config import TrainSettings
 from .model_file import read_metadata
@@ -171,12 +171,6 @@ def load_backbone_weights(model: keras.Model, backbone: str, weights: str, path)
     """
     spec = backbones.backbone(backbone)
     return backbones.family_module(spec).load_backbone(model, spec, weights, path)
-
-
-def checkpoint_prefix(path) -> str:
-    """A TF checkpoint's prefix from its `.index` file (what the rules pass) or the prefix."""
-    text = str(path)
-    return text[:-len(".index")] if text.endswith(".index") else text
 
 
 def build_model(spec: TrainSettings, n_tags: int, tags=None) -> keras.Model:

@@ -388,6 +388,9 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm",
     if deformation:
         left, right = _deformed(left, deformation), _deformed(right, deformation)
         pairs = [(va, vb) for va, vb in pairs if va in left and vb in right]
+        if not pairs:
+            raise DataError(f"no pair of runs there was both scored on deformation "
+                            f"{deformation!r} (a baseline never is)")
     rows, default = [], "seeds_and_clips"
     for va, vb in pairs:
         fa, fb = left[va], right[vb]

@@ -431,11 +431,13 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
 ``tagbench backbones`` lists it, scores averaged per clip). ROC-AUC and
 PR-AUC are macro averages over tags with positives and negatives in the test part, shown as
 mean ± std over the training seeds and [95 % interval over training seeds and test clips]:
-mean ± t x SE, where SE² is the seeds' variance over their number plus the variance of the mean
-over {resamples:,} Bayesian-bootstrap resamples of the test part ({unit}; every clip weighted, so a
-macro average keeps the same tags in every resample), with Satterthwaite's degrees of freedom
-(README, "Intervals"). A row with one seed and the baseline (one deterministic fit: a fixed-seed
-row) have clip-only intervals, labelled so. Accuracy is element-wise at 0.5 and only means
+mean ± t x SE, where SE² is the seeds' variance over their number plus what the seeds share over
+{resamples:,} Bayesian-bootstrap resamples of the test part ({unit}; every clip weighted, so a
+macro average keeps the same tags in every resample): the mean covariance of two seeds' resampled
+figures, scaled to the classical variance, with Satterthwaite's degrees of freedom (README,
+"Intervals"). A row with one seed and a deterministic row (the baseline's one fit, a shipped
+head) have clip-only intervals, labelled so; no verdict rests on a row of fewer than 3 seeds or a
+test part of fewer than 10 tracks. Accuracy is element-wise at 0.5 and only means
 something next to the accuracy of predicting no tag at all. The baseline floor is log-mel
 statistics per clip with logistic regression: a variant should clear it.
 

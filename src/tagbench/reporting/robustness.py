@@ -18,8 +18,9 @@ import pandas as pd
 
 from ..core.atomic import atomic_path, write_text
 from ..core.deformations import KINDS, parse
+from ..core.errors import DataError
 from ..evaluation.replicates import read_summary
-from ..evaluation.stats import KEYS, Runs, difference, estimate, flag_families
+from ..evaluation.stats import KEYS, NO_VERDICT, Runs, difference, estimate, flag_families
 from ..settings.config import BootstrapSettings
 
 KEY = "roc_auc_macro"  # the figure the table's overview and the figure show
@@ -36,6 +37,19 @@ def _drop_runs(deformed: Runs, clean: Runs) -> Runs:
                 deformed.seeds, max(deformed.n_units, clean.n_units))
 
 
+PAIRED_ON = ("seeds", "n_clips", "bootstrap", "bootstrap_seed", "resample_by", "n_resampled",
+             "resampled_sha256")
+
+
+def _check_paired(clean: dict, deformed: dict, folder: Path) -> None:
+    """A drop pairs seeds and resamples: both summaries must have the same seeds, test clips
+    and resample weights (a summary left from other settings would give a wrong drop)."""
+    differ = [k for k in PAIRED_ON if clean.get(k) != deformed.get(k)]
+    if differ:
+        raise DataError(f"{folder}: summarized with other {', '.join(differ)} than the clean "
+                        "summary beside it: delete it and rerun snakemake (it is rebuilt)")
+
+
 def robustness_tables(variants, deformations, eval_root, settings: BootstrapSettings
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(drops, drop differences): one row per variant x deformation x figure, and one per
@@ -48,6 +62,7 @@ def robustness_tables(variants, deformations, eval_root, settings: BootstrapSett
             kind, severity = parse(deformation)
             folder = eval_root / variant / "robustness" / deformation
             metrics, deformed = read_summary(folder, f"variant {variant} under {deformation}")
+            _check_paired(clean_metrics, metrics, folder)
             drops[variant, deformation] = _drop_runs(deformed, clean)
             for key in KEYS:
                 est, drop = estimate(deformed, key, settings.interval), difference(
@@ -60,8 +75,7 @@ def robustness_tables(variants, deformations, eval_root, settings: BootstrapSett
                              "relative_drop": drop.point / clean_metrics[key]
                              if clean_metrics[key] else np.nan,
                              "p_value": drop.p_value, "interval": drop.label,
-                             "family": f"drops, {key}" if drop.verdict else
-                             "none: too few seeds or test tracks (no verdict)"})
+                             "family": f"drops, {key}" if drop.verdict else NO_VERDICT})
     for deformation in deformations:
         for i, a in enumerate(variants):
             for b in variants[i + 1:]:
@@ -72,7 +86,7 @@ def robustness_tables(variants, deformations, eval_root, settings: BootstrapSett
                                   "difference": d.point, "ci95_low": d.low, "ci95_high": d.high,
                                   "p_value": d.p_value, "interval": d.label,
                                   "family": f"drop differences under {deformation}, {key}"
-                                  if d.verdict else "none: too few seeds or test tracks"})
+                                  if d.verdict else NO_VERDICT})
     table = flag_families(pd.DataFrame(rows), settings.correction)[COLUMNS] if rows else \
         pd.DataFrame(columns=COLUMNS)
     pair_table = flag_families(pd.DataFrame(pairs), settings.correction) if pairs else \
@@ -106,9 +120,11 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     rows = table[table["metric"] == KEY]
     out = []
     for variant, group in rows.groupby("variant", sort=False):
-        worst = group.loc[group["relative_drop"].idxmin()]
-        out.append({"variant": variant, "mean_relative_drop": group["relative_drop"].mean(),
-                    "worst_deformation": f"{worst['deformation']} ({worst['relative_drop']:+.1%})"})
+        scored = group.dropna(subset=["relative_drop"])  # (no tag scorable: no figure)
+        worst = scored.loc[scored["relative_drop"].idxmin()] if len(scored) else None
+        out.append({"variant": variant, "mean_relative_drop": scored["relative_drop"].mean(),
+                    "worst_deformation": "n/a" if worst is None else
+                    f"{worst['deformation']} ({worst['relative_drop']:+.1%})"})
     return pd.DataFrame(out, columns=["variant", "mean_relative_drop", "worst_deformation"])
 
 
@@ -134,8 +150,9 @@ def markdown(table: pd.DataFrame, pairs: pd.DataFrame) -> str:
         lines.append(f"| {variant} | {group['clean'].iloc[0]:.3f} | " + " | ".join(cells) + " |")
     key_pairs = pairs[pairs["metric"] == KEY] if len(pairs) else pairs
     flagged = key_pairs[key_pairs["significant"]] if len(key_pairs) else key_pairs
+    correction = rows["correction"].iloc[0] if len(rows) else "holm"
     lines += ["", "Which variant degrades less (difference of drops, a - b > 0: a loses less; "
-              "Holm within each deformation): " + ("; ".join(
+              f"{correction} correction within each deformation): " + ("; ".join(
                   f"{r.a} vs {r.b} under `{r.deformation}` {r.difference:+.3f} "
                   f"[{r.ci95_low:+.3f}, {r.ci95_high:+.3f}]" for r in flagged.itertuples())
                   if len(flagged) else "no pair differs significantly") + ".", ""]

@@ -253,9 +253,13 @@ def _inherited_weights(train: dict, over: dict) -> dict:
     """A variant that inherits `train.weights` its backbone does not offer (another backbone's
     checkpoint) gets its backbone's first choice; one that sets them itself is checked by
     check_variant_backbone."""
-    from ..backbones import backbone
+    from ..backbones import BACKBONES, backbone
     from ..core.errors import DataError
 
+    known = {w for b in BACKBONES.values() for w in b.weight_choices}
+    if train["weights"] not in known:  # a typo must not train on random weights
+        raise ConfigError(f"config key 'train.weights': {train['weights']!r} is no backbone's "
+                          f"weights (choices: {', '.join(sorted(known))}; `tagbench backbones`)")
     if "weights" in over:
         return {}
     try:
@@ -441,8 +445,8 @@ def load_settings(raw: dict) -> Settings:
     ConfigError
         With one line naming the offending config key.
     """
-    from ..backbones import weight_sections
-    from ..core.deformations import configured
+    from ..backbones import backbone, weight_sections
+    from ..core.deformations import check_bitrates, configured
 
     config = validate(raw)
     train = config["train"]
@@ -455,6 +459,8 @@ def load_settings(raw: dict) -> Settings:
                 for name, over in config["variants"].items() if selected is None or name in selected}
     for name, spec in variants.items():
         check_variant_backbone(spec, f"variants.{name}", config["variants"][name])
+        if spec.shipped_head and len(spec.seeds) > 1:  # nothing is trained: one deterministic run
+            variants[name] = replace(spec, seeds=spec.seeds[:1])
     if config["dataset"] == "custom":
         for key in ("annotations", "audio_dir"):
             if not config["custom"].get(key):
@@ -474,6 +480,9 @@ def load_settings(raw: dict) -> Settings:
         if spec.shipped_head:
             check_shipped_tags(spec, split.tag_list, f"variants.{name}")
         check_leakage(spec, config["dataset"], split.method, f"variants.{name}")
+    robustness = configured(config["robustness"])
+    check_bitrates(robustness, {v.backbone: backbone(v.backbone).sample_rate
+                                for v in variants.values()})
     if split.method == "lists":
         missing = [p for p in ("train", "valid", "test") if not split.lists.get(p)]
         if missing:
@@ -501,7 +510,7 @@ def load_settings(raw: dict) -> Settings:
                         **config["download"]),
         weights={section: dict(config[section]) for section in weight_sections()},
         download=DownloadSettings(**config["download"]),
-        robustness=configured(config["robustness"]),
+        robustness=robustness,
         custom_annotations=config["custom"]["annotations"],
         custom_audio_dir=config["custom"]["audio_dir"],
     )

@@ -55,6 +55,7 @@ STAGES = {
     "summarize": ("evaluation.replicates",),
     "baseline": ("evaluation.baseline",),
     "report": ("reporting.report",),
+    "robustness": ("reporting.robustness",),
     "leaderboard": ("reporting.leaderboard",),
     "predict": ("models.predict", "core.runtime"),
 }
@@ -64,6 +65,10 @@ DECLARATIONS = frozenset({"settings.config", "core.errors", "settings.fingerprin
 # What loads and runs users' backbones (module paths, entry points, ONNX files): part of their
 # jobs' fingerprints, not of the built-ins' (`_other_families`).
 USER_BACKBONE_LOADERS = ("backbones.plugins", "backbones.onnx_file")
+# What deforms test audio (config robustness): part of the jobs on a deformed test part only, so
+# an edit to it (or an audiomentations upgrade) reruns those, not the clean extraction and all
+# that follows it.
+DEFORMING = ("features.deform",)
 
 
 def _module_file(name: str, package_dir: Path) -> Path | None:
@@ -204,15 +209,15 @@ def _other_families(front_end: str | None) -> set[str]:
     return other | (set(USER_BACKBONE_LOADERS) if front_end in FRONT_ENDS else set())
 
 
-def stage_modules(stage: str, package_dir: Path = PACKAGE_DIR, front_end: str | None = None
-                  ) -> list[str]:
+def stage_modules(stage: str, package_dir: Path = PACKAGE_DIR, front_end: str | None = None,
+                  deformed: bool = False) -> list[str]:
     """The package modules a stage runs: its entry modules and their imports, transitively
     (declarations left out; with `front_end`, the other backbone families' modules too)."""
     package_dir = Path(package_dir).resolve()
     missing = [m for m in STAGES[stage] if _module_file(m, package_dir) is None]
     if missing:  # a stale entry would give a fingerprint that never changes
         raise ValueError(f"fingerprint.STAGES[{stage!r}]: no module {', '.join(missing)}")
-    skip = DECLARATIONS | _other_families(front_end)
+    skip = DECLARATIONS | _other_families(front_end) | (set() if deformed else set(DEFORMING))
     # an entry module's own subpackages run on import too (backbones/__init__ for its weights)
     todo = [".".join(m.split(".")[:i]) for m in STAGES[stage] for i in range(1, m.count(".") + 2)]
     seen: set[str] = set()
@@ -239,30 +244,32 @@ def _dispatched(name: str) -> set[str]:
 
 
 def library_versions(stage: str, package_dir: Path = PACKAGE_DIR,
-                     front_end: str | None = None) -> dict[str, str]:
+                     front_end: str | None = None, deformed: bool = False) -> dict[str, str]:
     """Distribution -> installed version of every computing library the stage's code imports."""
     package_dir = Path(package_dir).resolve()
     imported = set().union(*(_parse(m, package_dir)[1]
-                             for m in stage_modules(stage, package_dir, front_end)))
+                             for m in stage_modules(stage, package_dir, front_end, deformed)))
     return versions.library_versions(imported)
 
 
-def code_digest(stage: str, package_dir: Path = PACKAGE_DIR, front_end: str | None = None) -> str:
+def code_digest(stage: str, package_dir: Path = PACKAGE_DIR, front_end: str | None = None,
+                deformed: bool = False) -> str:
     """16 hex digits naming the code a stage runs (not its comments or docstrings)."""
     package_dir = Path(package_dir).resolve()
     digest = hashlib.sha256()
-    for name in stage_modules(stage, package_dir, front_end):
+    for name in stage_modules(stage, package_dir, front_end, deformed):
         digest.update(name.encode() + b"\0" + _parse(name, package_dir)[2] + b"\0")
     return digest.hexdigest()[:16]
 
 
 def code_fingerprint(stage: str, package_dir: Path = PACKAGE_DIR,
-                     front_end: str | None = None) -> str:
+                     front_end: str | None = None, deformed: bool = False) -> str:
     """16 hex digits naming the code a stage runs and the versions of the libraries it
     computes with: the rerun param of the stage's rule (of one backbone family's job with
-    `front_end`)."""
-    versions = library_versions(stage, package_dir, front_end)
-    key = code_digest(stage, package_dir, front_end) + "".join(f"\0{k}={v}" for k, v in versions.items())
+    `front_end`; of a job on a deformed test part with `deformed`)."""
+    versions = library_versions(stage, package_dir, front_end, deformed)
+    key = (code_digest(stage, package_dir, front_end, deformed)
+           + "".join(f"\0{k}={v}" for k, v in versions.items()))
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
