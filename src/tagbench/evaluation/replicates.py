@@ -7,13 +7,14 @@ figure, in the order of `seeds`), `<key>_std` (sample std over seeds, 0 for one 
 `<key>_se_clips` (the clip part of its standard error) and `<key>_ci95` (the 95 % interval over
 seeds and test clips, `stats.estimate`); `interval` (the method, in words; clip-only for one
 seed or a deterministic row) and `interval_method` (the config's name); `seeds` (None: a
-deterministic row, the baseline or a shipped head); `summarized_by` (tagbench's version and
-this stage's code digest); `deformation` (from the seeds' files: "" for the clean test part);
-the bootstrap's size and seed (`bootstrap`, `bootstrap_seed`, named as in the config), `resample_by` (track or clip: what a resample weighted), `n_resampled` (how
-many of them) and `resampled_sha256` (which clips form which track: what pairs two summaries'
-resamples). Beside it: `bootstrap.csv` (long form: one row per resample and seed, what the
-differences are computed from), `predictions.h5` (scores averaged over seeds: the ROC and PR
-curves) and `per_tag.csv` (per-tag figures averaged over seeds).
+deterministic row, the baseline or a shipped head); `summarized_by` (tagbench's version and this
+stage's code digest); `deformation` (from the seeds' files: "" for the clean test part); the
+bootstrap's size and seed (`bootstrap`, `bootstrap_seed`, named as in the config), `resample_by`
+(track or clip: what a resample weighted), `n_resampled` (how many of them) and
+`resampled_sha256` (which clips form which track: what pairs two summaries' resamples). Beside
+it: `bootstrap.csv` (long form: one row per resample and seed, what the differences are computed
+from), `predictions.h5` (scores averaged over seeds: the ROC and PR curves) and `per_tag.csv`
+(per-tag figures averaged over seeds).
 """
 
 from __future__ import annotations
