@@ -171,8 +171,11 @@ def every_comparison(wildcards):
     this = [f"results/{EXPERIMENT}/report/comparison.csv"]
     if S.robustness:
         this.append(f"results/{EXPERIMENT}/report/robustness.csv")
+    # (this experiment's robustness table only when configured: report_robustness exists then)
+    others = [p for p in Path("results").glob("*/report/robustness.csv")
+              if p.parts[1] != EXPERIMENT]
     return sorted({*this, *map(str, Path("results").glob("*/report/comparison.csv")),
-                   *map(str, Path("results").glob("*/report/robustness.csv"))})
+                   *map(str, others)})
 
 
 def file_digest(path):

@@ -89,43 +89,47 @@ rule report_compare:
 
 # Robustness: each variant's figure under every deformation and its drop from the clean figure,
 # seed-paired over the same test resamples, and which variant degrades less.
-rule report_robustness:
-    input:
-        clean=expand("results/{{experiment}}/eval/{variant}/metrics.json", variant=VARIANTS),
-        deformed=expand(
-            "results/{{experiment}}/eval/{variant}/robustness/{deformation}/metrics.json",
-            variant=VARIANTS,
-            deformation=S.robustness,
-        ),
-    output:
-        csv=report(
-            "results/{experiment}/report/robustness.csv",
-            caption="../report/robustness_table.rst",
-            category="Robustness",
-        ),
-        pairs="results/{experiment}/report/robustness_pairs.csv",
-        md="results/{experiment}/report/robustness.md",
-        png=report(
-            "results/{experiment}/report/robustness.png",
-            caption="../report/robustness.rst",
-            category="Robustness",
-        ),
-    params:
-        variants=VARIANTS,
-        deformations=list(S.robustness),
-        spec=to_json(S.bootstrap),
-        code=code_fingerprint("robustness"),
-    localrule: True
-    log:
-        "results/{experiment}/logs/report_robustness.log",
-    benchmark:
-        "results/{experiment}/benchmarks/report_robustness.tsv"
-    conda:
-        ENV
-    shell:
-        "tagbench robustness --variants {params.variants} "
-        "--deformations {params.deformations:q} --eval-root results/{wildcards.experiment}/eval "
-        "--out-dir results/{wildcards.experiment}/report --spec {params.spec:q} > {log} 2>&1"
+# (defined only when robustness is configured: without it, an earlier run's table is kept, not
+# rebuilt empty)
+if S.robustness:
+
+    rule report_robustness:
+        input:
+            clean=expand("results/{{experiment}}/eval/{variant}/metrics.json", variant=VARIANTS),
+            deformed=expand(
+                "results/{{experiment}}/eval/{variant}/robustness/{deformation}/metrics.json",
+                variant=VARIANTS,
+                deformation=S.robustness,
+            ),
+        output:
+            csv=report(
+                "results/{experiment}/report/robustness.csv",
+                caption="../report/robustness_table.rst",
+                category="Robustness",
+            ),
+            pairs="results/{experiment}/report/robustness_pairs.csv",
+            md="results/{experiment}/report/robustness.md",
+            png=report(
+                "results/{experiment}/report/robustness.png",
+                caption="../report/robustness.rst",
+                category="Robustness",
+            ),
+        params:
+            variants=VARIANTS,
+            deformations=list(S.robustness),
+            spec=to_json(S.bootstrap),
+            code=code_fingerprint("robustness"),
+        localrule: True
+        log:
+            "results/{experiment}/logs/report_robustness.log",
+        benchmark:
+            "results/{experiment}/benchmarks/report_robustness.tsv"
+        conda:
+            ENV
+        shell:
+            "tagbench robustness --variants {params.variants} "
+            "--deformations {params.deformations:q} --eval-root results/{wildcards.experiment}/eval "
+            "--out-dir results/{wildcards.experiment}/report --spec {params.spec:q} > {log} 2>&1"
 
 
 # Every experiment under results/ side by side, beside published numbers (same split and tags).

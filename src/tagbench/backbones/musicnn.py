@@ -258,8 +258,9 @@ def load_weights(model: keras.Model, checkpoint_prefix: str | Path) -> int:
 
     prefix = str(checkpoint_prefix)
     if not Path(prefix + ".index").is_file():
-        raise DataError(f"{prefix}.index: musicnn checkpoint not found (unpack it from the wheel: "
-                        "tagbench.backbones.musicnn_weights.unpack_weights)")
+        raise DataError(f"{prefix}.index: musicnn checkpoint not found: unpack it from the wheel "
+                        f"with `tagbench weights musicnn_weights_{Path(prefix).parent.name}` "
+                        "(snakemake runs it)")
     try:
         reader = _Reader(tf.train.load_checkpoint(prefix))
     except Exception as err:  # noqa: BLE001 - TF raises several unrelated types here
