@@ -417,7 +417,9 @@ def test_robustness_scores_every_variant_on_deformed_audio_and_a_new_severity_ru
         assert summary["deformation"] == "noise_snr_db=10" and summary["seeds"] == seeds
     assert (work / "results/demo/report/robustness.png").stat().st_size > 0
     board = pd.read_csv(work / "results/leaderboard.csv")
-    assert board.loc[board["kind"] == "experiment", "robust_worst"].notna().all()
+    ours = board[(board["kind"] == "experiment") & (board["experiment"] == "demo")]
+    assert len(ours) == len(TINY["variants"]) and ours["robust_worst"].notna().all()
+    # (another experiment of the built folder, scored on no deformation, has no such column)
     assert_nothing_to_do(work)
     config["robustness"]["noise_snr_db"] = [20]
     write_config(work, config)
