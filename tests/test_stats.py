@@ -293,3 +293,16 @@ def test_a_shipped_head_is_one_deterministic_row_with_verdicts(tmp_path):
     rows = pairwise(found)
     assert (rows["family"] != NO_VERDICT).all()
     assert rows["interval"].eq("seeds+clips t, 3 seeds against a deterministic row").all()
+
+
+def test_what_more_seeds_buy_keeps_the_clip_terms_degrees_of_freedom():
+    """The verdict's projection (twice the seeds) uses the clip term's T - 1 df, as the
+    interval it projects does: with 11 tracks it is wider than on the normal."""
+    from tagbench.evaluation.stats import projected_half_width
+
+    on_tracks = projected_half_width(0.01, 0.01, 3, n_units=11)
+    assert on_tracks > projected_half_width(0.01, 0.01, 3)
+    a, b = runs([0.9, 0.91, 0.92], clip_sd=0.01), runs([0.8, 0.82, 0.81], clip_sd=0.01, seed=1)
+    rows = pairwise({"a": Runs(a.points, a.resamples, a.seeds, 11),
+                     "b": Runs(b.points, b.resamples, b.seeds, 11)})
+    assert (rows["n_units"] == 11).all()

@@ -343,6 +343,7 @@ class Estimate:
     label: str
     verdict: bool  # may a flag rest on it (enough seeds and test tracks)
     n_seeds: int = 0  # the seeds the seed term rests on (0: clip-only)
+    n_units: int = 0  # the test tracks the clip term rests on (its df: n_units - 1; 0: normal)
 
     @property
     def p_value(self) -> float:
@@ -427,11 +428,11 @@ def _combine(point, seed_parts, var_clips, bounds, label, verdict=True, n_seeds=
     df = var * var / denominator if denominator > 0 else math.inf
     if not np.isfinite(point):
         return Estimate(float("nan"), float("nan"), float("nan"), float("nan"), df,
-                        float("nan"), float("nan"), label, verdict, n_seeds)
+                        float("nan"), float("nan"), label, verdict, n_seeds, n_units)
     half = half_width(var_seeds, var_clips, df)
     return Estimate(float(point), max(point - half, bounds[0]), min(point + half, bounds[1]),
                     math.sqrt(var), float(df), math.sqrt(var_seeds), math.sqrt(var_clips), label,
-                    verdict, n_seeds if seed_parts else 0)
+                    verdict, n_seeds if seed_parts else 0, n_units)
 
 
 def _column(runs: Runs, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -540,7 +541,7 @@ def holm(p_values) -> np.ndarray:
 
 
 DIFFERENCE_COLUMNS = ["a", "b", "metric", "difference", "ci95_low", "ci95_high", "se",
-                      "se_seeds", "se_clips", "df", "n_seeds", "half_width", "p_value", "family",
+                      "se_seeds", "se_clips", "df", "n_seeds", "n_units", "half_width", "p_value", "family",
                       "family_size", "correction", "p_adjusted", "significant", "interval"]
 NO_VERDICT = (f"none: a row with fewer than {MIN_SEEDS} seeds or {MIN_TRACKS} test tracks "
               "(no verdict)")
@@ -599,7 +600,7 @@ def pairwise(runs: dict[str, Runs], method: str = "seeds_and_clips", correction:
                 rows.append({"a": a, "b": b, "metric": key, "difference": est.point,
                              "ci95_low": est.low, "ci95_high": est.high, "se": est.se,
                              "se_seeds": est.se_seeds, "se_clips": est.se_clips, "df": est.df,
-                             "n_seeds": est.n_seeds,
+                             "n_seeds": est.n_seeds, "n_units": est.n_units,
                              "half_width": est.half_width, "p_value": est.p_value,
                              "family": family, "interval": est.label})
     frame = pd.DataFrame(rows, columns=[c for c in DIFFERENCE_COLUMNS if c not in

@@ -130,7 +130,8 @@ def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[st
                 f"±{r['half_width']:.3f}" if n else
                 f"{head}; these test clips resolve gaps beyond ±{r['half_width']:.3f}")
         if n and seeds >= 0.5:
-            more = projected_half_width(r["se_seeds"], r["se_clips"], n)
+            more = projected_half_width(r["se_seeds"], r["se_clips"], n,
+                                        n_units=int(r.get("n_units", 0) or 0))
             text += (f"; the seeds carry {seeds * 100:.0f} % of the variance: more seeds are the cure "
                      f"({2 * n} seeds: about ±{more:.3f})")
         elif n:
