@@ -200,16 +200,20 @@ DEFAULT_FRONT_END = BACKBONES[DEFAULT].front_end
 MUSICNN_MODELS = tuple(name for name, b in BACKBONES.items() if b.front_end == "musicnn")
 # Folder names of the built-ins' frozen caches: a backbone's name (its trained weights), or its
 # random weights' (`random_cache`, a seed in place of {seed}).
+def _random_cache(spec: Backbone, seed: str = r"(\d+)") -> str:
+    """The regular expression of a backbone's random-weights cache folders (`random_cache`)."""
+    return re.escape(spec.random_cache).replace(re.escape("{seed}"), seed)
+
+
 CACHE_PATTERN = "|".join([*map(re.escape, BACKBONES), *(
-    re.escape(b.random_cache).replace(re.escape("{seed}"), r"\d+")
-    for b in BACKBONES.values() if b.random_cache)])
+    _random_cache(b, r"\d+") for b in BACKBONES.values() if b.random_cache)])
 
 
 def _weights_modules() -> dict:
     """Config section -> the module of the built-ins' weights that reads it."""
     found = {}
     for module in dict.fromkeys(b.weights_module for b in BACKBONES.values() if b.weights_module):
-        loaded = importlib.import_module(f"{__name__.rsplit('.', 1)[0]}.{module}")
+        loaded = _submodule(module)
         found[loaded.SECTION] = loaded
     return found
 
@@ -244,7 +248,13 @@ def family_module(spec: Backbone):
     if not spec.family:
         raise DataError(f"backbone {spec.ref or spec.name} has no Keras graph (a user's backbone "
                         "is frozen-only: finetune: false)")
-    return importlib.import_module(f"{__name__.rsplit('.', 1)[0]}.{spec.family}")
+    return _submodule(spec.family)
+
+
+def _submodule(name: str):
+    """A module the registry names below the package (`backbones.vggish`): imported by name,
+    so that the registry stays light (`settings.fingerprint._dispatched` follows these)."""
+    return importlib.import_module(f"{__name__.rsplit('.', 1)[0]}.{name}")
 
 
 def backbone(ref: str) -> Backbone:
@@ -369,8 +379,7 @@ def parse_cache_name(name: str) -> tuple[str, str, int]:
         for weights in spec.weight_choices:
             if spec.weights_file(weights) and name == spec.name:
                 return spec.name, weights, 0
-        pattern = re.escape(spec.random_cache).replace(re.escape("{seed}"), r"(\d+)")
-        match = re.fullmatch(pattern, name) if spec.random_cache else None
+        match = re.fullmatch(_random_cache(spec), name) if spec.random_cache else None
         if match:
             return spec.name, next(w for w in spec.weight_choices if not spec.weights_file(w)), \
                 int(match[1])
@@ -401,7 +410,7 @@ def front_end_params(name: str) -> dict:
 
 
 def _front_end_module(fe: FrontEnd):
-    return importlib.import_module(f"{__name__.rsplit('.', 1)[0]}.{fe.code}")
+    return _submodule(fe.code)
 
 
 def log_mel(name: str, waveform):

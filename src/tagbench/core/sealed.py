@@ -56,8 +56,9 @@ def read_sealed(path, missing: str) -> tuple[dict, dict]:
     return raw, raw.pop(FILES, {})
 
 
-def check_beside(path, sealed_path, missing: str) -> Path:
-    """Check a file against the sha256 the sealed JSON beside it recorded; returns its path.
+def check_beside(path, sealed_path, missing: str, files: dict | None = None) -> Path:
+    """Check a file against the sha256 the sealed JSON beside it recorded (`files`, when the
+    caller has read the seal already); returns its path.
 
     Raises
     ------
@@ -65,7 +66,8 @@ def check_beside(path, sealed_path, missing: str) -> Path:
         If either file is missing, the seal records no digest of it, or its bytes differ.
     """
     path = Path(path)
-    _, files = read_sealed(sealed_path, missing)
+    if files is None:
+        _, files = read_sealed(sealed_path, missing)
     if not path.is_file():
         raise DataError(f"{path}: not found ({missing})")
     if path.name not in files:

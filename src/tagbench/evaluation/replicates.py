@@ -30,7 +30,14 @@ from ..core.atomic import atomic_path
 from ..core.errors import DataError
 from ..data.split_files import read_part
 from ..settings.config import SHIPPED, BootstrapSettings
-from .scoring import Scored, read_csv_beside, read_metrics, read_scored, write_metrics, write_predictions
+from .scoring import (
+    Scored,
+    read_csv_beside,
+    read_scored,
+    read_sealed_metrics,
+    write_metrics,
+    write_predictions,
+)
 from .stats import KEYS, Runs, bootstrap, estimate, resample_weights
 
 
@@ -111,12 +118,22 @@ def read_summary(folder, what: str = "a variant") -> tuple[dict, Runs]:
         If a file is missing, not what was written, or the folder is one seed's, not a summary.
     """
     folder = Path(folder)
-    metrics = read_metrics(folder / "metrics.json")
+    metrics, files = read_sealed_metrics(folder / "metrics.json")
     if f"{KEYS[0]}_ci95" not in metrics:
         raise DataError(f"{folder / 'metrics.json'}: has no intervals: it is one seed's file, "
                         f"not the summary of {what}")
-    return metrics, Runs.from_summary(metrics, read_csv_beside(folder / "bootstrap.csv"),
+    return metrics, Runs.from_summary(metrics, read_csv_beside(folder / "bootstrap.csv", files),
                                       str(folder))
+
+
+# What two summaries' resamples must share to be paired: the test clips, the resample count and
+# seed, and which clips form which track (`resampled_sha256` also digests `resample_by`)
+RESAMPLED_ON = ("n_clips", "bootstrap", "bootstrap_seed", "resampled_sha256")
+
+
+def resampling(metrics: dict) -> tuple:
+    """A summary's values of `RESAMPLED_ON`: equal for two summaries whose resamples pair."""
+    return tuple(metrics.get(k) for k in RESAMPLED_ON)
 
 
 def summarized_by() -> str:

@@ -108,12 +108,20 @@ def read_metrics(path) -> dict:
     DataError
         Naming the file, if it is missing, unreadable, or its content is not what was written.
     """
-    return read_sealed(path, MISSING)[0]
+    return read_sealed_metrics(path)[0]
 
 
-def read_csv_beside(path) -> pd.DataFrame:
+def read_sealed_metrics(path) -> tuple[dict, dict]:
+    """A `metrics.json` as `read_metrics` reads it, and the sha256 it records of the files beside
+    it (for `read_csv_beside`, so that the seal is read once)."""
+    return read_sealed(path, MISSING)
+
+
+def read_csv_beside(path, files: dict | None = None) -> pd.DataFrame:
     """Read a CSV written before the `metrics.json` beside it (`per_tag.csv`, `bootstrap.csv`),
     checked against the sha256 that file records.
+
+    `files`: the digests `read_sealed_metrics` returned for that `metrics.json`, if read already.
 
     Raises
     ------
@@ -121,7 +129,7 @@ def read_csv_beside(path) -> pd.DataFrame:
         If the CSV or its metrics file is missing, or the CSV's bytes are not what was written.
     """
     path = Path(path)
-    return pd.read_csv(check_beside(path, path.parent / "metrics.json", MISSING))
+    return pd.read_csv(check_beside(path, path.parent / "metrics.json", MISSING, files))
 
 
 def read_scored(run_dir) -> Scored:
@@ -133,8 +141,8 @@ def read_scored(run_dir) -> Scored:
         If one of the three files is missing or unreadable.
     """
     run = Path(run_dir)
-    metrics = read_metrics(run / "metrics.json")
-    per_tag = read_csv_beside(run / "per_tag.csv")
+    metrics, files = read_sealed_metrics(run / "metrics.json")
+    per_tag = read_csv_beside(run / "per_tag.csv", files)
     try:
         with h5py.File(run / "predictions.h5", "r") as h5:
             hdf5.verify(h5, run / "predictions.h5")

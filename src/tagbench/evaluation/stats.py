@@ -373,11 +373,19 @@ def projected_half_width(se_seeds: float, se_clips: float, n_seeds: int, factor:
     """The half-width with `factor` times the seeds (the same spreads): what more seeds buy.
     The seed term shrinks as 1 / n; the clip term (what the seeds share) does not."""
     var_seeds, var_clips = se_seeds ** 2 / factor, se_clips ** 2
-    n = factor * n_seeds
-    parts = [(var_seeds, n - 1), (var_clips, n_units - 1 if n_units > 1 else math.inf)]
-    denominator = sum(v * v / df for v, df in parts if v > 0)
-    df = (var_seeds + var_clips) ** 2 / denominator if denominator > 0 else math.inf
+    df = _satterthwaite([(var_seeds, factor * n_seeds - 1), (var_clips, _clip_df(n_units))])
     return half_width(var_seeds, var_clips, df)
+
+
+def _clip_df(n_units: int) -> float:
+    """The clip term's degrees of freedom: T - 1 over T test tracks (the normal when unknown)."""
+    return n_units - 1 if n_units > 1 else math.inf
+
+
+def _satterthwaite(parts) -> float:
+    """Satterthwaite's degrees of freedom of a sum of (variance, df) terms."""
+    denominator = sum(v * v / df for v, df in parts if v > 0)
+    return sum(v for v, _ in parts) ** 2 / denominator if denominator > 0 else math.inf
 
 
 def _var(x) -> float:
@@ -402,19 +410,22 @@ def _offdiagonal(x: np.ndarray, y: np.ndarray | None = None) -> float:
     return float((cov.sum() - np.trace(cov)) / (n * (n - 1)))
 
 
-def _shared(resamples: np.ndarray, n_units: int) -> float:
-    """The clip term of a mean over seeds: what the seeds share (`_offdiagonal`), not below 0,
-    scaled from the Bayesian bootstrap's variance to the classical one."""
-    var = max(_offdiagonal(resamples), 0.0)
+def _classical(var: float, n_units: int) -> float:
+    """A clip term from the Bayesian bootstrap, not below 0, scaled to the classical variance:
+    over T tracks the Bayesian one is (T - 1) / (T + 1) of it."""
+    var = max(var, 0.0)
     return var * (n_units + 1) / (n_units - 1) if n_units > 1 else var
+
+
+def _shared(resamples: np.ndarray, n_units: int) -> float:
+    """The clip term of a mean over seeds: what the seeds share (`_offdiagonal`)."""
+    return _classical(_offdiagonal(resamples), n_units)
 
 
 def _shared_difference(ra: np.ndarray, rb: np.ndarray, n_units: int) -> float:
     """The clip term of a difference of two means over different seeds: shared(a) + shared(b)
-    - 2 x their mean cross-covariance, not below 0, scaled as `_shared`."""
-    var = _offdiagonal(ra) + _offdiagonal(rb) - 2 * _offdiagonal(ra, rb)
-    var = max(var, 0.0)
-    return var * (n_units + 1) / (n_units - 1) if n_units > 1 else var
+    - 2 x their mean cross-covariance."""
+    return _classical(_offdiagonal(ra) + _offdiagonal(rb) - 2 * _offdiagonal(ra, rb), n_units)
 
 
 def _combine(point, seed_parts, var_clips, bounds, label, verdict=True, n_seeds=0,
@@ -423,9 +434,7 @@ def _combine(point, seed_parts, var_clips, bounds, label, verdict=True, n_seeds=
     n_units - 1 (infinite when not known); Satterthwaite."""
     var_seeds = sum(v for v, _ in seed_parts)
     var = var_seeds + var_clips
-    clip_df = n_units - 1 if n_units > 1 else math.inf
-    denominator = sum(v * v / df for v, df in [*seed_parts, (var_clips, clip_df)] if v > 0)
-    df = var * var / denominator if denominator > 0 else math.inf
+    df = _satterthwaite([*seed_parts, (var_clips, _clip_df(n_units))])
     if not np.isfinite(point):
         return Estimate(float("nan"), float("nan"), float("nan"), float("nan"), df,
                         float("nan"), float("nan"), label, verdict, n_seeds, n_units)

@@ -89,6 +89,7 @@ def _impulse_response(rt60: float, rate: int) -> str:
     return str(path)
 
 
+@functools.cache  # one per job and deformation: every clip's call re-draws its parameters
 def _transform(kind: str, severity: float, rate: int):
     import audiomentations as am
 

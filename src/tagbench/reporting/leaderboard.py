@@ -19,7 +19,7 @@ from ..backbones import DEFAULT, backbone
 from ..core.atomic import atomic_path, write_text
 from ..core.errors import DataError
 from ..core.tag_lists import read_tag_list, shipped, tag_set_digest, tag_set_name
-from ..evaluation.replicates import read_summary
+from ..evaluation.replicates import read_summary, resampling
 from ..evaluation.scoring import read_metrics, read_scored
 from ..evaluation.stats import KEYS, NO_VERDICT, difference, flag_families, pairwise, resampled
 
@@ -110,13 +110,18 @@ def _robustness(exp: Path) -> dict[str, dict]:
     table = exp / "report" / "robustness.csv"
     if not table.is_file():
         return {}
-    try:
-        rows = summary(pd.read_csv(table))
-    except (OSError, KeyError, ValueError, pd.errors.ParserError) as err:
-        raise DataError(f"{table}: unreadable robustness table ({type(err).__name__}): delete it "
-                        "and rerun snakemake") from None
+    rows = _read_report_table(table, "robustness", summary)
     return {r.variant: {"robust_mean_drop": r.mean_relative_drop,
                         "robust_worst": r.worst_deformation} for r in rows.itertuples()}
+
+
+def _read_report_table(path: Path, what: str, use):
+    """`use(the CSV at path)`; a file it cannot read is one line naming it and the fix."""
+    try:
+        return use(pd.read_csv(path))
+    except (OSError, KeyError, ValueError, pd.errors.ParserError) as err:
+        raise DataError(f"{path}: unreadable {what} table ({type(err).__name__}): delete it and "
+                        "rerun snakemake") from None
 
 
 def _variant_summaries(exp: Path) -> list[Path]:
@@ -126,11 +131,7 @@ def _variant_summaries(exp: Path) -> list[Path]:
     table = exp / "report" / "comparison.csv"
     if not table.is_file():
         return sorted((exp / "eval").glob("*/metrics.json"))
-    try:
-        listed = pd.read_csv(table)["variant"].astype(str)
-    except (OSError, KeyError, ValueError, pd.errors.ParserError) as err:
-        raise DataError(f"{table}: unreadable comparison table ({type(err).__name__}): delete it "
-                        "and rerun snakemake") from None
+    listed = _read_report_table(table, "comparison", lambda t: t["variant"].astype(str))
     return [exp / "eval" / v / "metrics.json" for v in listed
             if (exp / "eval" / v / "metrics.json").is_file()]
 
@@ -397,10 +398,7 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm",
         sa, sb = read_scored(fa), read_scored(fb)
         ma, mb = sa.metrics, sb.metrics
         paired = (sa.clip_ids == sb.clip_ids and np.array_equal(sa.labels, sb.labels)
-                  and sa.tags == sb.tags
-                  and ma.get("bootstrap") == mb.get("bootstrap")
-                  and ma.get("bootstrap_seed") == mb.get("bootstrap_seed")
-                  and ma.get("resampled_sha256") == mb.get("resampled_sha256"))
+                  and sa.tags == sb.tags and resampling(ma) == resampling(mb))
         # both runs' own method; where they differ, the one over seeds and clips (each pair on
         # its own: a previous pair's method carries over to none)
         methods = {ma.get("interval_method", default), mb.get("interval_method", default)}

@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 from ..backbones import DEFAULT  # noqa: E402
 from ..core.atomic import atomic_path, write_text  # noqa: E402
 from ..core.errors import DataError  # noqa: E402
-from ..evaluation.replicates import read_summary  # noqa: E402
+from ..evaluation.replicates import read_summary, resampling  # noqa: E402
 from ..evaluation.scoring import read_csv_beside  # noqa: E402
 from ..evaluation.stats import KEYS, Runs, estimate, pairwise, resampled  # noqa: E402
 from ..settings.config import BootstrapSettings  # noqa: E402
@@ -192,8 +192,7 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
                                              "head": "logistic regression"}, runs[BASELINE],
                          settings.interval))
         point[BASELINE], folders[BASELINE] = metrics, Path(baseline_dir)
-    same = {(m["n_clips"], m["bootstrap"], m["bootstrap_seed"], m.get("resampled_sha256"))
-            for m in point.values()}
+    same = {resampling(m) for m in point.values()}
     if len(same) != 1:
         raise DataError("the summaries were bootstrapped on different test clips or resamples: "
                         "rerun snakemake so that they share one test part and evaluate settings")

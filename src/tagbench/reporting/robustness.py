@@ -19,7 +19,7 @@ import pandas as pd
 from ..core.atomic import atomic_path, write_text
 from ..core.deformations import KINDS, parse
 from ..core.errors import DataError
-from ..evaluation.replicates import read_summary
+from ..evaluation.replicates import RESAMPLED_ON, read_summary
 from ..evaluation.stats import KEYS, NO_VERDICT, Runs, difference, estimate, flag_families
 from ..settings.config import BootstrapSettings
 
@@ -37,14 +37,10 @@ def _drop_runs(deformed: Runs, clean: Runs) -> Runs:
                 deformed.seeds, max(deformed.n_units, clean.n_units))
 
 
-PAIRED_ON = ("seeds", "n_clips", "bootstrap", "bootstrap_seed", "resample_by", "n_resampled",
-             "resampled_sha256")
-
-
 def _check_paired(clean: dict, deformed: dict, folder: Path) -> None:
     """A drop pairs seeds and resamples: both summaries must have the same seeds, test clips
     and resample weights (a summary left from other settings would give a wrong drop)."""
-    differ = [k for k in PAIRED_ON if clean.get(k) != deformed.get(k)]
+    differ = [k for k in ("seeds", *RESAMPLED_ON) if clean.get(k) != deformed.get(k)]
     if differ:
         raise DataError(f"{folder}: summarized with other {', '.join(differ)} than the clean "
                         "summary beside it: delete it and rerun snakemake (it is rebuilt)")
