@@ -198,3 +198,75 @@ def test_a_model_whose_backbone_differs_from_the_cache_is_refused(shards32, cach
                       state_dir=tmp_path / "s2", train_cache=altered["train"],
                       valid_cache=altered["valid"], **kwargs)
     assert not (tmp_path / "bad" / "model.keras").exists()
+
+
+def _trained_looking(model, seed=0):
+    """Set a model's head weights to values unlike the initial ones (variances kept positive)."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if layer.name.startswith(("head", "out", "tags", "autopool")):
+            layer.set_weights([np.abs(rng.normal(size=w.shape)).astype("float32") * 0.5 + 0.1
+                               for w in layer.get_weights()])
+
+
+@pytest.mark.parametrize("pooling, head, output", [
+    ("avg", (8,), "sigmoid"), ("autopool", (8, 4), "sigmoid"), ("max", (), "sigmoid"),
+    ("embedding", (8,), "softmax")])
+def test_the_numpy_head_scores_as_the_keras_head(shards32, cache32, tmp_path, pooling, head,
+                                                 output):
+    """Evaluation scores a frozen variant's head in NumPy from the model file: the Keras head's
+    scores to 1e-6 on the same cache, and the whole model's parameter counts."""
+    from tagbench.models.backbone_cache import open_cache
+    from tagbench.models.head import head_plan_of, read_numpy_head
+    from tagbench.models.model_file import save_with_metadata
+    from tagbench.models.networks import build_head, build_model, copy_weights
+
+    spec = TrainSettings(pooling=pooling, head=head, output=output, finetune=False, seeds=(1,))
+    with open_cache(shards32["test"], cache32["test"], spec) as cache:
+        tags = list(cache.tags)
+        rows = np.concatenate([cache.eval_patches(i) for i in range(len(cache))])
+    model = build_model(spec, len(tags))
+    _trained_looking(model)
+    save_with_metadata(model, tmp_path / "model.keras", {"tags": tags})
+    numpy_head = read_numpy_head(tmp_path / "model.keras", head_plan_of(spec, len(tags)))
+    keras_head = build_head(spec, len(tags))
+    copy_weights(model, keras_head)
+    expected = keras_head.predict_on_batch(rows)
+    np.testing.assert_allclose(numpy_head.predict_on_batch(rows), expected, rtol=0, atol=1e-6)
+    assert numpy_head.n_params == model.count_params()
+    assert numpy_head.n_trainable_params == sum(np.prod(w.shape) for w in model.trainable_weights)
+
+
+def test_a_frozen_variant_is_evaluated_without_tensorflow(shards32, cache32, tmp_path):
+    """The evaluation job of a frozen variant never starts TensorFlow (its start-up was ~90 % of
+    the job), and writes what the Keras head scores."""
+    import json
+    import subprocess
+    import sys
+    from dataclasses import asdict
+
+    from tagbench.evaluation.evaluate import evaluate_model
+    from tagbench.features.shards import FeatureStore
+    from tagbench.models.model_file import save_with_metadata
+    from tagbench.models.networks import build_model
+
+    spec = TrainSettings(pooling="autopool", head=(8,), finetune=False, seeds=(0,))
+    tags = list(FeatureStore(shards32["test"]).tags)
+    model = build_model(spec, len(tags))
+    _trained_looking(model, seed=2)
+    save_with_metadata(model, tmp_path / "model.keras",
+                       {"tags": tags, "spec": asdict(spec), "aggregate": "mean"})
+    code = ("import sys, json; from tagbench.evaluation.evaluate import evaluate_model; "
+            f"m = evaluate_model({str(tmp_path / 'model.keras')!r}, {list(map(str, shards32['test']))!r}, "
+            f"{str(tmp_path / 'numpy')!r}, cache_paths={list(map(str, cache32['test']))!r}); "
+            "print(json.dumps(['tensorflow' in sys.modules, 'keras' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, False]
+    # the same file scored whole by Keras through its backbone
+    live = evaluate_model(tmp_path / "model.keras", shards32["test"], tmp_path / "keras")
+    with h5py.File(tmp_path / "numpy" / "predictions.h5") as a, \
+            h5py.File(tmp_path / "keras" / "predictions.h5") as b:
+        np.testing.assert_allclose(a["scores"][()], b["scores"][()], atol=1e-5)
+    numpy_metrics = json.loads((tmp_path / "numpy" / "metrics.json").read_text())
+    assert numpy_metrics["n_params"] == live["n_params"]
+    assert numpy_metrics["roc_auc_macro"] == pytest.approx(live["roc_auc_macro"], abs=1e-6)

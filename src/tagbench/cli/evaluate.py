@@ -9,13 +9,11 @@ from .spec import settings_from, settings_parent
 
 
 def cmd_evaluate(args) -> None:
-    from ..core.runtime import configure_tensorflow
     from ..evaluation.evaluate import evaluate_model
 
-    configure_tensorflow(args.threads)
     settings = settings_from(args, EvalSettings)
     metrics = evaluate_model(args.model, args.shards, args.out_dir, settings.batch_size,
-                             cache_paths=args.cache)
+                             cache_paths=args.cache, threads=args.threads)
     print(json.dumps({k: metrics[k] for k in ("roc_auc_macro", "pr_auc_macro", "accuracy",
                                               "all_negative_accuracy", "n_clips")}))
 

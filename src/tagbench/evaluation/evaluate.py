@@ -3,7 +3,8 @@
 (`scoring`) for one training seed.
 
 A frozen variant is scored from the test part's backbone cache when one is given: its head
-alone runs on the cached outputs, which equal what the whole model computes per patch."""
+alone runs, in NumPy, on the cached outputs, which equal what the whole model computes per
+patch."""
 
 from __future__ import annotations
 
@@ -17,32 +18,56 @@ from ..models.inference import predict_store
 from .scoring import score, write_scored
 
 
-def _scored_store(model, meta: dict, shard_paths, cache_paths, model_path):
-    """(the model or its head, the store it reads): the cached route for a frozen variant (the
-    only one for a head-only model, whose backbone is a user's: checked to be the cache's)."""
+def _scored_store(meta: dict, shard_paths, cache_paths, model_path, threads):
+    """(what scores patches, the store it reads, the model's (all, trainable) parameter counts).
+
+    A frozen variant given its backbone cache is scored by its head alone on the cached outputs,
+    in NumPy (`models.head`: no TensorFlow is started); a head-only model's backbone is a user's,
+    checked to be the cache's. Any other model runs whole in Keras on the log-mel features."""
+    from ..models.backbone_cache import open_cache
+    from ..models.head import head_plan_of, read_numpy_head
+    from ..settings.config import TrainSettings
+
     if not cache_paths:
         if meta.get("head_only"):
             raise DataError(f"{model_path}: a head-only model (backbone {meta.get('backbone')}) "
                             "is scored on its backbone's cache: give the test part's cache")
-        return model, FeatureStore(shard_paths)
-    from ..models.backbone_cache import open_cache
-    from ..models.networks import build_head, copy_weights
-    from ..settings.config import TrainSettings
-
+        model = _keras_model(model_path, threads)
+        return model, FeatureStore(shard_paths), _counts(model)
     spec = TrainSettings(**meta["spec"])
     if spec.finetune:
         raise DataError(f"{model_path}: a fine-tuned model is scored through its backbone; "
                         "give no backbone cache")
     store = open_cache(shard_paths, cache_paths, spec)
+    if meta.get("head_only") and store.weights != meta.get("backbone_weights"):
+        store.close()
+        raise DataError(f"{model_path}: trained on backbone outputs of other weights or "
+                        f"code than the test cache {store.paths[0]}: rerun snakemake")
+    head = read_numpy_head(model_path, head_plan_of(spec, len(meta["tags"]), meta["tags"]))
+    if head is not None:
+        return head, store, (head.n_params, head.n_trainable_params)
+    # a model file of other code (or mixed precision): its head in Keras
+    model = _keras_model(model_path, threads)
     if meta.get("head_only"):
-        if store.weights != meta.get("backbone_weights"):
-            store.close()
-            raise DataError(f"{model_path}: trained on backbone outputs of other weights or "
-                            f"code than the test cache {store.paths[0]}: rerun snakemake")
-        return model, store
+        return model, store, _counts(model)
+    from ..models.networks import build_head, copy_weights
+
     head = build_head(spec, len(meta["tags"]), meta["tags"])
     copy_weights(model, head)
-    return head, store
+    return head, store, _counts(model)
+
+
+def _keras_model(model_path, threads):
+    from ..core.runtime import configure_tensorflow
+    from ..models.networks import load_model
+
+    configure_tensorflow(threads)
+    return load_model(model_path)[0]
+
+
+def _counts(model) -> tuple[int, int]:
+    return (int(model.count_params()),
+            int(sum(np.prod(w.shape) for w in model.trainable_weights)))
 
 
 def refuse_leak(backbone: str, store, where) -> None:
@@ -81,7 +106,7 @@ def refuse_leak(backbone: str, store, where) -> None:
 
 
 def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
-                   cache_paths=None) -> dict:
+                   cache_paths=None, threads: int | None = None) -> dict:
     """Score a model file on a test part and write `metrics.json`, `per_tag.csv`, `predictions.h5`.
 
     Every non-overlapping patch of every test clip is scored and pooled per clip as the model
@@ -100,6 +125,8 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
         Patches per model call.
     cache_paths : iterable of str or Path, optional
         The test part's backbone cache shards (frozen variants only).
+    threads : int, optional
+        TensorFlow's threads, where the model runs in Keras.
 
     Returns
     -------
@@ -112,11 +139,11 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
         If the model cannot be loaded, its tags differ from the shards', a fine-tuned model is
         given a cache, or the test part leaks the backbone's training clips (`refuse_leak`).
     """
-    from ..models.model_file import model_description
-    from ..models.networks import load_model
+    from ..models.model_file import model_description, read_metadata
 
-    model, meta = load_model(model_path)
-    scorer, store = _scored_store(model, meta, shard_paths, cache_paths, model_path)
+    meta = read_metadata(model_path)
+    scorer, store, (n_params, n_trainable) = _scored_store(meta, shard_paths, cache_paths,
+                                                           model_path, threads)
     spec = meta.get("spec", {})
     backbone, dataset = spec.get("backbone", DEFAULT), store.split.get("dataset", "")
     with store:
@@ -128,8 +155,8 @@ def evaluate_model(model_path, shard_paths, out_dir, batch_size: int = 256,
         clip_scores, _ = predict_store(scorer, store, batch_size, aggregate)
     extra = {
         "n_failed_clips": len(store.failed),
-        "n_params": int(model.count_params()),
-        "n_trainable_params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+        "n_params": n_params,
+        "n_trainable_params": n_trainable,
         "train_seconds": meta.get("train_seconds"),
         "epochs_trained": meta.get("epochs_trained"),
         "best_epoch": meta.get("best_epoch"),

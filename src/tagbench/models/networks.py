@@ -20,6 +20,7 @@ from .. import backbones
 from ..backbones.layers import AxisMean, checkpoint_prefix, copy_weights  # noqa: F401 - callers'
 from ..core.errors import DataError
 from ..settings.config import TrainSettings
+from .head import head_plan_of
 from .model_file import read_metadata
 
 
@@ -77,32 +78,24 @@ class TagSelect(layers.Layer):
         return {**super().get_config(), "indices": self.indices}
 
 
-def shipped_indices(spec: TrainSettings, tags) -> list[int]:
-    """Each dataset tag's output of the backbone's own layer; a tag it does not have is one line."""
-    own = backbones.backbone(spec.backbone).tags or ()
-    missing = [t for t in tags if t not in own]
-    if missing:
-        raise DataError(f"backbone {spec.backbone} has no output for tag(s) {', '.join(missing)}: "
-                        "a shipped head scores only tags it was trained on (set tags.list)")
-    return [own.index(t) for t in tags]
-
-
 def _head_layers(spec: TrainSettings, n_tags: int, tags=None) -> list:
-    """The trainable part after the backbone: the rest of the pooling, then the head blocks
-    (for a shipped head, the backbone's own outputs for `tags`)."""
-    if spec.shipped_head:
-        if tags is None or len(tags) != n_tags:
-            raise DataError("a shipped head needs the dataset's tag names")
-        return [TagSelect(shipped_indices(spec, tags), name="tags", dtype="float32")]
-    stack = {"avg": [AxisMean(axis=1, name="mean_over_time")],
-             "autopool": [AutoPool1D(axis=1, name="autopool")]}.get(spec.pooling, [])
-    for i, units in enumerate(spec.head, start=1):
-        stack += [layers.BatchNormalization(name=f"head{i}_bn"),
-                  layers.Dropout(spec.dropout, name=f"head{i}_dropout"),
-                  layers.Dense(units, activation="relu", name=f"head{i}_dense")]
-    return stack + [layers.BatchNormalization(name="out_bn"),
-                    layers.Dropout(spec.dropout, name="out_dropout"),
-                    layers.Dense(n_tags, activation=spec.output, name="tags", dtype="float32")]
+    """The trainable part after the backbone, as Keras layers of `head.head_plan`: the rest of
+    the pooling, then the head blocks (for a shipped head, the backbone's own outputs for
+    `tags`)."""
+    return [_KERAS_LAYERS[layer.kind](layer) for layer in head_plan_of(spec, n_tags, tags)]
+
+
+_KERAS_LAYERS = {
+    "mean": lambda h: AxisMean(axis=h.settings["axis"], name=h.name),
+    "autopool": lambda h: AutoPool1D(axis=h.settings["axis"], name=h.name),
+    "batchnorm": lambda h: layers.BatchNormalization(epsilon=h.settings["epsilon"], name=h.name),
+    "dropout": lambda h: layers.Dropout(h.settings["rate"], name=h.name),
+    # the output layer computes in float32 under mixed precision (a stable sigmoid)
+    "dense": lambda h: layers.Dense(h.settings["units"], activation=h.settings["activation"],
+                                    name=h.name, **({"dtype": "float32"} if h.name == "tags"
+                                                    else {})),
+    "select": lambda h: TagSelect(h.settings["indices"], name=h.name, dtype="float32"),
+}
 
 
 def _apply(stack, x):
