@@ -15,7 +15,8 @@ rule evaluate:
         code=lambda w: code_fingerprint("evaluate", front_end=variant_front_end(w)),
         cache=lambda w, input: f"--cache {input.cache}" if input.cache else "",
         out=lambda w, output: str(Path(output.metrics).parent),
-    threads: 2
+    # a frozen variant's head is scored in NumPy on its cache: one thread, two jobs side by side
+    threads: lambda w: 2 if S.variants[w.variant].finetune else 1
     resources:
         mem_mb=4000,
         runtime=120,

@@ -117,7 +117,7 @@ class TrainSettings:
     backbone_seed: int = 0
     gpu: int = 0
     gpu_model: str | None = None
-    threads: int = 2
+    threads: int = 1
     mixed_precision: bool = False
     aggregate: str = "mean"
 
