@@ -29,7 +29,8 @@ STARTUP = {
     "extract": ("tagbench.features.shards", False),
     "cache_backbone": ("tagbench.models.backbone_cache", True),
     "train": ("tagbench.models.train", True),
-    "evaluate": ("tagbench.evaluation.evaluate", True),
+    # a frozen variant's head is scored in NumPy (a fine-tuned one would start TensorFlow)
+    "evaluate": ("tagbench.evaluation.evaluate, tagbench.models.head", False),
     "summarize": ("tagbench.evaluation.replicates", False),
     "baseline": ("tagbench.evaluation.baseline", False),
     "report_curves": ("tagbench.reporting.report", False),
@@ -40,11 +41,11 @@ STARTUP = {
 
 def startup_seconds(module: str, tensorflow: bool) -> float:
     """Median wall seconds of a fresh interpreter that imports `module` (and the CLI, as the
-    `tagbench` command does), and starts TensorFlow with 2 threads if the job does."""
+    `tagbench` command does), and starts TensorFlow with 1 thread if the job does."""
     code = f"import tagbench.cli, {module}"
     if tensorflow:
         code += ("; from tagbench.core.runtime import configure_tensorflow; "
-                 "configure_tensorflow(2); import keras; keras.ops.zeros((1,))")
+                 "configure_tensorflow(1); import keras; keras.ops.zeros((1,))")
     times = []
     for _ in range(3):  # the whole process, interpreter start included, as a job pays it
         start = time.perf_counter()
@@ -53,6 +54,15 @@ def startup_seconds(module: str, tensorflow: bool) -> float:
                             "TF_CPP_MIN_LOG_LEVEL": "3"})
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def dag_wall(results: Path) -> float:
+    """Seconds from the first job's start to the last job's end: each benchmark file is written
+    as its job ends, so a job started at the file's mtime less its seconds."""
+    spans = [(tsv.stat().st_mtime, float(tsv.read_text().splitlines()[1].split("\t")[0]))
+             for tsv in (results / "benchmarks").rglob("*.tsv")
+             if len(tsv.read_text().splitlines()) >= 2]
+    return max(end for end, _ in spans) - min(end - s for end, s in spans)
 
 
 def jobs(results: Path) -> dict[str, list[float]]:
@@ -86,7 +96,11 @@ def main(results: Path) -> None:
         total_startup += min(start, mean) * len(seconds) if module else 0.0
         print(f"| {rule} | {len(seconds)} | {sum(seconds):.0f} | {mean:.1f} | {start:.1f} | "
               f"{max(mean - start, 0):.1f} | {share:.0%} |")
-    print(f"start-up in all: {total_startup:.0f} s of {sum(map(sum, runs.values())):.0f} s")
+    total = sum(map(sum, runs.values()))
+    wall = dag_wall(results)
+    print(f"start-up in all: {total_startup:.0f} s of {total:.0f} s")
+    print(f"DAG wall, first job's start to last job's end: {wall:.0f} s "
+          f"({total / wall:.2f} jobs at a time on average)")
 
 
 if __name__ == "__main__":

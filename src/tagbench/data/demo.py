@@ -128,9 +128,24 @@ def make_demo(out_dir: str | Path, settings: DemoSettings) -> Annotations:
     Annotations
         The clips written, with the demo's tags (instruments, fast/slow, loud/quiet).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     out = Path(out_dir)
     rng = np.random.default_rng(settings.seed)
     ids, paths, rows = [], [], []
+    # MP3 encoding (libsndfile, outside the GIL) runs beside the rendering of the next clips,
+    # which share one random stream and so stay in order
+    with ThreadPoolExecutor(max_workers=2) as encoder:
+        encoded = list(_render_all(out, settings, rng, ids, paths, rows, encoder))
+    for future in encoded:
+        future.result()
+    ann = Annotations(tuple(ids), tuple(paths), TAGS, np.array(rows, dtype=np.uint8))
+    write_annotations(out / "annotations_final.csv", ann)
+    return ann
+
+
+def _render_all(out: Path, settings: DemoSettings, rng, ids, paths, rows, encoder):
+    """Render every clip in order and hand each to `encoder` to write (yields the futures)."""
     for t in range(settings.n_tracks):
         track = _Track(rng)
         folder = f"{t % 16:x}"
@@ -141,10 +156,8 @@ def make_demo(out_dir: str | Path, settings: DemoSettings) -> Annotations:
             rel = f"{folder}/{stem}-{start}-{end}.mp3"
             target = out / "audio" / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(target, track.render(settings.clip_seconds, rng), SAMPLE_RATE, format="MP3")
+            yield encoder.submit(sf.write, target, track.render(settings.clip_seconds, rng),
+                                 SAMPLE_RATE, format="MP3")
             ids.append(str(len(ids) + 1))
             paths.append(rel)
             rows.append([int(tag in track.tags) for tag in TAGS])
-    ann = Annotations(tuple(ids), tuple(paths), TAGS, np.array(rows, dtype=np.uint8))
-    write_annotations(out / "annotations_final.csv", ann)
-    return ann
