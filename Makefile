@@ -52,7 +52,7 @@ test: setup slurm-plugin
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	bash -n scripts/*.sh
 	$(BIN)/snakemake --lint
 
