@@ -117,6 +117,7 @@ rule all:
                 "comparison.md",
                 "differences.csv",
                 "comparison.png",
+                "forest.png",
                 "roc_pr.png",
                 "per_tag_auc.png",
                 "overview.rst",

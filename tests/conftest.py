@@ -20,7 +20,7 @@ DATA = Path(__file__).parent / "data"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 # The workflow tests' config: a file, so that it runs by hand too (see its header).
 TINY = yaml.safe_load((ROOT / ".test" / "tiny.yaml").read_text())
-REPORT = ["curves.png", "comparison.csv", "comparison.md", "differences.csv", "comparison.png",
+REPORT = ["curves.png", "comparison.csv", "comparison.md", "differences.csv", "comparison.png", "forest.png",
           "roc_pr.png", "per_tag_auc.png", "overview.rst"]
 
 

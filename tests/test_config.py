@@ -137,7 +137,7 @@ def test_provenance_says_what_a_figure_measures_and_the_guard_catches_a_lists_sp
     assert provenance("MTT_musicnn", "none", "mtt") == "in-domain supervised, not transfer"
     assert provenance("MTT_musicnn", "none", "demo") == "transfer from MTT"
     assert provenance("MSD_vgg", "none", "mtt") == "transfer from MSD"
-    assert provenance("vggish", "none", "mtt") == "random weights (no pretraining)"
+    assert provenance("vggish", "none", "mtt") == "random weights, no pretraining"
 
     def part(dataset, *paths):
         return SimpleNamespace(clip_paths=list(paths), split={"dataset": dataset, "method": "lists"})

@@ -48,7 +48,7 @@ def test_comparison_names_each_interval_and_each_flag_family(experiment, tmp_pat
     table, differences = write_comparison(names, [exp / "eval" / n for n in names], [],
                                           tmp_path, exp / "baseline", SETTINGS)
     for name in ("comparison.csv", "comparison.md", "differences.csv", "comparison.png",
-                 "per_tag_auc.png", "roc_pr.png"):
+                 "forest.png", "per_tag_auc.png", "roc_pr.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     intervals = dict(zip(table["variant"], table["interval"], strict=True))
     assert intervals == {"three": "seeds+clips t, 3 seeds", "two": "seeds+clips t, 3 seeds",
@@ -108,7 +108,7 @@ def test_a_figure_that_fails_costs_one_line_and_nothing_else(experiment, tmp_pat
     assert err == ("tagbench: warning: comparison.png: not drawn (ValueError: 'yerr' must not "
                    "contain negative values)\n")
     for name in ("comparison.csv", "comparison.md", "differences.csv", "comparison.png",
-                 "per_tag_auc.png", "roc_pr.png"):
+                 "forest.png", "per_tag_auc.png", "roc_pr.png"):
         assert (tmp_path / name).stat().st_size > 0, name
 
 

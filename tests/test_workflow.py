@@ -35,7 +35,7 @@ def test_whole_dag_builds_the_report(built):
     assert (table["roc_auc_macro_ci95_low"] <= table["roc_auc_macro_ci95_high"]).all()
     assert (table["all_negative_accuracy"] > 0).all()
     overview = (report / "overview.rst").read_text()
-    assert "**Backbones**: ``vggish``: random weights (no pretraining)." in overview
+    assert "**Backbones**: ``vggish``: random weights, no pretraining." in overview
     n_test = len((built / "results/demo/split/test.tsv").read_text().splitlines()) - 1
     assert f"test {n_test} clips" in overview
     assert ("Best by ROC-AUC macro: **small_" in overview) != (
@@ -111,8 +111,8 @@ def test_the_html_report_opens_on_the_overview_with_every_figure(built, tmp_path
     overview = (built / "results/demo/report/overview.rst").read_text()
     verdict = next(line for line in overview.splitlines() if line.startswith(("Best by", "No variant")))
     assert verdict[:20] in text
-    for name in ("curves.png", "comparison.png", "roc_pr.png", "per_tag_auc.png", "comparison.csv",
-                 "differences.csv"):
+    for name in ("curves.png", "comparison.png", "forest.png", "roc_pr.png", "per_tag_auc.png",
+                 "comparison.csv", "differences.csv"):
         assert name in text, name
     assert len(text) > 100_000  # the figures are embedded, not linked
 

@@ -56,6 +56,11 @@ rule report_compare:
             caption="../report/comparison.rst",
             category="Comparison",
         ),
+        forest=report(
+            "results/{experiment}/report/forest.png",
+            caption="../report/forest.rst",
+            category="Comparison",
+        ),
         per_tag=report(
             "results/{experiment}/report/per_tag_auc.png",
             caption="../report/per_tag_auc.rst",

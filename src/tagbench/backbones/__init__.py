@@ -443,11 +443,11 @@ def provenance(backbone_name: str, weights: str, dataset: str) -> str:
     supervised tagging (a backbone trained on the dataset itself), or random features."""
     trained = backbone(backbone_name).trained(weights)
     if trained is None:
-        return "random weights (no pretraining)"
+        return "random weights, no pretraining"
     if trained.get("dataset") == "none":
-        return "no trained weights (a fixed feature extractor)"
+        return "no trained weights: a fixed feature extractor"
     if trained.get("dataset") == "unknown":
-        return "trained on data its plugin does not name (unknown; leakage unchecked)"
+        return "trained on data its plugin does not name: unknown, leakage unchecked"
     if trained.get("dataset") == dataset:
         return "in-domain supervised, not transfer"
     return f"transfer from {trained.get('source', trained['dataset'].upper())}"

@@ -17,9 +17,9 @@ from ..core.atomic import atomic_path, write_text  # noqa: E402
 from ..core.errors import DataError  # noqa: E402
 from ..evaluation.replicates import read_summary, resampling  # noqa: E402
 from ..evaluation.scoring import read_csv_beside  # noqa: E402
-from ..evaluation.stats import KEYS, Runs, estimate, pairwise, resampled  # noqa: E402
+from ..evaluation.stats import KEYS, NO_VERDICT, Runs, estimate, pairwise, resampled  # noqa: E402
 from ..settings.config import BootstrapSettings  # noqa: E402
-from .verdict import BASELINE, resolution, verdict  # noqa: E402
+from .verdict import BASELINE, CLAIM_COLUMNS, resolution, verdict  # noqa: E402
 
 COLUMNS = ("variant", "backbone", "provenance", "pooling", "head", "finetune", "epochs", "best_epoch",
            "seeds",
@@ -205,6 +205,7 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
     with atomic_path(out / "differences.csv") as tmp:
         differences.to_csv(tmp, index=False, float_format="%.4f")
     _draw(out / "comparison.png", _plot_comparison, table, variants, per_tag, runs)
+    _draw(out / "forest.png", _plot_forest, differences)
     _draw(out / "per_tag_auc.png", _plot_per_tag, variants, per_tag)
     _draw(out / "roc_pr.png", _plot_roc_pr, folders)
     return table, differences
@@ -252,8 +253,7 @@ def _plot_comparison(table: pd.DataFrame, variants, per_tag, runs: dict[str, Run
                            for s in ("", "_ci95_low", "_ci95_high"))
         x = np.arange(1, len(names) + 1)
         ax.errorbar(x, mean, yerr=_error_bars(mean, low, high), fmt="D", color="black",
-                    capsize=4, label="macro: mean over seeds, 95 % interval (seeds + clips; "
-                                     "clips only for one seed or the floor)")
+                    capsize=4, label="macro: mean over seeds, 95 % interval")
         j = KEYS.index(f"{key}_macro")
         seeds = [(xi + 0.25, v) for xi, name in zip(x, names, strict=True)
                  for v in runs[name].points[:, j] if runs[name].seeds is not None]
@@ -268,8 +268,56 @@ def _plot_comparison(table: pd.DataFrame, variants, per_tag, runs: dict[str, Run
         shown = [d.min() for d in data if len(d)] + [v for v in low if np.isfinite(v)]
         ax.set_ylim(min(0.4, *shown) - 0.02, 1.01)
         ax.grid(alpha=0.3, axis="y")
-        ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
+    # one legend for both panels, below them: on the axes it hid the lowest points and ticks
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+
+
+def _plot_forest(differences: pd.DataFrame, out: Path) -> None:
+    """Every comparison's difference with its 95 % interval, one panel per macro metric: the
+    variant pairs, then each variant against the floor, each family sorted by its difference.
+    Filled: flagged by the corrected test within its family; hollow: not; grey: no verdict."""
+    metrics = [m for m in ("roc_auc_macro", "pr_auc_macro") if m in set(differences["metric"])]
+    first = differences[differences["metric"] == metrics[0]]
+    order = (first.assign(floor=first["b"] == BASELINE)
+             .sort_values(["floor", "difference"], ascending=[True, False]))
+    pairs = list(zip(order["a"], order["b"], strict=True))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 + 3.2 * len(metrics),
+                                                       1.4 + 0.36 * len(pairs)),
+                             sharey=True, squeeze=False)
+    y = np.arange(len(pairs))[::-1]
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        rows = differences[differences["metric"] == metric].set_index(["a", "b"]).loc[pairs]
+        for yi, r in zip(y, rows.itertuples(), strict=True):
+            none = r.family == NO_VERDICT
+            color = "grey" if none else "black"
+            ax.plot([r.ci95_low, r.ci95_high], [yi, yi], color=color, lw=1.6)
+            ax.plot(r.difference, yi, "o", ms=6, color=color,
+                    mfc=color if (r.significant and not none) else "white")
+        ax.axvline(0, color="grey", lw=0.8, ls=":")
+        floors = [i for i, (_, b) in enumerate(pairs) if b == BASELINE]
+        if floors and len(floors) < len(pairs):  # a line between the two families
+            ax.axhline(y[floors[0]] + 0.5, color="grey", lw=0.6)
+        ax.set_title(f"{metric.replace('_', ' ').replace('roc auc', 'ROC-AUC').replace('pr auc', 'PR-AUC')}"
+                     ": difference, 95 % interval", fontsize=10)
+        ax.grid(alpha=0.3, axis="x")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+    axes[0][0].set_yticks(y, [f"{a} - {b}" for a, b in pairs], fontsize=8)
+    handles = [plt.Line2D([], [], marker="o", color="black", ls="-", label="flagged (corrected "
+                          "within its family)"),
+               plt.Line2D([], [], marker="o", color="black", mfc="white", ls="-",
+                          label="not flagged"),
+               plt.Line2D([], [], marker="o", color="grey", mfc="white", ls="-",
+                          label="no verdict (too few seeds or test tracks)")]
+    if not (differences["family"] == NO_VERDICT).any():
+        handles.pop()
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.4 / (1.4 + 0.36 * len(pairs)), 1, 1))  # the legend's 0.4 inch
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
@@ -396,10 +444,11 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
 
     def figure(r, key):
         if pd.isna(getattr(r, key)):
-            return "n/a"
+            return ["n/a", "n/a"]
         std = f" ± {getattr(r, key + '_std'):.3f}" if _n_seeds(r.seeds) > 1 else ""
-        return (f"{getattr(r, key):.3f}{std} [{getattr(r, key + '_ci95_low'):.3f}, "
-                f"{getattr(r, key + '_ci95_high'):.3f}]")
+        # the interval in its own column: a cell stays on one line
+        return [f"{getattr(r, key):.3f}{std}",
+                f"[{getattr(r, key + '_ci95_low'):.3f}, {getattr(r, key + '_ci95_high'):.3f}]"]
 
     def seeds(r):
         # ("-" alone in a list-table cell would be read as an empty bullet list)
@@ -408,8 +457,9 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
         return r.seeds + (" (one seed: clip-only interval, no verdict)"
                           if _n_seeds(r.seeds) < 2 else "")
 
-    rows = [[f"{r.variant} ({r.backbone}, {r.pooling}, {r.head})", seeds(r), figure(r, "roc_auc_macro"),
-             figure(r, "pr_auc_macro"), f"{r.accuracy:.3f} / {r.all_negative_accuracy:.3f}",
+    rows = [[f"{r.variant} ({r.backbone}, {r.pooling}, {r.head})", seeds(r),
+             *figure(r, "roc_auc_macro"), *figure(r, "pr_auc_macro"),
+             f"{r.accuracy:.3f} / {r.all_negative_accuracy:.3f}",
              f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
             for r in table.itertuples(index=False)]
     resamples = int(table["bootstrap"].iloc[0])
@@ -417,7 +467,7 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
     unit = (f"a weight per test track, shared by its clips: {n} tracks"
             if table["resample_by"].iloc[0] == "track" else f"a weight per test clip: {n} clips")
     key = "roc_auc_macro"
-    claims = "\n".join(f"- {line}" for line in resolution(differences, key))
+    claims = _rst_table(list(CLAIM_COLUMNS), resolution(differences, key))
     families = differences.loc[~differences["family"].str.startswith("none"), "correction"]
     correction = families.iloc[0] if len(families) else "holm"
     text = f"""**tagbench**: transfer learning for music auto-tagging on ``{dataset}``{named}.
@@ -429,7 +479,7 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
 **Test results** (clip level: every patch of the backbone scored, its own patch length as
 ``tagbench backbones`` lists it, scores averaged per clip). ROC-AUC and
 PR-AUC are macro averages over tags with positives and negatives in the test part, shown as
-mean ± std over the training seeds and [95 % interval over training seeds and test clips]:
+mean ± std over the training seeds, and the 95 % interval over training seeds and test clips:
 mean ± t x SE, where SE² is the seeds' variance over their number plus what the seeds share over
 {resamples:,} Bayesian-bootstrap resamples of the test part ({unit}; every clip weighted, so a
 macro average keeps the same tags in every resample): the mean covariance of two seeds' resampled
@@ -440,8 +490,8 @@ test part of fewer than 10 tracks. Accuracy is element-wise at 0.5 and only mean
 something next to the accuracy of predicting no tag at all. The baseline floor is log-mel
 statistics per clip with logistic regression: a variant should clear it.
 
-{_rst_table(["model (backbone, pooling, head)", "seeds", "ROC-AUC", "PR-AUC", "accuracy / all-negative",
-             "train min (mean)"], rows)}
+{_rst_table(["model (backbone, pooling, head)", "seeds", "ROC-AUC", "95 % interval", "PR-AUC",
+             "95 % interval", "accuracy / all-negative", "train min (mean)"], rows)}
 {_backbone_note(table)}
 
 {verdict(table, differences, key)} Every pair's difference is in ``differences.csv``, seeds paired
@@ -449,7 +499,7 @@ across variants; its flags are corrected ({correction}) within their family (the
 the variants against the floor), and a best variant must beat every other row.
 
 **What these seeds can claim** ({key.replace("_", " ").replace("roc auc", "ROC-AUC")}, per
-comparison):
+comparison; ``forest.png`` draws every interval):
 
 {claims}
 

@@ -109,33 +109,40 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_
     return text
 
 
-def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[str]:
-    """Per comparison: the gap its seeds and clips can resolve, and what would shrink it."""
-    lines = []
+CLAIM_COLUMNS = ("comparison", "difference", "95 % interval", "flagged", "resolves gaps beyond",
+                 "what would narrow it")
+
+
+def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[list[str]]:
+    """Per comparison, one row of `CLAIM_COLUMNS`: the difference, its interval, whether the
+    corrected test flags it, the gap its seeds and clips can resolve, and what would shrink it."""
+    rows = []
     for r in differences[differences["metric"] == key].to_dict("records"):
-        head = f"{r['a']} - {r['b']}: {_gap(r)}" if pd.notna(r["difference"]) else \
-            f"{r['a']} - {r['b']}: n/a"
+        known = pd.notna(r["difference"])
+        row = [f"{r['a']} - {r['b']}", f"{r['difference']:+.3f}" if known else "n/a",
+               f"[{r['ci95_low']:+.3f}, {r['ci95_high']:+.3f}]" if known else "n/a"]
         if r["family"] == NO_VERDICT:
-            lines.append(f"{head}; no verdict: a row with fewer than {MIN_SEEDS} seeds or a test "
-                         f"part of fewer than {MIN_TRACKS} tracks claims no gap (train more "
-                         "seeds, or test on more tracks).")
+            rows.append(row + ["no verdict", "n/a",
+                               f"no verdict below {MIN_SEEDS} seeds or {MIN_TRACKS} test tracks: "
+                               "train more seeds, or test on more tracks"])
             continue
+        row.append("yes" if r["significant"] else "no")
         if pd.isna(r["half_width"]):
-            lines.append(head + ".")
+            rows.append(row + ["n/a", "n/a"])
             continue
         var = r["se"] ** 2
         seeds = r["se_seeds"] ** 2 / var if var > 0 else 0.0
         n = int(r["n_seeds"])
-        text = (f"{head}; {n} seeds and these test clips resolve gaps beyond "
-                f"±{r['half_width']:.3f}" if n else
-                f"{head}; these test clips resolve gaps beyond ±{r['half_width']:.3f}")
+        row.append(f"±{r['half_width']:.3f} ({n} seeds)" if n else f"±{r['half_width']:.3f}")
         if n and seeds >= 0.5:
             more = projected_half_width(r["se_seeds"], r["se_clips"], n,
                                         n_units=int(r.get("n_units", 0) or 0))
-            text += (f"; the seeds carry {seeds * 100:.0f} % of the variance: more seeds are the cure "
-                     f"({2 * n} seeds: about ±{more:.3f})")
+            row.append(f"more seeds: they carry {seeds * 100:.0f} % of the variance "
+                       f"({2 * n} seeds: about ±{more:.3f})")
         elif n:
-            text += (f"; the test clips carry {(1 - seeds) * 100:.0f} % of the variance: more seeds would "
-                     "help little, a larger test part would")
-        lines.append(text + ".")
-    return lines
+            row.append(f"a larger test part: the test clips carry {(1 - seeds) * 100:.0f} % of "
+                       "the variance")
+        else:
+            row.append("a larger test part")
+        rows.append(row)
+    return rows
