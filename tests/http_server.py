@@ -51,8 +51,10 @@ class FileServer:
                 drops = server.drops.get(self.path)
                 if drops:
                     payload = payload[: drops.pop(0)]
-                self.wfile.write(payload)
+                # counted before it is written: the client may finish reading (and the test
+                # check the count) before this thread runs another line
                 server.sent += len(payload)
+                self.wfile.write(payload)
                 if drops is not None and len(payload) < len(body) - start:
                     self.close_connection = True
 
