@@ -44,10 +44,21 @@ def test_tags_come_from_the_instrument_name(name, tags):
     assert tags_of(name) == tags
 
 
-def _wav(path, seconds=0.3):
+def _wav(path, seconds=0.3, rate=44100, recording=None):
+    """A decaying tone with a little noise: another recording for another file name (or for
+    `recording`, the one of that name)."""
+    import zlib
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(zlib.crc32((recording or path.name).encode()))
     t = np.arange(int(44100 * seconds)) / 44100
-    sf.write(path, (0.3 * np.sin(2 * np.pi * 200 * t) * np.exp(-8 * t)).astype(np.float32), 44100)
+    wave = (0.3 * np.sin(2 * np.pi * rng.uniform(100, 900) * t) + 0.05 * rng.normal(size=len(t)))
+    wave = (wave * np.exp(-8 * t)).astype(np.float32)
+    if rate != 44100:
+        import soxr
+
+        wave = soxr.resample(wave, 44100, rate)
+    sf.write(path, wave, rate)
 
 
 def _kits(root):
@@ -86,7 +97,8 @@ def _kits(root):
 
 def test_each_layer_of_a_tagged_instrument_is_a_clip_and_the_rest_is_listed(tmp_path):
     kits = _kits(tmp_path / "kits")
-    ann, left_out = import_drumkits(tmp_path / "kits", tmp_path / "out", kits)
+    ann, left_out, shared = import_drumkits(tmp_path / "kits", tmp_path / "out", kits)
+    assert shared == []  # every file its own recording
 
     read = read_annotations(tmp_path / "out" / "annotations_final.csv")
     assert (read.clip_ids, read.paths, read.tags, read.tracks) == \
@@ -126,6 +138,24 @@ def test_each_layer_of_a_tagged_instrument_is_a_clip_and_the_rest_is_listed(tmp_
     imported, missing = import_custom(tmp_path / "out" / "annotations_final.csv",
                                       tmp_path / "kits", tmp_path / "custom")
     assert len(imported) == 6 and missing == []
+
+
+def test_one_recording_in_two_kits_makes_their_instruments_one_track(tmp_path):
+    """A sample reused by another kit under another name, re-encoded at another rate and level
+    (the Millo kits' cowbell): a file hash misses it, the waveform does not; both instruments'
+    clips become one track, so the split keeps them on one side."""
+    kits = _kits(tmp_path / "kits")
+    millo, pearl = (tmp_path / "kits" / k for k in kits)
+    _wav(pearl / "bell.wav", rate=48000, recording="cowbell")
+    _wav(millo / "x.flac", recording="cowbell")
+    xml = (millo / "drumkit.xml").read_text().replace("<name>17</name>", "<name>Cowbell</name>")
+    (millo / "drumkit.xml").write_text(xml)
+    ann, _, shared = import_drumkits(tmp_path / "kits", tmp_path / "out", kits)
+    assert shared == [("Millo-Drums_v.1/x.flac", "The Black Pearl 1.0/bell.wav")]
+    joined = "Millo-Drums_v.1/Cowbell + The Black Pearl 1.0/Paiste Bell"
+    assert [ann.tracks[ann.paths.index(p)] for p in shared[0]] == [joined, joined]
+    assert ann.tracks.count(joined) == 2
+    assert len(set(ann.tracks)) == 5  # the other instruments keep their own tracks
 
 
 def test_an_unchanged_import_leaves_the_files_alone(tmp_path):

@@ -26,7 +26,7 @@ def cmd_import_custom(args) -> None:
 def cmd_import_drumkits(args) -> None:
     from ..data.drumkits import import_drumkits
 
-    ann, left_out = import_drumkits(args.kits_dir, args.out)
+    ann, left_out, shared = import_drumkits(args.kits_dir, args.out)
     counts = ", ".join(f"{t} {n}" for t, n in zip(ann.tags, ann.labels.sum(axis=0), strict=True))
     print(f"drum kits: {len(ann)} clips of {len(set(ann.tracks))} instruments; {counts} "
           f"-> {args.out}/annotations_final.csv, sources.csv")
@@ -35,6 +35,8 @@ def cmd_import_drumkits(args) -> None:
         grouped.setdefault((kit, why), []).append(what)
     for (kit, why), what in grouped.items():
         print(f"  left out of {kit} ({why}): {', '.join(what)}")
+    for paths in shared:
+        print(f"  one recording, its instruments one track: {' = '.join(paths)}")
 
 
 def cmd_download_mtt(args) -> None:

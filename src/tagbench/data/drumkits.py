@@ -11,7 +11,9 @@ synthesized ones and a kit of mixed found sounds are left out) into a custom dat
   matches is left out and listed): a piece (kick, snare, tom, hihat, ride, crash, percussion)
   and, for the kit's pieces, its kind (drum, cymbal), so a clip has one or two tags;
 - `track` = kit/instrument, so the split keeps every layer of one instrument on one side (they
-  are the same drum struck harder or softer: near-duplicates);
+  are the same drum struck harder or softer: near-duplicates); instruments that share a
+  recording under other file names in two kits (`same_recordings`: waveforms compared, not
+  bytes) are one track;
 - `sources.csv`: each kit's author, licence, clip count and its own description.
 """
 
@@ -120,10 +122,12 @@ def read_kit(folder: Path) -> Kit:
 
 
 def import_drumkits(kits_dir: str | Path, out: str | Path,
-                    kits: tuple[str, ...] = tuple(RECORDED_KITS)) -> tuple[Annotations, list]:
+                    kits: tuple[str, ...] = tuple(RECORDED_KITS)
+                    ) -> tuple[Annotations, list, list]:
     """Write `out/annotations_final.csv` (paths relative to `kits_dir`, the dataset's
-    `custom.audio_dir`) and `out/sources.csv`. Returns the annotations and the instruments left
-    out as (kit, instrument, why)."""
+    `custom.audio_dir`) and `out/sources.csv`. Returns the annotations, the instruments left
+    out as (kit, instrument, why), and the clips that are one recording (`same_recordings`: a
+    tuple of paths each, their instruments one track)."""
     kits_dir = Path(kits_dir)
     if not kits_dir.is_dir():
         raise DataError(f"{kits_dir}: drum kit folder not found (install Debian's "
@@ -165,6 +169,10 @@ def import_drumkits(kits_dir: str | Path, out: str | Path,
         twice = next(i for i in ids if ids.count(i) > 1)
         raise DataError(f"{kits_dir}: two instruments give the clip id {twice} (names that "
                         "differ only in punctuation); rename one in its drumkit.xml")
+    # (the layers of one instrument are often one recording at other gains: one track already)
+    groups = [g for g in same_recordings(kits_dir, paths) if len({tracks[i] for i in g}) > 1]
+    shared = [tuple(paths[i] for i in sorted(g)) for g in groups]
+    tracks = _merged_tracks(tracks, groups)
     labels = np.asarray(rows, dtype=np.uint8)
     used = labels.any(axis=0)
     ann = Annotations(tuple(ids), tuple(paths), tuple(t for t, u in zip(TAGS, used, strict=True) if u),
@@ -179,7 +187,75 @@ def import_drumkits(kits_dir: str | Path, out: str | Path,
             writer.writerows(sources)
 
     _replace_if_changed(out / "sources.csv", write_sources)
-    return ann, left_out
+    return ann, left_out, shared
+
+
+SAME_RECORDING = 0.99  # correlation of two clips' first 0.25 s from their onset, at 16 kHz
+_FINGERPRINT_SAMPLES = 4000
+
+
+def _fingerprint(path: Path) -> np.ndarray:
+    """A clip's first 0.25 s from its onset (the first sample above 5 % of its peak), mono at
+    16 kHz, to unit norm: equal for one recording whatever its file, rate or level."""
+    import soundfile as sf
+    import soxr
+
+    audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    mono = audio.mean(axis=1)
+    if rate != 16000:
+        mono = soxr.resample(mono, rate, 16000)
+    peak = np.abs(mono).max() if len(mono) else 0.0
+    if peak == 0:
+        return np.zeros(_FINGERPRINT_SAMPLES, np.float32)
+    onset = int(np.argmax(np.abs(mono) > 0.05 * peak))
+    head = np.zeros(_FINGERPRINT_SAMPLES, np.float32)
+    part = mono[onset:onset + _FINGERPRINT_SAMPLES]
+    head[:len(part)] = part
+    return head / np.linalg.norm(head)
+
+
+def same_recordings(kits_dir: str | Path, paths) -> list[set[int]]:
+    """Groups of clips (indices into `paths`, under `kits_dir`) that are one recording: their
+    fingerprints correlate above `SAME_RECORDING`. Kits reuse samples under other names (the
+    Millo kits are versions of one Ludwig set), and a file hash misses a re-encoded copy; such a
+    pair in train and test would score a recording the model heard."""
+    prints = np.stack([_fingerprint(Path(kits_dir) / p) for p in paths])
+    close = np.argwhere(np.triu(prints @ prints.T, k=1) > SAME_RECORDING)
+    parent = list(range(len(paths)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in close:
+        parent[root(int(j))] = root(int(i))
+    groups: dict[int, set[int]] = {}
+    for i in {int(k) for pair in close for k in pair}:
+        groups.setdefault(root(i), set()).add(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _merged_tracks(tracks: list[str], groups: list[set[int]]) -> list[str]:
+    """Each clip's track, the tracks (instruments) that share a recording joined into one
+    (`kitA/Cowbell + kitB/Cowbell`), so the split keeps all their layers on one side."""
+    parent = {t: t for t in tracks}
+
+    def root(t):
+        while parent[t] != t:
+            t = parent[t]
+        return t
+
+    for group in groups:
+        first, *rest = sorted(tracks[i] for i in group)
+        for other in rest:
+            a, b = sorted((root(first), root(other)))
+            parent[b] = a
+    members: dict[str, set[str]] = {}
+    for t in tracks:
+        members.setdefault(root(t), set()).add(t)
+    return [" + ".join(sorted(members[root(t)])) for t in tracks]
 
 
 def _replace_if_changed(path: Path, write) -> None:
