@@ -48,8 +48,9 @@ drums: setup
 report: demo
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html
 
+# one test file per worker (--dist loadfile): a file's module fixtures are built once
 test: setup slurm-plugin
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(CORES) --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts
