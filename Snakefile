@@ -2,6 +2,7 @@
 #   audio -> split -> features (-> frozen backbone cache) -> one training job per variant
 #   -> evaluation -> report
 # Rules are thin `tagbench <verb>` calls; all logic lives in src/tagbench.
+import json
 import os
 import re
 import sys
@@ -57,6 +58,11 @@ USER_BACKBONES = {
 # dataset's name); downloads and audio stay in resources/{DATASET}/, shared by experiments
 # (a custom import in resources/custom/{EXPERIMENT}/).
 EXPERIMENT = S.experiment
+# split.method kfold: every fold (r{repeat}f{fold}) is a sub-experiment of its own, its whole DAG
+# under results/{EXPERIMENT}/folds/{fold}/; the experiment's own folder gets the cross-validated
+# summaries and report (rule cross_validate).
+FOLDS = S.split.fold_names
+FOLD_DIRS = [f"results/{EXPERIMENT}/folds/{f}" for f in FOLDS]
 # A custom dataset's imported table is per experiment: two custom experiments (the drum kits and
 # a user's own) do not overwrite each other's and make the other's results stale.
 CUSTOM_DIR = f"resources/custom/{EXPERIMENT}"
@@ -83,7 +89,7 @@ report: str(OVERVIEW) if OVERVIEW.is_file() else "workflow/report/workflow.rst"
 
 
 wildcard_constraints:
-    experiment=re.escape(EXPERIMENT),
+    experiment=re.escape(EXPERIMENT) + (r"(?:/folds/r\d+f\d+)" if FOLDS else ""),
     # a split part, or the test part deformed (config robustness: `test~noise_snr_db=20`)
     part="|".join([*PARTS, *(re.escape(f"test{SEPARATOR}{d}") for d in S.robustness)]),
     deformation="|".join(map(re.escape, S.robustness)) or "(?!)",
@@ -111,7 +117,7 @@ rule all:
         expand(
             "results/{experiment}/report/{name}",
             experiment=EXPERIMENT,
-            name=[
+            name=CV_REPORT if FOLDS else [
                 "curves.png",
                 "comparison.csv",
                 "comparison.md",
@@ -135,8 +141,9 @@ rule all:
             else []
         ),
         # your own audio tagged by one variant, when predict.audio_dir is set
+        # (cross-validated: the first fold's model)
         (
-            f"results/{EXPERIMENT}/predict/{S.predict.variant}.csv"
+            f"{FOLD_DIRS[0] if FOLDS else f'results/{EXPERIMENT}'}/predict/{S.predict.variant}.csv"
             if S.predict.audio_dir
             else []
         ),

@@ -88,6 +88,14 @@ def expected_plan(s) -> dict[str, int]:
         plan.update(evaluate_deformed=runs * deformed,
                     summarize_deformed=len(s.variants) * deformed, report_robustness=1)
     # the weights jobs the variants' checkpoints need, and the jobs those need (a wheel)
+    folds = len(s.split.fold_names)
+    if folds:  # split.method kfold: each fold's DAG, then one report over the folds
+        for rule in ("split", "train", "evaluate", "baseline", "extract", "cache_backbone"):
+            if rule in plan:
+                plan[rule] *= folds
+        for rule in ("summarize", "report_curves", "report_compare"):
+            del plan[rule]
+        plan["cross_validate"] = 1
     made_by = {out: step for step in weight_steps(s.weights).values() for out in step.outputs}
     todo = [BACKBONES[v.backbone].weights_file(v.weights) for v in variants]
     while todo:
@@ -153,7 +161,7 @@ def test_a_shipped_config_dry_runs_as_documented_and_plans_its_experiment(config
     assert proc.returncode == 0, text[-3000:]
     assert planned(proc) == expected_plan(settings)
     runs = {(v, str(seed)) for v, spec in settings.variants.items() for seed in spec.seeds}
-    exp = re.escape(settings.experiment)
+    exp = re.escape(settings.experiment) + (r"/folds/r0f0" if settings.split.fold_names else "")
     for what, pattern in (("train", rf"results/{exp}/models/([\w.-]+)/seed(\d+)/model\.keras"),
                           ("evaluate", rf"results/{exp}/eval/([\w.-]+)/seed(\d+)/metrics\.json")):
         assert set(re.findall(pattern, text)) == runs, f"{config}: {what} jobs"

@@ -245,3 +245,37 @@ def test_a_named_tag_list_sets_the_tags_and_their_digest(tmp_path):
         make_split(ann, SplitSettings(tag_list=str(listed)))
     mtt = read_tag_list("mtt_top50")
     assert len(mtt) == 50 and mtt[:3] == ["guitar", "classical", "slow"]
+
+
+def test_kfold_folds_partition_the_tracks_stratified_over_tags():
+    """Every clip is in exactly one fold's test part, whole tracks at a time; every fold shares
+    one tag set and holds each tag's positives in about its share; the same seed gives the same
+    folds and another repeat other ones."""
+    ann = fake_annotations(n_tracks=60)
+    settings = SplitSettings(method="kfold", folds=5, repeats=2, valid_fraction=0.15, seed=3)
+    splits = {name: make_split(ann, settings.for_fold(name)) for name in settings.fold_names}
+    assert list(splits) == [f"r{r}f{k}" for r in range(2) for k in range(5)]
+    tests = [splits[f"r0f{k}"].parts["test"] for k in range(5)]
+    assert sorted(np.concatenate(tests).tolist()) == list(range(len(ann)))
+    tracks = [{track_of(ann.paths[i]) for i in t} for t in tests]
+    assert sum(map(len, tracks)) == len(set().union(*tracks)) == 60
+    for split in splits.values():  # no track leaks inside a fold either
+        owner = {}
+        for part, idx in split.parts.items():
+            for i in idx:
+                assert owner.setdefault(track_of(ann.paths[i]), part) == part
+        assert split.tags == ("a", "b", "c", "d")
+        assert split.provenance["method"] == "kfold"
+    positives = ann.labels[:, :4].sum(axis=0)
+    for t in tests:  # stratified: each fold within a track's clips of a fifth of the positives
+        assert np.all(np.abs(ann.labels[t, :4].sum(axis=0) - positives / 5) <= 3 + positives * 0.05)
+    again = make_split(ann, settings.for_fold("r0f2"))
+    assert np.array_equal(again.parts["test"], tests[2])
+    assert not np.array_equal(splits["r1f2"].parts["test"], tests[2])
+
+
+def test_kfold_needs_as_many_tracks_as_folds():
+    ann = fake_annotations(n_tracks=3)
+    with pytest.raises(DataError, match="split.folds 5 needs at least as many tracks; the "
+                                        "annotations have 3"):
+        make_split(ann, SplitSettings(method="kfold", folds=5).for_fold("r0f0"))

@@ -306,3 +306,52 @@ def test_what_more_seeds_buy_keeps_the_clip_terms_degrees_of_freedom():
     rows = pairwise({"a": Runs(a.points, a.resamples, a.seeds, 11),
                      "b": Runs(b.points, b.resamples, b.seeds, 11)})
     assert (rows["n_units"] == 11).all()
+
+
+def _fold_runs(per_fold, seeds=(0, 1, 2), ratio=0.25):
+    """FoldRuns whose seeds land at each fold's figure +- 0.01 (every figure alike)."""
+    from tagbench.evaluation.stats import FoldRuns
+
+    offsets = np.linspace(-0.01, 0.01, len(seeds)) if seeds else np.zeros(1)
+    points = np.array([[[f + o] * 4 for o in offsets] for f in per_fold])
+    return FoldRuns(points, seeds, ratio, tuple(f"r0f{k}" for k in range(len(per_fold))))
+
+
+def test_cross_validated_interval_is_the_corrected_resampled_t():
+    """Over J fold figures (each its mean over seeds) with variance s^2: mean +- t(J-1) x
+    sqrt((1/J + n_test/n_train) s^2), wider than the plain t by the overlap of training sets."""
+    from scipy.stats import t
+
+    from tagbench.evaluation.stats import cv_estimate
+
+    folds = [0.80, 0.82, 0.84, 0.86, 0.88]
+    est = cv_estimate(_fold_runs(folds), "roc_auc_macro")
+    se = np.sqrt((1 / 5 + 0.25) * np.var(folds, ddof=1))
+    assert est.point == pytest.approx(0.84)
+    assert (est.low, est.high) == pytest.approx((0.84 - t.ppf(0.975, 4) * se,
+                                                 0.84 + t.ppf(0.975, 4) * se))
+    assert est.df == 4 and est.verdict
+    assert est.label == ("cross-validation t, 5 folds x 3 seeds (corrected: Nadeau & Bengio)")
+    plain = t.ppf(0.975, 4) * np.sqrt(np.var(folds, ddof=1) / 5)
+    assert est.high - est.point > 1.4 * plain
+    two = cv_estimate(_fold_runs(folds[:2]), "roc_auc_macro")
+    assert not two.verdict and "fewer than 3 folds: no verdict" in two.label
+
+
+def test_cross_validated_pairs_are_paired_over_folds_and_flagged_per_family():
+    """A variant that beats another by the same margin on every fold is flagged even when the
+    folds spread widely; the fold spread alone flags nothing; the floor has its own family."""
+    from tagbench.evaluation.stats import cv_difference, pairwise
+
+    wide = [0.70, 0.78, 0.86, 0.74, 0.82]
+    a, b = _fold_runs(wide), _fold_runs([f - 0.03 for f in wide])
+    d = cv_difference(a, b, "roc_auc_macro")
+    assert d.point == pytest.approx(0.03) and d.se == pytest.approx(0.0, abs=1e-12)
+    floor = _fold_runs([0.6, 0.61, 0.62, 0.63, 0.64], seeds=None)
+    rows = pairwise({"a": a, "b": b, "floor": floor}, floor="floor")
+    macro = rows[rows["metric"] == "roc_auc_macro"].set_index(["a", "b"])
+    assert bool(macro.loc[("a", "b"), "significant"])
+    assert macro.loc[("a", "floor"), "family"].startswith("against the floor")
+    assert macro["interval"].str.startswith("cross-validation t, paired over 5 folds").all()
+    noise = pairwise({"a": a, "c": _fold_runs([0.78, 0.70, 0.82, 0.86, 0.74])})
+    assert not noise["significant"].any()

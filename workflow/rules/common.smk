@@ -1,13 +1,19 @@
 # Input functions shared by the rules.
 
 
-def shard_files(part, front_end=BASELINE_FRONT_END):
-    """Every shard of a split part (or a deformed test part) in one front end (the baseline's
-    by default), as configured in features.shards."""
+def shard_files(experiment, part, front_end=BASELINE_FRONT_END):
+    """Every shard of a split part (or a deformed test part) of an experiment (or a fold's
+    sub-experiment) in one front end, as configured in features.shards."""
     return [
-        f"results/{EXPERIMENT}/features/{front_end}/{part}/{shard_name(i)}.h5"
+        f"results/{experiment}/features/{front_end}/{part}/{shard_name(i)}.h5"
         for i in range(S.shards[split_part(part)[0]])
     ]
+
+
+def baseline_shards(part):
+    """Input function: the shards of `part` in the baseline's front end (the default backbone's
+    log-mel)."""
+    return lambda wildcards: shard_files(wildcards.experiment, part)
 
 
 def variant_front_end(wildcards):
@@ -50,7 +56,7 @@ def variant_shards(part):
         spec = S.variants[wildcards.variant]
         read = deformed_test(wildcards) if part is None else part
         read = "valid" if read == "train" and spec.shipped_head else read
-        return shard_files(read, backbone(spec.backbone).front_end)
+        return shard_files(wildcards.experiment, read, backbone(spec.backbone).front_end)
 
     return files
 
@@ -130,7 +136,7 @@ def backbone_cache(part):
         read = deformed_test(wildcards) if part is None else part
         read = "valid" if read == "train" and spec.shipped_head else read
         return [
-            f"results/{EXPERIMENT}/backbone/{backbone}/{read}/{shard_name(i)}.h5"
+            f"results/{wildcards.experiment}/backbone/{backbone}/{read}/{shard_name(i)}.h5"
             for i in range(S.shards[split_part(read)[0]])
         ]
 
@@ -154,7 +160,7 @@ def cache_features(wildcards):
 def seed_runs(wildcards):
     """A variant's per-seed metrics files, in the order of its seeds."""
     return [
-        f"results/{EXPERIMENT}/eval/{wildcards.variant}/seed{seed}/metrics.json"
+        f"results/{wildcards.experiment}/eval/{wildcards.variant}/seed{seed}/metrics.json"
         for seed in S.variants[wildcards.variant].seeds
     ]
 
@@ -162,7 +168,7 @@ def seed_runs(wildcards):
 def first_seed_model(wildcards):
     """The model that tags new audio: the variant's first seed."""
     seed = S.variants[wildcards.variant].seeds[0]
-    return f"results/{EXPERIMENT}/models/{wildcards.variant}/seed{seed}/model.keras"
+    return f"results/{wildcards.experiment}/models/{wildcards.variant}/seed{seed}/model.keras"
 
 def every_comparison(wildcards):
     """Every experiment's comparison table on disk, this one's included (built if missing), and

@@ -52,7 +52,10 @@ rule split:
         tags="results/{experiment}/split/tags.txt",
         provenance="results/{experiment}/split/split.json",
     params:
-        spec=to_json(S.split.for_method()),
+        # split.method kfold: the fold of this sub-experiment (results/{EXPERIMENT}/folds/r0f3)
+        spec=lambda w: to_json(
+            S.split.for_fold(w.experiment.rsplit("/", 1)[1]) if FOLDS else S.split.for_method()
+        ),
         code=code_fingerprint("split"),
     localrule: True
     log:

@@ -65,9 +65,9 @@ rule summarize:
 
 rule baseline:
     input:
-        train=shard_files("train"),
-        valid=shard_files("valid"),
-        test=shard_files("test"),
+        train=baseline_shards("train"),
+        valid=baseline_shards("valid"),
+        test=baseline_shards("test"),
         split_test="results/{experiment}/split/test.tsv",
     output:
         metrics="results/{experiment}/baseline/metrics.json",
@@ -115,7 +115,7 @@ use rule evaluate as evaluate_deformed with:
 use rule summarize as summarize_deformed with:
     input:
         runs=lambda w: [
-            f"results/{EXPERIMENT}/eval/{w.variant}/seed{seed}/robustness/{w.deformation}/metrics.json"
+            f"results/{w.experiment}/eval/{w.variant}/seed{seed}/robustness/{w.deformation}/metrics.json"
             for seed in S.variants[w.variant].seeds
         ],
         split_test="results/{experiment}/split/test.tsv",

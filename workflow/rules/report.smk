@@ -137,6 +137,57 @@ if S.robustness:
             "--out-dir results/{wildcards.experiment}/report --spec {params.spec:q} > {log} 2>&1"
 
 
+# split.method kfold: every variant and the floor summarized over the folds (each fold x seed a
+# replicate; the corrected resampled t), and the comparison, in the experiment's own folder.
+CV_REPORT = ["comparison.csv", "comparison.md", "differences.csv", "comparison.png",
+             "forest.png", "overview.rst"]
+if FOLDS:
+
+    rule cross_validate:
+        input:
+            runs=[f"{d}/eval/{v}/seed{s}/metrics.json" for d in FOLD_DIRS for v in VARIANTS
+                  for s in S.variants[v].seeds],
+            models=[f"{d}/models/{v}/seed{S.variants[v].seeds[0]}/model.keras"
+                    for d in FOLD_DIRS[:1] for v in VARIANTS],
+            baselines=[f"{d}/baseline/metrics.json" for d in FOLD_DIRS],
+            splits=[f"{d}/split/split.json" for d in FOLD_DIRS],
+        output:
+            summaries=[f"results/{EXPERIMENT}/eval/{v}/metrics.json" for v in VARIANTS],
+            baseline=f"results/{EXPERIMENT}/baseline/metrics.json",
+            csv=report(f"results/{EXPERIMENT}/report/comparison.csv",
+                       caption="../report/comparison_table.rst", category="Comparison"),
+            md=f"results/{EXPERIMENT}/report/comparison.md",
+            differences=report(f"results/{EXPERIMENT}/report/differences.csv",
+                               caption="../report/differences.rst",
+                               category="Comparison"),
+            chart=report(f"results/{EXPERIMENT}/report/comparison.png",
+                         caption="../report/folds.rst", category="Comparison"),
+            forest=report(f"results/{EXPERIMENT}/report/forest.png",
+                          caption="../report/forest.rst", category="Comparison"),
+            overview=f"results/{EXPERIMENT}/report/overview.rst",
+        params:
+            variants=VARIANTS,
+            seeds=json.dumps({v: list(S.variants[v].seeds) for v in VARIANTS}, sort_keys=True),
+            folds=FOLD_DIRS,
+            # the experiment's folder, above its report
+            out=lambda w, output: str(Path(output.csv).parent.parent),
+            experiment=EXPERIMENT,
+            dataset=DATASET,
+            spec=to_json(S.bootstrap),
+            code=code_fingerprint("report"),
+        localrule: True
+        log:
+            f"results/{EXPERIMENT}/logs/cross_validate.log",
+        benchmark:
+            f"results/{EXPERIMENT}/benchmarks/cross_validate.tsv"
+        conda:
+            ENV
+        shell:
+            "tagbench cross-validate --variants {params.variants} --seeds {params.seeds:q} "
+            "--folds {params.folds} --out-dir {params.out:q} --dataset {params.dataset} "
+            "--experiment {params.experiment:q} --spec {params.spec:q} > {log} 2>&1"
+
+
 # Every experiment under results/ side by side, beside published numbers (same split and tags).
 rule leaderboard:
     input:

@@ -30,6 +30,19 @@ def cmd_report(args) -> None:
                        Path(args.out_dir) / "overview.rst", experiment=args.experiment)
 
 
+def cmd_cross_validate(args) -> None:
+    import json
+
+    from ..reporting.report import write_cross_validation
+
+    table, _ = write_cross_validation(args.variants, json.loads(args.seeds), args.folds,
+                                      args.out_dir, settings_from(args, BootstrapSettings),
+                                      args.dataset, args.experiment)
+    for row in table.itertuples(index=False):
+        print(f"{row.variant}: ROC-AUC macro {row.roc_auc_macro:.3f} "
+              f"[{row.roc_auc_macro_ci95_low:.3f}, {row.roc_auc_macro_ci95_high:.3f}]")
+
+
 def cmd_robustness(args) -> None:
     from ..reporting.robustness import summary, write_robustness
 
@@ -80,6 +93,18 @@ def add_verbs(sub) -> None:
     p.add_argument("--dataset", default="", help="dataset name shown in the overview")
     p.add_argument("--experiment", default="", help="experiment name shown in the overview")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("cross-validate", parents=[settings_parent()],
+                       help="split.method kfold: every variant and the floor summarized over the "
+                            "folds (corrected resampled t), and the comparison")
+    p.add_argument("--variants", nargs="+", required=True)
+    p.add_argument("--seeds", required=True, help='each variant\'s seeds, JSON: {"v": [0, 1]}')
+    p.add_argument("--folds", nargs="+", required=True,
+                   help="each fold's folder (results/{experiment}/folds/r0f0 ...)")
+    p.add_argument("--out-dir", required=True, help="the experiment's folder")
+    p.add_argument("--dataset", default="", help="dataset name shown in the overview")
+    p.add_argument("--experiment", default="", help="experiment name shown in the overview")
+    p.set_defaults(func=cmd_cross_validate)
 
     p = sub.add_parser("robustness", parents=[settings_parent()],
                        help="each variant on the deformed test parts, its drop from clean (paired "

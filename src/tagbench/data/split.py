@@ -1,11 +1,13 @@
-"""The train/valid/test split and the tag set, by one of four methods (`split.method`):
+"""The train/valid/test split and the tag set, by one of five methods (`split.method`):
 
 - `folder`: the report's 3/4-1/4: MTT's hex folders 0-b train, c-f test, a validation part
   carved out of train by track (`valid_fraction`);
 - `standard`: the probing literature's folder split (musicnn, JukeMIR, MARBLE, CLMR): 0-b train,
   c valid, d-f test, the three known-bad clips (`layout.MTT_KNOWN_BAD`) left out;
 - `lists`: the parts given as files of clip ids or audio paths (a published list-based split);
-- `group`: a seeded random 3/4-1/4 by track, valid carved out of train.
+- `group`: a seeded random 3/4-1/4 by track, valid carved out of train;
+- `kfold`: one fold of a cross-validation by track (`folds` x `repeats`, stratified over tags),
+  valid carved out of the other folds; each fold is a sub-experiment of its own.
 
 Clips of one track always stay on one side; `check_no_track_leak` proves it for every split
 written. A track is what the annotations' optional `track` column says, or else what MTT's file
@@ -237,6 +239,18 @@ def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str 
         train = np.setdiff1d(train_all, valid)
         provenance.update(valid_fraction=settings.valid_fraction, seed=settings.seed)
         parts = {"train": train, "valid": np.sort(valid), "test": np.sort(test)}
+    elif settings.method == "kfold":
+        test = _kfold_test(ann, tracks, settings)
+        train_all = np.setdiff1d(rows, test)
+        valid = _group_fraction(tracks, train_all, settings.valid_fraction,
+                                np.random.default_rng([settings.seed, settings.repeat,
+                                                       settings.fold]))
+        parts = {"train": np.setdiff1d(train_all, valid), "valid": np.sort(valid),
+                 "test": np.sort(test)}
+        provenance.update(folds=settings.folds, repeats=settings.repeats, fold=settings.fold,
+                          repeat=settings.repeat, valid_fraction=settings.valid_fraction,
+                          seed=settings.seed, stratified="tracks' tags, iterative "
+                          "stratification (iterative-stratification's MultilabelStratifiedKFold)")
     elif settings.method == "standard":
         folders = _folders(ann, "standard", annotations_path)
         kept = ~np.isin(np.array(ann.clip_ids, dtype=object), list(MTT_KNOWN_BAD))
@@ -265,7 +279,9 @@ def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str 
         "test_clips_with_a_twin": int(len(twins)), "dropped": bool(settings.drop_twins),
         "rule": f"same title and segment in train or valid, one of the two from "
                 f"{COMPILATION_ARTIST}"})
-    columns = _tag_columns(ann, settings, parts["train"], annotations_path)
+    # k folds share one tag set (every clip's), so that their figures average
+    columns = _tag_columns(ann, settings, rows if settings.method == "kfold" else parts["train"],
+                           annotations_path)
     if len(columns) == 0:
         raise DataError(f"{annotations_path}: no tag has a positive clip in the train part")
     tags = tuple(ann.tags[c] for c in columns)
@@ -273,6 +289,24 @@ def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str 
                       tag_list=settings.tag_list, tags_sha256=tag_set_digest(tags),
                       sizes={p: int(len(idx)) for p, idx in parts.items()})
     return Split(parts, tags, np.asarray(columns), tuple(tracks), provenance)
+
+
+def _kfold_test(ann: Annotations, tracks: np.ndarray, settings: SplitSettings) -> np.ndarray:
+    """Rows of fold `settings.fold` of repeat `settings.repeat`: whole tracks, the folds
+    stratified over the tags a track has (any of its clips), by iterative stratification
+    (Sechidis et al. 2011; Szymanski & Kajdanowicz 2017), seeded by split.seed and the repeat."""
+    from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+
+    unique, index = np.unique(tracks.astype(str), return_inverse=True)
+    if len(unique) < settings.folds:
+        raise DataError(f"split.folds {settings.folds} needs at least as many tracks; the "
+                        f"annotations have {len(unique)}: lower split.folds")
+    by_track = np.zeros((len(unique), ann.labels.shape[1]), dtype=np.uint8)
+    np.maximum.at(by_track, index, ann.labels)
+    folds = MultilabelStratifiedKFold(n_splits=settings.folds, shuffle=True,
+                                      random_state=settings.seed + 1000 * settings.repeat)
+    _, test_tracks = list(folds.split(np.zeros(len(unique)), by_track))[settings.fold]
+    return np.flatnonzero(np.isin(index, test_tracks))
 
 
 def check_no_track_leak(tracks: np.ndarray, parts: dict[str, np.ndarray]) -> None:

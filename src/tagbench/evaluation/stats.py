@@ -472,6 +472,8 @@ def estimate(runs: Runs, key: str, method: str = "seeds_and_clips") -> Estimate:
     Estimate
         Point, interval, standard errors, df and a label naming the method.
     """
+    if isinstance(runs, FoldRuns):
+        return cv_estimate(runs, key)
     points, resamples = _column(runs, key)
     n = len(points)
     if runs.seeds is None:
@@ -495,7 +497,10 @@ def estimate(runs: Runs, key: str, method: str = "seeds_and_clips") -> Estimate:
 def difference(a: Runs, b: Runs, key: str, method: str = "seeds_and_clips") -> Estimate:
     """a - b (means over seeds) with its 95 % interval, paired over clips (shared resamples) and
     over seeds when both have the same seeds (matched by label, in any order); unpaired (Welch)
-    when their seeds differ. No verdict when either row has too few seeds or test tracks."""
+    when their seeds differ. No verdict when either row has too few seeds or test tracks.
+    Cross-validated rows (`FoldRuns`): `cv_difference`."""
+    if isinstance(a, FoldRuns):
+        return cv_difference(a, b, key)
     if a.resamples.shape[0] != b.resamples.shape[0]:
         raise DataError("the two rows were bootstrapped with different resample counts")
     if a.seeds is not None and b.seeds is not None and a.seeds != b.seeds \
@@ -536,6 +541,85 @@ def difference(a: Runs, b: Runs, key: str, method: str = "seeds_and_clips") -> E
                     n_seeds=n, n_units=units)
 
 
+MIN_FOLDS = 3  # folds x repeats a cross-validated verdict needs (the t has folds - 1 df)
+
+
+@dataclass(frozen=True)
+class FoldRuns:
+    """One row of a cross-validated comparison (split.method kfold): each fold's per-seed
+    figures on that fold's test part, (folds, seeds, 4); `seeds` None for a deterministic row
+    (one column); `test_train` the folds' mean test size over training size.
+
+    Every fold x seed is a replicate; the folds are the units. A fold's figure is its mean over
+    seeds, and the interval is the corrected resampled t (Nadeau & Bengio 2003; Bouckaert &
+    Frank 2004): over J = folds x repeats fold figures with variance s^2, the variance of their
+    mean is (1/J + n_test/n_train) s^2 with J - 1 df. The plain s^2 / J would ignore that the
+    folds' training sets overlap (each pair shares most of its tracks), which makes their
+    figures correlated. The folds' test parts are disjoint tracks, so s^2 holds the test tracks'
+    variation too, the split's (which tracks train) and the seeds'."""
+
+    points: np.ndarray
+    seeds: tuple | None
+    test_train: float
+    folds: tuple = ()
+
+    @property
+    def n(self) -> int:
+        return 0 if self.seeds is None else self.points.shape[1]
+
+    def fold_figures(self, key: str) -> np.ndarray:
+        """Each fold's figure: its mean over seeds."""
+        return self.points[:, :, KEYS.index(key)].mean(axis=1)
+
+    @property
+    def too_few(self) -> str:
+        return f"fewer than {MIN_FOLDS} folds" if self.points.shape[0] < MIN_FOLDS else ""
+
+
+def _corrected(values: np.ndarray, test_train: float, bounds, label: str, verdict: bool,
+               n_seeds: int) -> Estimate:
+    """The corrected resampled t over fold figures (`FoldRuns`)."""
+    from scipy.stats import t
+
+    j = len(values)
+    point = float(np.mean(values))
+    var = (1 / j + test_train) * _var(values) if j > 1 else float("nan")
+    se, df = math.sqrt(var) if np.isfinite(var) else float("nan"), float(j - 1)
+    if not (np.isfinite(point) and np.isfinite(se)):
+        return Estimate(point, float("nan"), float("nan"), se, df, se, 0.0, label, False, n_seeds)
+    half = float(t.ppf(0.5 + LEVEL / 2, df)) * se
+    return Estimate(point, max(point - half, bounds[0]), min(point + half, bounds[1]), se, df,
+                    se, 0.0, label, verdict, n_seeds)
+
+
+def cv_label(runs: FoldRuns) -> str:
+    seeds = "a deterministic row" if runs.seeds is None else f"{runs.n} seeds"
+    return (f"cross-validation t, {runs.points.shape[0]} folds x {seeds} "
+            "(corrected: Nadeau & Bengio)")
+
+
+def cv_estimate(runs: FoldRuns, key: str) -> Estimate:
+    """A cross-validated row's figure (mean over folds and seeds) with its 95 % interval."""
+    too_few = runs.too_few
+    label = cv_label(runs) + (f" ({too_few}: no verdict)" if too_few else "")
+    return _corrected(runs.fold_figures(key), runs.test_train, (0.0, 1.0), label, not too_few,
+                      runs.n)
+
+
+def cv_difference(a: FoldRuns, b: FoldRuns, key: str) -> Estimate:
+    """a - b over the same folds: each fold's difference of its figures, paired over folds (the
+    same test tracks and training tracks); seeds, matched by label or not, are averaged within
+    a fold first."""
+    if a.folds != b.folds:
+        raise DataError(f"the two rows were cross-validated on other folds ({len(a.folds)} vs "
+                        f"{len(b.folds)}): rerun snakemake")
+    too_few = a.too_few or b.too_few
+    label = f"cross-validation t, paired over {a.points.shape[0]} folds (corrected: Nadeau & Bengio)"
+    return _corrected(a.fold_figures(key) - b.fold_figures(key), max(a.test_train, b.test_train),
+                      (-1.0, 1.0), label + (f" ({too_few}: no verdict)" if too_few else ""),
+                      not too_few, min(a.n, b.n) if a.seeds and b.seeds else max(a.n, b.n))
+
+
 def holm(p_values) -> np.ndarray:
     """Holm's step-down adjusted p-values (family-wise error <= the level); nan stays nan and
     does not count in the family."""
@@ -552,8 +636,8 @@ def holm(p_values) -> np.ndarray:
 DIFFERENCE_COLUMNS = ["a", "b", "metric", "difference", "ci95_low", "ci95_high", "se",
                       "se_seeds", "se_clips", "df", "n_seeds", "n_units", "half_width", "p_value", "family",
                       "family_size", "correction", "p_adjusted", "significant", "interval"]
-NO_VERDICT = (f"none: a row with fewer than {MIN_SEEDS} seeds or {MIN_TRACKS} test tracks "
-              "(no verdict)")
+NO_VERDICT = (f"none: a row with fewer than {MIN_SEEDS} seeds or {MIN_TRACKS} test tracks, or "
+              f"cross-validated over fewer than {MIN_FOLDS} folds (no verdict)")
 
 
 def flag_families(rows: pd.DataFrame, correction: str) -> pd.DataFrame:

@@ -211,6 +211,95 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
     return table, differences
 
 
+def write_cross_validation(variants, seeds: dict, fold_dirs, out_dir, settings=None,
+                           dataset: str = "", experiment: str = ""):
+    """split.method kfold: summarize every row over its folds and write the comparison.
+
+    Writes each variant's and the floor's cross-validated summary (`eval/{variant}/metrics.json`,
+    `baseline/metrics.json` under `out_dir`: what the leaderboard reads) and `report/` as
+    `write_comparison` does (`comparison.csv`/`.md`, `differences.csv`, `forest.png`,
+    `comparison.png`: each fold's figure, and `overview.rst`), with the corrected
+    cross-validation t (`stats.cv_estimate`) in place of the seed-and-clip intervals.
+
+    Parameters
+    ----------
+    variants : sequence of str
+        The variants, in table order.
+    seeds : dict of str to list of int
+        Each variant's seeds (every fold trains them all).
+    fold_dirs : sequence of str or Path
+        Each fold's sub-experiment folder (`results/{experiment}/folds/r0f0`, ...).
+    out_dir : str or Path
+        The experiment's folder (`results/{experiment}`).
+
+    Raises
+    ------
+    DataError
+        If a fold's file is missing or changed on disk, or the folds score other tag sets.
+    """
+    from ..evaluation.folds import fold_runs, write_fold_summary
+    from ..models.model_file import read_metadata
+
+    settings = settings or BootstrapSettings()
+    root, folds = Path(out_dir), [Path(f) for f in fold_dirs]
+    rows, runs = [], {}
+    for variant in variants:
+        runs[variant], seed_metrics, n_clips = fold_runs(
+            folds, lambda f, v=variant: [f / "eval" / v / f"seed{s}" / "metrics.json"
+                                         for s in seeds[v]], seeds[variant])
+        summary = write_fold_summary(root / "eval" / variant, runs[variant], seed_metrics, n_clips)
+        spec = read_metadata(folds[0] / "models" / variant / f"seed{seeds[variant][0]}" /
+                             "model.keras")["spec"]
+        rows.append(_row(variant, summary, spec, runs[variant], settings.interval))
+    runs[BASELINE], base_metrics, n_clips = fold_runs(
+        folds, lambda f: [f / "baseline" / "metrics.json"])
+    summary = write_fold_summary(root / "baseline", runs[BASELINE], base_metrics, n_clips)
+    rows.append(_row(BASELINE, summary, {"backbone": "none", "pooling": "log-mel mean+std",
+                                         "head": "logistic regression"}, runs[BASELINE],
+                     settings.interval))
+    out = root / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame(rows)[list(COLUMNS)]
+    with atomic_path(out / "comparison.csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4f")
+    write_text(out / "comparison.md", _markdown(table))
+    differences = pairwise(runs, settings.interval, settings.correction, floor=BASELINE)
+    with atomic_path(out / "differences.csv") as tmp:
+        differences.to_csv(tmp, index=False, float_format="%.4f")
+    _draw(out / "comparison.png", _plot_folds, table, runs)
+    _draw(out / "forest.png", _plot_forest, differences)
+    write_overview(dataset, folds[0] / "split", table, differences, out / "overview.rst",
+                   experiment=experiment, folds=[f.name for f in folds])
+    return table, differences
+
+
+def _plot_folds(table: pd.DataFrame, runs: dict, out: Path) -> None:
+    """Each row's figure on every fold (dots) and its cross-validated mean with the corrected
+    95 % interval (diamond and bar)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    names = list(table["variant"])
+    x = np.arange(1, len(names) + 1)
+    for ax, key, title in ((axes[0], "roc_auc_macro", "ROC-AUC macro"),
+                           (axes[1], "pr_auc_macro", "PR-AUC macro")):
+        for xi, name in zip(x, names, strict=True):
+            folds = runs[name].fold_figures(key)
+            ax.scatter(xi + np.linspace(-0.2, 0.2, len(folds)), folds, s=14, alpha=0.6,
+                       label="each fold (mean over seeds)" if xi == 1 else None)
+        mean, low, high = (table[f"{key}{s}"].to_numpy(np.float64)
+                           for s in ("", "_ci95_low", "_ci95_high"))
+        ax.errorbar(x, mean, yerr=_error_bars(mean, low, high), fmt="D", color="black",
+                    capsize=4, label="mean over folds, 95 % interval")
+        ax.set_xticks(x, names, rotation=15)
+        ax.set_title(f"{title} by fold")
+        ax.grid(alpha=0.3, axis="y")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+
+
 def _draw(out: Path, plot, *args) -> None:
     """Draw one figure; if it fails, one warning line and a placeholder image saying why, so
     the tables and the other figures are still written and the rule still ends."""
@@ -411,8 +500,25 @@ def _track_note(provenance: dict) -> str:
     return note
 
 
+_SEED_INTERVALS = """shown as
+mean ± std over the training seeds, and the 95 % interval over training seeds and test clips:
+mean ± t x SE, where SE² is the seeds' variance over their number plus what the seeds share over
+{resamples:,} Bayesian-bootstrap resamples of the test part ({unit}; every clip weighted, so a
+macro average keeps the same tags in every resample): the mean covariance of two seeds' resampled
+figures, scaled to the classical variance, with Satterthwaite's degrees of freedom (README,
+"Intervals"). A row with one seed and a deterministic row (the baseline's one fit, a shipped
+head) have clip-only intervals, labelled so; no verdict rests on a row of fewer than 3 seeds or a
+test part of fewer than 10 tracks."""
+_FOLD_INTERVALS = """averaged
+over every fold's test part and the seeds, shown as mean ± std over the {n} folds' figures (each
+its mean over seeds), and the 95 % interval over folds, seeds and test tracks: the corrected
+resampled t (Nadeau & Bengio 2003), mean ± t(folds - 1) x SE with SE² = (1/folds + n_test /
+n_train) x the folds' variance, which counts that the folds' training sets overlap (README,
+"Cross-validation"). Differences pair the folds. No verdict rests on fewer than 3 folds."""
+
+
 def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd.DataFrame,
-                   out: str | Path, experiment: str = "") -> None:
+                   out: str | Path, experiment: str = "", folds=None) -> None:
     """Write the HTML report's landing text (reStructuredText).
 
     Covers the dataset, split and tags, the headline metrics with their intervals, the verdict
@@ -430,6 +536,8 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
         The `.rst` file, written atomically.
     experiment : str, optional
         The experiment's name, shown when it differs from the dataset's.
+    folds : list of str, optional
+        A cross-validated experiment's folds (`split_dir` is the first one's split).
     """
     from ..data.split_files import read_part, read_provenance
 
@@ -453,40 +561,46 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
     def seeds(r):
         # ("-" alone in a list-table cell would be read as an empty bullet list)
         if r.seeds == "-":
-            return "none (deterministic: clip-only interval)"
+            return "none (deterministic" + ("" if folds else ": clip-only interval") + ")"
         return r.seeds + (" (one seed: clip-only interval, no verdict)"
-                          if _n_seeds(r.seeds) < 2 else "")
+                          if _n_seeds(r.seeds) < 2 and not folds else "")
 
     rows = [[f"{r.variant} ({r.backbone}, {r.pooling}, {r.head})", seeds(r),
              *figure(r, "roc_auc_macro"), *figure(r, "pr_auc_macro"),
              f"{r.accuracy:.3f} / {r.all_negative_accuracy:.3f}",
              f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
             for r in table.itertuples(index=False)]
-    resamples = int(table["bootstrap"].iloc[0])
-    n = int(table["n_resampled"].iloc[0])
-    unit = (f"a weight per test track, shared by its clips: {n} tracks"
-            if table["resample_by"].iloc[0] == "track" else f"a weight per test clip: {n} clips")
+    if folds:
+        repeats = len({f.split("f")[0] for f in folds})
+        data = (f"**Data.** Split ``kfold``: {len(folds) // repeats} folds by track, stratified "
+                f"over tags{f', {repeats} repeats' if repeats > 1 else ''}; every fold is the "
+                f"test part once (its own sub-experiment, ``folds/{folds[0]}`` ...). The first "
+                f"fold: {sizes}. {_track_note(provenance)}")
+        intervals = _FOLD_INTERVALS.format(n=len(folds))
+    else:
+        resamples = int(table["bootstrap"].iloc[0])
+        n = int(table["n_resampled"].iloc[0])
+        unit = (f"a weight per test track, shared by its clips: {n} tracks"
+                if table["resample_by"].iloc[0] == "track" else
+                f"a weight per test clip: {n} clips")
+        data = (f"**Data.** Split ``{method}`` (README, \"Split\"): {sizes}. "
+                f"{_track_note(provenance)}")
+        intervals = _SEED_INTERVALS.format(resamples=resamples, unit=unit)
     key = "roc_auc_macro"
+    unit_word = "folds" if folds else "seeds"
     claims = _rst_table(list(CLAIM_COLUMNS), resolution(differences, key))
     families = differences.loc[~differences["family"].str.startswith("none"), "correction"]
     correction = families.iloc[0] if len(families) else "holm"
     text = f"""**tagbench**: transfer learning for music auto-tagging on ``{dataset}``{named}.
 
-**Data.** Split ``{method}`` (README, "Split"): {sizes}. {_track_note(provenance)}
+{data}
 
 **{len(tags)} tags**: {shown}.
 
 **Test results** (clip level: every patch of the backbone scored, its own patch length as
 ``tagbench backbones`` lists it, scores averaged per clip). ROC-AUC and
-PR-AUC are macro averages over tags with positives and negatives in the test part, shown as
-mean ± std over the training seeds, and the 95 % interval over training seeds and test clips:
-mean ± t x SE, where SE² is the seeds' variance over their number plus what the seeds share over
-{resamples:,} Bayesian-bootstrap resamples of the test part ({unit}; every clip weighted, so a
-macro average keeps the same tags in every resample): the mean covariance of two seeds' resampled
-figures, scaled to the classical variance, with Satterthwaite's degrees of freedom (README,
-"Intervals"). A row with one seed and a deterministic row (the baseline's one fit, a shipped
-head) have clip-only intervals, labelled so; no verdict rests on a row of fewer than 3 seeds or a
-test part of fewer than 10 tracks. Accuracy is element-wise at 0.5 and only means
+PR-AUC are macro averages over tags with positives and negatives in the test part, {intervals}
+Accuracy is element-wise at 0.5 and only means
 something next to the accuracy of predicting no tag at all. The baseline floor is log-mel
 statistics per clip with logistic regression: a variant should clear it.
 
@@ -494,11 +608,11 @@ statistics per clip with logistic regression: a variant should clear it.
              "95 % interval", "accuracy / all-negative", "train min (mean)"], rows)}
 {_backbone_note(table)}
 
-{verdict(table, differences, key)} Every pair's difference is in ``differences.csv``, seeds paired
+{verdict(table, differences, key)} Every pair's difference is in ``differences.csv``, {unit_word} paired
 across variants; its flags are corrected ({correction}) within their family (the variant pairs;
 the variants against the floor), and a best variant must beat every other row.
 
-**What these seeds can claim** ({key.replace("_", " ").replace("roc auc", "ROC-AUC")}, per
+**What these {unit_word} can claim** ({key.replace("_", " ").replace("roc auc", "ROC-AUC")}, per
 comparison; ``forest.png`` draws every interval):
 
 {claims}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..evaluation.stats import MIN_SEEDS, MIN_TRACKS, NO_VERDICT, projected_half_width
+from ..evaluation.stats import MIN_FOLDS, MIN_SEEDS, MIN_TRACKS, NO_VERDICT, projected_half_width
 
 BASELINE = "baseline (floor)"
 
@@ -123,12 +123,16 @@ def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[li
                f"[{r['ci95_low']:+.3f}, {r['ci95_high']:+.3f}]" if known else "n/a"]
         if r["family"] == NO_VERDICT:
             rows.append(row + ["no verdict", "n/a",
-                               f"no verdict below {MIN_SEEDS} seeds or {MIN_TRACKS} test tracks: "
-                               "train more seeds, or test on more tracks"])
+                               f"no verdict below {MIN_SEEDS} seeds, {MIN_TRACKS} test tracks or "
+                               f"{MIN_FOLDS} folds: train more seeds, or test on more tracks"])
             continue
         row.append("yes" if r["significant"] else "no")
         if pd.isna(r["half_width"]):
             rows.append(row + ["n/a", "n/a"])
+            continue
+        if str(r.get("interval", "")).startswith("cross-validation"):  # folds hold every source
+            rows.append(row + [f"±{r['half_width']:.3f} ({int(r['df']) + 1} folds)",
+                               "more tracks, or repeats of the folds (the t's df)"])
             continue
         var = r["se"] ** 2
         seeds = r["se_seeds"] ** 2 / var if var > 0 else 0.0

@@ -46,16 +46,34 @@ class SplitSettings:
     lists: dict[str, str | None] = field(default_factory=dict)  # method lists: part -> file
     tag_list: str | None = None  # config tags.list: a shipped list's name or a file of tags
     drop_twins: bool = False
+    folds: int = 5  # method kfold: folds per repeat, and repeats with other fold assignments
+    repeats: int = 1
+    fold: int = 0  # method kfold: which fold the split job writes (a job's, not a config key)
+    repeat: int = 0
 
     def for_method(self) -> SplitSettings:
         """Only the settings the method reads (the others at their defaults), so that changing
         e.g. split.seed leaves a standard or lists split, and all after it, as it is."""
         keep = {"folder": {"valid_fraction", "seed"},
                 "group": {"valid_fraction", "test_fraction", "seed"},
+                "kfold": {"valid_fraction", "seed", "folds", "repeats", "fold", "repeat"},
                 "standard": set(), "lists": {"lists"}}[self.method]
         default = SplitSettings()
         return replace(self, **{k: getattr(default, k) for k in
-                                ("valid_fraction", "test_fraction", "seed", "lists") if k not in keep})
+                                ("valid_fraction", "test_fraction", "seed", "lists", "folds",
+                                 "repeats", "fold", "repeat") if k not in keep})
+
+    @property
+    def fold_names(self) -> list[str]:
+        """Method kfold: each (repeat, fold) as its sub-experiment's name, `r0f3`; else none."""
+        if self.method != "kfold":
+            return []
+        return [f"r{r}f{k}" for r in range(self.repeats) for k in range(self.folds)]
+
+    def for_fold(self, name: str) -> SplitSettings:
+        """The split job's settings of one fold (`r0f3`)."""
+        repeat, fold = (int(x) for x in name.removeprefix("r").split("f"))
+        return replace(self.for_method(), repeat=repeat, fold=fold)
 
 
 @dataclass(frozen=True)
@@ -321,7 +339,8 @@ def check_leakage(spec: TrainSettings, dataset: str, method: str, where: str) ->
     test clips by evaluation.)"""
     from ..backbones import backbone, leaked_test_folders
 
-    test = {"folder": "cdef", "group": "0123456789abcdef"}.get(method, "")
+    test = {"folder": "cdef", "group": "0123456789abcdef", "kfold": "0123456789abcdef"}.get(
+        method, "")
     leaked = leaked_test_folders(spec.backbone, dataset, test)
     if leaked:
         trained = backbone(spec.backbone).trained_on
@@ -481,6 +500,10 @@ def load_settings(raw: dict) -> Settings:
             check_shipped_tags(spec, split.tag_list, f"variants.{name}")
         check_leakage(spec, config["dataset"], split.method, f"variants.{name}")
     robustness = configured(config["robustness"])
+    if robustness and split.method == "kfold":
+        raise ConfigError("config key 'robustness': not scored under split.method kfold (each "
+                          "fold would need its own deformed test part); score robustness on one "
+                          "split (split.method group) or set robustness: {}")
     check_bitrates(robustness, {v.backbone: backbone(v.backbone).sample_rate
                                 for v in variants.values()})
     if split.method == "lists":
