@@ -16,7 +16,7 @@ SLURM_PLUGIN := $(VENV)/slurm-plugin
 # that its tests download nothing.
 BASIC_PITCH := examples/backbones/tagbench-basic-pitch
 
-.PHONY: setup slurm-plugin demo drums test lint lock report clean
+.PHONY: setup slurm-plugin demo drums test lint lock report docs clean
 setup: $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 $(VENV)/.installed-%: pyproject.toml requirements.lock
@@ -39,7 +39,7 @@ $(SLURM_PLUGIN)/.installed: pyproject.toml requirements.lock | setup
 demo: setup
 	$(BIN)/snakemake --cores $(CORES)
 
-# the real-recordings experiment (README, "Real recordings"): the pinned drum kits, fetched and
+# the real-recordings experiment (docs/results.md, "Real recordings"): the pinned drum kits, fetched and
 # imported into resources/drumkits/, then configs/drums.yaml
 drums: setup
 	bash scripts/get_drumkits.sh resources/drumkits $(BIN)/tagbench
@@ -47,6 +47,10 @@ drums: setup
 
 report: demo
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+
+# what docs/ shows, from the demo just run: config reference, stamped result tables, screenshots
+docs: demo
+	PYTHON=$(BIN)/python SNAKEMAKE=$(BIN)/snakemake bash scripts/docs.sh
 
 # one test file per worker (--dist loadfile): a file's module fixtures are built once
 test: setup slurm-plugin

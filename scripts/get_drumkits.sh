@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Brings the recorded drum kits of the README's "Real recordings" into DIR and imports them as a
+# Brings the recorded drum kits of the docs/results.md, "Real recordings" into DIR and imports them as a
 # custom dataset (DIR/annotations_final.csv, DIR/sources.csv; audio under DIR/kits). The kits
 # come from Debian's hydrogen-drumkits package at one pinned version, checked by its sha256, so
 # every user scores the same recordings. Nothing of it is committed.

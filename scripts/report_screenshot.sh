@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Render the HTML report and screenshot it in headless Chromium (a laptop-sized window), to
-# look at what a reader sees. Needs Debian's chromium (apt-get install chromium).
+# look at what a reader sees (WINDOW=W,H for another size). Needs Debian's chromium (apt-get install chromium).
 #   scripts/report_screenshot.sh [OUT_PNG]       (run in the project folder after `make demo`)
 set -euo pipefail
 out="${1:-results/report.png}"
@@ -10,6 +10,6 @@ profile="$(mktemp -d)"
 trap 'rm -rf "$profile"' EXIT
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
-  --user-data-dir="$profile" --window-size=1440,900 --hide-scrollbars \
+  --user-data-dir="$profile" --window-size="${WINDOW:-1440,900}" --hide-scrollbars \
   --virtual-time-budget=15000 --screenshot="$out" "file://$PWD/results/report.html" 2>/dev/null
 echo "report: results/report.html, screenshot: $out"

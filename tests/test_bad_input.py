@@ -1,4 +1,4 @@
-"""One test per row of the README's bad-input table: each gets a clear one-line message or is
+"""One test per row of the bad-input table (docs/usage.md): each gets a clear one-line message or is
 handled, and nothing computed before is lost."""
 
 import io

@@ -102,7 +102,7 @@ def test_no_log_of_the_dag_holds_a_warning(built):
 
 
 def test_the_html_report_opens_on_the_overview_with_every_figure(built, tmp_path):
-    """`snakemake --report` (README, "The HTML report"): one self-contained file holding the
+    """`snakemake --report` (docs/usage.md, "The HTML report"): one self-contained file holding the
     overview's table and verdict and every figure the report rules tag."""
     html = tmp_path / "report.html"
     proc = snakemake(built, "--report", str(html))
@@ -194,7 +194,7 @@ def test_a_killed_run_resumes_and_reproduces_every_figure_byte_for_byte(built, t
 
 
 def test_editing_a_split_list_makes_the_split_stale(tmp_path):
-    """README, "Reproducing a list-based split": editing a list file reruns the split."""
+    """docs/datasets.md, "Reproducing a list-based split": editing a list file reruns the split."""
     config = copy.deepcopy(TINY)
     root = tmp_path / "resources/demo"
     write_config(tmp_path, config)

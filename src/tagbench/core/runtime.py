@@ -20,7 +20,7 @@ def configure_tensorflow(threads: int | None, mixed_precision: bool = False) -> 
     Returns the GPUs.
 
     Op determinism makes a run repeat bit for bit on the same machine and library versions
-    (README, "What reproduces"); its cost on CPU is in benchmarks/README.md."""
+    (docs/statistics.md, "What reproduces"); its cost on CPU is in benchmarks/README.md."""
     with held_stderr(keep=lambda line: not _STARTUP_NOISE.match(line)):
         import keras
         import tensorflow as tf

@@ -131,7 +131,7 @@ def import_drumkits(kits_dir: str | Path, out: str | Path,
     kits_dir = Path(kits_dir)
     if not kits_dir.is_dir():
         raise DataError(f"{kits_dir}: drum kit folder not found (install Debian's "
-                        "hydrogen-drumkits, or see README, 'Real recordings')")
+                        "hydrogen-drumkits, or see docs/results.md, 'Real recordings')")
     absent = [k for k in kits if not (kits_dir / k).is_dir()]
     if absent:
         raise DataError(f"{kits_dir}: no kit folder {', '.join(map(repr, absent))} "

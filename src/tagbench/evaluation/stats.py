@@ -32,7 +32,7 @@ recipe trains better; on synthetic scores with the demo's seed spread it flagged
 of equal variants at 3 seeds (this method: 6 %). Why not a two-level bootstrap (seeds resampled
 too): n values resampled with replacement understate their spread by (n - 1) / n and, at 3
 seeds, take only 10 distinct draws; it flagged 24 % at 3 seeds and 14 % at 5
-(`benchmarks/intervals.py`; tests/test_calibration.py; README "Intervals").
+(`benchmarks/intervals.py`; tests/test_calibration.py; docs/statistics.md, "Intervals").
 
 A run with one seed has no seed spread to estimate: its interval is clip-only, labelled so, and
 it never gets a verdict. The baseline and a shipped head are deterministic (one fit or none, no

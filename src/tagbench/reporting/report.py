@@ -116,7 +116,7 @@ def _markdown(frame: pd.DataFrame) -> str:
                  f"{row['interval']}; resampled: {row['n_resampled']} {row['resample_by']}s"]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     return ("\n".join(lines) + "\n\nmean ± std over seeds [95 % interval]; seeds+clips t: mean ± t x "
-            "SE over training seeds and the test part (README, Intervals); clips only: the test "
+            "SE over training seeds and the test part (docs/statistics.md, Intervals); clips only: the test "
             "part's variation alone, for a row without a seed spread; resampled: what each test "
             "resample weights (tracks: one weight per track, shared by its clips).\n")
 
@@ -505,16 +505,16 @@ mean ± std over the training seeds, and the 95 % interval over training seeds a
 mean ± t x SE, where SE² is the seeds' variance over their number plus what the seeds share over
 {resamples:,} Bayesian-bootstrap resamples of the test part ({unit}; every clip weighted, so a
 macro average keeps the same tags in every resample): the mean covariance of two seeds' resampled
-figures, scaled to the classical variance, with Satterthwaite's degrees of freedom (README,
-"Intervals"). A row with one seed and a deterministic row (the baseline's one fit, a shipped
-head) have clip-only intervals, labelled so; no verdict rests on a row of fewer than 3 seeds or a
-test part of fewer than 10 tracks."""
+figures, scaled to the classical variance, with Satterthwaite's degrees of freedom
+(docs/statistics.md, "Intervals"). A row with one seed and a deterministic row (the baseline's
+one fit, a shipped head) have clip-only intervals, labelled so; no verdict rests on a row of
+fewer than 3 seeds or a test part of fewer than 10 tracks."""
 _FOLD_INTERVALS = """averaged
 over every fold's test part and the seeds, shown as mean ± std over the {n} folds' figures (each
 its mean over seeds), and the 95 % interval over folds, seeds and test tracks: the corrected
 resampled t (Nadeau & Bengio 2003), mean ± t(folds - 1) x SE with SE² = (1/folds + n_test /
-n_train) x the folds' variance, which counts that the folds' training sets overlap (README,
-"Cross-validation"). Differences pair the folds. No verdict rests on fewer than 3 folds."""
+n_train) x the folds' variance, which counts that the folds' training sets overlap
+(docs/datasets.md, "Cross-validation"). Differences pair the folds. No verdict rests on fewer than 3 folds."""
 
 
 def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd.DataFrame,
@@ -583,7 +583,7 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
         unit = (f"a weight per test track, shared by its clips: {n} tracks"
                 if table["resample_by"].iloc[0] == "track" else
                 f"a weight per test clip: {n} clips")
-        data = (f"**Data.** Split ``{method}`` (README, \"Split\"): {sizes}. "
+        data = (f"**Data.** Split ``{method}`` (docs/datasets.md, \"Split\"): {sizes}. "
                 f"{_track_note(provenance)}")
         intervals = _SEED_INTERVALS.format(resamples=resamples, unit=unit)
     key = "roc_auc_macro"
