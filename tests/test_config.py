@@ -155,3 +155,16 @@ def test_a_musicnn_variant_inherits_no_vggish_checkpoint():
     s = load_settings({"train": {"weights": "vggish"},
                        "variants": {"v": {}, "m": {"backbone": "MSD_vgg", "pooling": "pool5"}}})
     assert s.variants["v"].weights == "vggish" and s.variants["m"].weights == "none"
+
+
+def test_kfold_settings_name_their_folds_and_refuse_what_they_cannot_run():
+    s = load_settings({"split": {"method": "kfold", "folds": 3, "repeats": 2}})
+    assert s.split.fold_names == ["r0f0", "r0f1", "r0f2", "r1f0", "r1f1", "r1f2"]
+    one = s.split.for_fold("r1f2")
+    assert (one.repeat, one.fold, one.folds, one.method) == (1, 2, 3, "kfold")
+    assert load_settings({}).split.fold_names == []
+    with pytest.raises(ConfigError, match="config key 'robustness': not scored under split.method "
+                                          "kfold"):
+        load_settings({"split": {"method": "kfold"}, "robustness": {"noise_snr_db": [20]}})
+    with pytest.raises(ConfigError, match="split.folds"):
+        load_settings({"split": {"method": "kfold", "folds": 1}})
