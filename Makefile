@@ -26,7 +26,7 @@ $(VENV)/.installed-%: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[$(EXTRAS)]"
 	$(BIN)/python -m tagbench.backbones.musicnn_weights fetch resources/musicnn
 	PYTHONPATH=$(BASIC_PITCH) $(BIN)/python -m tagbench_basic_pitch fetch resources/basic_pitch
-	$(BIN)/python -m tagbench.features.audio  # librosa's numba cache, once, not in the first job
+	$(BIN)/tagbench compile-front-ends  # librosa's numba cache, once, not in the first job
 	touch $@
 
 # the plugin and the jobstep plugin it needs (its other dependencies are snakemake's own)

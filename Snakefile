@@ -89,7 +89,8 @@ report: str(OVERVIEW) if OVERVIEW.is_file() else "workflow/report/workflow.rst"
 
 
 wildcard_constraints:
-    experiment=re.escape(EXPERIMENT) + (r"(?:/folds/r\d+f\d+)" if FOLDS else ""),
+    experiment="|".join(re.escape(d.removeprefix("results/")) for d in FOLD_DIRS)
+    or re.escape(EXPERIMENT),
     # a split part, or the test part deformed (config robustness: `test~noise_snr_db=20`)
     part="|".join([*PARTS, *(re.escape(f"test{SEPARATOR}{d}") for d in S.robustness)]),
     deformation="|".join(map(re.escape, S.robustness)) or "(?!)",

@@ -270,3 +270,34 @@ def test_a_frozen_variant_is_evaluated_without_tensorflow(shards32, cache32, tmp
     numpy_metrics = json.loads((tmp_path / "numpy" / "metrics.json").read_text())
     assert numpy_metrics["n_params"] == live["n_params"]
     assert numpy_metrics["roc_auc_macro"] == pytest.approx(live["roc_auc_macro"], abs=1e-6)
+
+
+def test_a_model_file_the_numpy_head_does_not_fit_is_left_to_keras(shards32, tmp_path):
+    """Another head than planned (other code), or a head computing in float16 (mixed
+    precision), is not read into NumPy: evaluation scores such a file with Keras instead."""
+    import json
+    import zipfile
+
+    from tagbench.models.head import head_plan_of, read_numpy_head
+    from tagbench.models.model_file import save_with_metadata
+    from tagbench.models.networks import build_model
+
+    spec = TrainSettings(pooling="avg", head=(8,), finetune=False)
+    model = build_model(spec, 5)
+    save_with_metadata(model, tmp_path / "m.keras", {"tags": list("abcde")})
+    assert read_numpy_head(tmp_path / "m.keras", head_plan_of(spec, 5)) is not None
+    wider = TrainSettings(pooling="avg", head=(16,), finetune=False)
+    assert read_numpy_head(tmp_path / "m.keras", head_plan_of(wider, 5)) is None
+    deeper = TrainSettings(pooling="avg", head=(8, 8), finetune=False)
+    assert read_numpy_head(tmp_path / "m.keras", head_plan_of(deeper, 5)) is None
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    config = json.loads(members["config.json"])
+    for layer in config["config"]["layers"]:
+        if layer["config"]["name"] == "head1_dense":
+            layer["config"]["dtype"]["config"]["name"] = "mixed_float16"
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "mixed.keras", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    assert read_numpy_head(tmp_path / "mixed.keras", head_plan_of(spec, 5)) is None

@@ -12,7 +12,7 @@ rule train:
         model="results/{experiment}/models/{variant}/seed{seed}/model.keras",
         history="results/{experiment}/models/{variant}/seed{seed}/history.csv",
     params:
-        spec=lambda w: to_json(S.variants[w.variant].for_seed(int(w.seed))),
+        spec=lambda w: to_json(S.variants[w.variant].for_job(int(w.seed))),
         code=lambda w: code_fingerprint("train", front_end=variant_front_end(w)),
         # Outside the outputs: Snakemake does not delete it when the job fails, so a rerun resumes.
         state="results/{experiment}/train_state/{variant}/seed{seed}",

@@ -36,7 +36,7 @@ def cmd_import_drumkits(args) -> None:
     for (kit, why), what in grouped.items():
         print(f"  left out of {kit} ({why}): {', '.join(what)}")
     for paths in shared:
-        print(f"  one recording, its instruments one track: {' = '.join(paths)}")
+        print(f"  one recording in two instruments (one track now): {' = '.join(paths)}")
 
 
 def cmd_download_mtt(args) -> None:

@@ -16,7 +16,8 @@ COMPUTING = {"numpy": "numpy", "scipy": "scipy", "librosa": "librosa", "soundfil
              "soxr": "soxr", "tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
              "pescador": "pescador", "h5py": "h5py", "pandas": "pandas", "matplotlib": "matplotlib",
              "onnxruntime": "onnxruntime", "audiomentations": "audiomentations",
-             "lameenc": "lameenc", "python_stretch": "python-stretch"}
+             "lameenc": "lameenc", "python_stretch": "python-stretch",
+             "iterstrat": "iterative-stratification"}
 
 
 def version(distribution: str) -> str:

@@ -283,7 +283,8 @@ def make_split(ann: Annotations, settings: SplitSettings, annotations_path: str 
     columns = _tag_columns(ann, settings, rows if settings.method == "kfold" else parts["train"],
                            annotations_path)
     if len(columns) == 0:
-        raise DataError(f"{annotations_path}: no tag has a positive clip in the train part")
+        raise DataError(f"{annotations_path}: no tag has a positive clip in the "
+                        f"{'annotations' if settings.method == 'kfold' else 'train part'}")
     tags = tuple(ann.tags[c] for c in columns)
     provenance.update(top_n=None if settings.tag_list else settings.top_n, n_tags=len(columns),
                       tag_list=settings.tag_list, tags_sha256=tag_set_digest(tags),
@@ -303,8 +304,9 @@ def _kfold_test(ann: Annotations, tracks: np.ndarray, settings: SplitSettings) -
                         f"annotations have {len(unique)}: lower split.folds")
     by_track = np.zeros((len(unique), ann.labels.shape[1]), dtype=np.uint8)
     np.maximum.at(by_track, index, ann.labels)
-    folds = MultilabelStratifiedKFold(n_splits=settings.folds, shuffle=True,
-                                      random_state=settings.seed + 1000 * settings.repeat)
+    # (split.seed, repeat) as one seed: no two (seed, repeat) pairs draw the same folds
+    state = int(np.random.SeedSequence([settings.seed, settings.repeat]).generate_state(1)[0])
+    folds = MultilabelStratifiedKFold(n_splits=settings.folds, shuffle=True, random_state=state)
     _, test_tracks = list(folds.split(np.zeros(len(unique)), by_track))[settings.fold]
     return np.flatnonzero(np.isin(index, test_tracks))
 

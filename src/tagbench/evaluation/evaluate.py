@@ -43,18 +43,22 @@ def _scored_store(meta: dict, shard_paths, cache_paths, model_path, threads):
         store.close()
         raise DataError(f"{model_path}: trained on backbone outputs of other weights or "
                         f"code than the test cache {store.paths[0]}: rerun snakemake")
-    head = read_numpy_head(model_path, head_plan_of(spec, len(meta["tags"]), meta["tags"]))
-    if head is not None:
-        return head, store, (head.n_params, head.n_trainable_params)
-    # a model file of other code (or mixed precision): its head in Keras
-    model = _keras_model(model_path, threads)
-    if meta.get("head_only"):
-        return model, store, _counts(model)
-    from ..models.networks import build_head, copy_weights
+    try:
+        head = read_numpy_head(model_path, head_plan_of(spec, len(meta["tags"]), meta["tags"]))
+        if head is not None:
+            return head, store, (head.n_params, head.n_trainable_params)
+        # a model file of other code (or mixed precision): its head in Keras
+        model = _keras_model(model_path, threads)
+        if meta.get("head_only"):
+            return model, store, _counts(model)
+        from ..models.networks import build_head, copy_weights
 
-    head = build_head(spec, len(meta["tags"]), meta["tags"])
-    copy_weights(model, head)
-    return head, store, _counts(model)
+        head = build_head(spec, len(meta["tags"]), meta["tags"])
+        copy_weights(model, head)
+        return head, store, _counts(model)
+    except BaseException:
+        store.close()
+        raise
 
 
 def _keras_model(model_path, threads):

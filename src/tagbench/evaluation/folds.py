@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.errors import DataError
 from ..data.split_files import read_provenance
+from ..settings.config import parse_fold
 from .replicates import summarized_by
 from .scoring import read_metrics, write_metrics
 from .stats import KEYS, FoldRuns, cv_estimate
@@ -50,7 +51,7 @@ def fold_runs(fold_dirs, files_of, seeds=None) -> tuple[FoldRuns, list[dict], in
                             "tagbench): rerun snakemake")
         ratios.append(sizes["test"] / sizes["train"])
         scored = [read_metrics(path) for path in files_of(fold)]
-        clips += scored[0].get("n_clips", 0) if fold.name.startswith("r0f") else 0
+        clips += scored[0].get("n_clips", 0) if parse_fold(fold.name)[0] == 0 else 0
         points.append([[m[k] for k in KEYS] for m in scored])
         runs += scored
     tags = {m.get("split", {}).get("tags_sha256") for m in runs}

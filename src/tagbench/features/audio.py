@@ -122,25 +122,3 @@ def clip_logmel(path: str | Path, resample: str, front_end: str | None = None,
 
         samples = deform(samples, rate, deformation, clip_id)
     return backbones.log_mel(front_end, samples)
-
-
-def compile_front_ends() -> None:
-    """Run every built-in front end once on a second of noise at another rate (decode, resample,
-    log-mel). librosa's numba functions compile on a fresh environment's first call (~16 s on 2
-    cores) and cache beside librosa: `make setup` calls this, so no job pays it."""
-    import tempfile
-
-    import soundfile as sf
-
-    from .. import backbones
-
-    noise = np.random.default_rng(0).normal(scale=0.1, size=44100).astype(np.float32)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "noise.wav"
-        sf.write(path, noise, 44100)
-        for name in backbones.FRONT_ENDS:
-            clip_logmel(path, "soxr_hq", name)
-
-
-if __name__ == "__main__":
-    compile_front_ends()

@@ -105,7 +105,9 @@ def _weight_groups(config: dict) -> dict[str, str]:
 
 
 def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    # exp of a non-positive argument only: no overflow for large |x|
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype)
 
 
 def _softmax(x):
@@ -164,11 +166,14 @@ def read_numpy_head(path, plan) -> NumpyHead | None:
         with zipfile.ZipFile(path) as zf:
             config = json.loads(zf.read("config.json"))
             weights_file = io.BytesIO(zf.read("model.weights.h5"))
-        return _numpy_head(config, weights_file, plan)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:  # json's error included
         reason = " ".join(f"{type(err).__name__}: {err}".split())[:300]  # one line
         raise DataError(f"{path}: cannot load the model ({reason}): delete it and rerun "
                         "snakemake (it is retrained)") from None
+    try:
+        return _numpy_head(config, weights_file, plan)
+    except (KeyError, TypeError, AttributeError, IndexError):  # a config of another layout
+        return None
 
 
 def _numpy_head(config: dict, weights_file, plan) -> NumpyHead | None:
@@ -195,10 +200,31 @@ def _numpy_head(config: dict, weights_file, plan) -> NumpyHead | None:
             variables = stored.get(f"{group}/vars")
             weights[layer.name] = ([np.asarray(variables[str(i)], np.float32)
                                     for i in range(len(variables))] if variables else [])
+    return NumpyHead(plan, weights, n_params) if _shapes_fit(plan, weights) else None
+
+
+def _shapes_fit(plan, weights) -> bool:
+    """Every layer holds the variables its kind has, in shapes that chain: a batch norm's four
+    vectors and an AutoPool's alpha as wide as their input, a dense kernel from that width to its
+    units. Weights matched to the wrong layer (another Keras' group names) cannot pass unnoticed
+    unless two layers agree in every shape."""
+    width = None
     for layer in plan:
         w = weights[layer.name]
-        expected = {"batchnorm": 4, "dense": 2, "autopool": 1}.get(layer.kind, 0)
-        if len(w) != expected or (layer.kind == "dense"
-                                  and w[0].shape[-1] != layer.settings["units"]):
-            return None
-    return NumpyHead(plan, weights, n_params)
+        if layer.kind == "batchnorm":
+            if len(w) != 4 or len({v.shape for v in w}) != 1 or w[0].ndim != 1 or \
+                    width not in (None, w[0].shape[0]):
+                return False
+            width = w[0].shape[0]
+        elif layer.kind == "autopool":
+            if len(w) != 1 or w[0].ndim != 1 or width not in (None, w[0].shape[0]):
+                return False
+            width = w[0].shape[0]
+        elif layer.kind == "dense":
+            if len(w) != 2 or w[0].shape != (w[0].shape[0], layer.settings["units"]) or \
+                    w[1].shape != (layer.settings["units"],) or width not in (None, w[0].shape[0]):
+                return False
+            width = layer.settings["units"]
+        elif w:  # mean, dropout and select hold no variables
+            return False
+    return True

@@ -115,6 +115,10 @@ def _markdown(frame: pd.DataFrame) -> str:
                  "-" if pd.isna(row["train_seconds"]) else f"{row['train_seconds']:.0f}",
                  f"{row['interval']}; resampled: {row['n_resampled']} {row['resample_by']}s"]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
+    if (frame["resample_by"] == "fold").all():
+        return ("\n".join(lines) + "\n\nmean ± std over the folds' figures (each its mean over "
+                "seeds) [95 % interval over folds, seeds and test tracks: the corrected resampled "
+                "t, docs/datasets.md, \"Cross-validation\"].\n")
     return ("\n".join(lines) + "\n\nmean ± std over seeds [95 % interval]; seeds+clips t: mean ± t x "
             "SE over training seeds and the test part (docs/statistics.md, Intervals); clips only: the test "
             "part's variation alone, for a row without a seed spread; resampled: what each test "
@@ -402,7 +406,7 @@ def _plot_forest(differences: pd.DataFrame, out: Path) -> None:
                plt.Line2D([], [], marker="o", color="black", mfc="white", ls="-",
                           label="not flagged"),
                plt.Line2D([], [], marker="o", color="grey", mfc="white", ls="-",
-                          label="no verdict (too few seeds or test tracks)")]
+                          label="no verdict (too few seeds, test tracks or folds)")]
     if not (differences["family"] == NO_VERDICT).any():
         handles.pop()
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
@@ -510,9 +514,9 @@ figures, scaled to the classical variance, with Satterthwaite's degrees of freed
 one fit, a shipped head) have clip-only intervals, labelled so; no verdict rests on a row of
 fewer than 3 seeds or a test part of fewer than 10 tracks."""
 _FOLD_INTERVALS = """averaged
-over every fold's test part and the seeds, shown as mean ± std over the {n} folds' figures (each
-its mean over seeds), and the 95 % interval over folds, seeds and test tracks: the corrected
-resampled t (Nadeau & Bengio 2003), mean ± t(folds - 1) x SE with SE² = (1/folds + n_test /
+over every fold's test part and the seeds, shown as mean ± std over the J = {n} folds'{repeats}
+figures (each its mean over seeds), and the 95 % interval over folds, seeds and test tracks: the
+corrected resampled t (Nadeau & Bengio 2003), mean ± t(J - 1) x SE with SE² = (1/J + n_test /
 n_train) x the folds' variance, which counts that the folds' training sets overlap
 (docs/datasets.md, "Cross-validation"). Differences pair the folds. No verdict rests on fewer than 3 folds."""
 
@@ -571,12 +575,15 @@ def write_overview(dataset: str, split_dir, table: pd.DataFrame, differences: pd
              f"{r.train_seconds / 60:.1f}" if pd.notna(r.train_seconds) else "n/a"]
             for r in table.itertuples(index=False)]
     if folds:
-        repeats = len({f.split("f")[0] for f in folds})
+        from ..settings.config import parse_fold
+
+        repeats = len({parse_fold(f)[0] for f in folds})
         data = (f"**Data.** Split ``kfold``: {len(folds) // repeats} folds by track, stratified "
                 f"over tags{f', {repeats} repeats' if repeats > 1 else ''}; every fold is the "
                 f"test part once (its own sub-experiment, ``folds/{folds[0]}`` ...). The first "
                 f"fold: {sizes}. {_track_note(provenance)}")
-        intervals = _FOLD_INTERVALS.format(n=len(folds))
+        intervals = _FOLD_INTERVALS.format(n=len(folds), repeats=(
+            f" ({len(folds) // repeats} folds x {repeats} repeats)" if repeats > 1 else ""))
     else:
         resamples = int(table["bootstrap"].iloc[0])
         n = int(table["n_resampled"].iloc[0])

@@ -83,8 +83,10 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_
     others = [v for v in table["variant"] if v != best]
     gaps = {o: pair(rows, best, o) for o in others}
     one_seed = [o for o, r in gaps.items() if r["family"] == NO_VERDICT]
+    folds = "resample_by" in table and bool((table["resample_by"] == "fold").all())
+    over = "folds, training seeds and test tracks" if folds else "training seeds and test clips"
     if others and not one_seed and all(r["ci95_low"] > 0 for r in gaps.values()):
-        text = (f"Best by {name}: **{best}**; its 95 % interval (training seeds and test clips) "
+        text = (f"Best by {name}: **{best}**; its 95 % interval ({over}) "
                 "excludes 0 against every other row: "
                 + ", ".join(f"{o} {_gap(r)}" for o, r in gaps.items()) + ".")
     else:
@@ -93,12 +95,13 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_
                  if o not in one_seed and r["ci95_low"] <= 0 <= r["ci95_high"]]
         if close:
             text += (f" The highest mean among the variants, {best}, is not separable (95 % "
-                     "interval of the difference, over seeds and clips, includes 0) from "
+                     f"interval of the difference, over {over}, includes 0) from "
                      + ", ".join(f"{o} ({_gap(gaps[o])})" for o in close) + ".")
         if one_seed:
-            text += (f" No verdict between {best} and {', '.join(one_seed)}: a row with fewer than "
-                     f"{MIN_SEEDS} seeds (train more seeds) or a test part of fewer than "
-                     f"{MIN_TRACKS} tracks gets none.")
+            text += (f" No verdict between {best} and {', '.join(one_seed)}: " + (
+                f"fewer than {MIN_FOLDS} folds get none." if folds else
+                f"a row with fewer than {MIN_SEEDS} seeds (train more seeds) or a test part of "
+                f"fewer than {MIN_TRACKS} tracks gets none."))
     if BASELINE in set(table["variant"]):
         below = below_floor(differences, list(variants["variant"]), key)
         if below:
@@ -122,9 +125,11 @@ def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[li
         row = [f"{r['a']} - {r['b']}", f"{r['difference']:+.3f}" if known else "n/a",
                f"[{r['ci95_low']:+.3f}, {r['ci95_high']:+.3f}]" if known else "n/a"]
         if r["family"] == NO_VERDICT:
-            rows.append(row + ["no verdict", "n/a",
-                               f"no verdict below {MIN_SEEDS} seeds, {MIN_TRACKS} test tracks or "
-                               f"{MIN_FOLDS} folds: train more seeds, or test on more tracks"])
+            folds = str(r.get("interval", "")).startswith("cross-validation")
+            rows.append(row + ["no verdict", "n/a", (
+                f"no verdict below {MIN_FOLDS} folds: more folds" if folds else
+                f"no verdict below {MIN_SEEDS} seeds or {MIN_TRACKS} test tracks: train more "
+                "seeds, or test on more tracks")])
             continue
         row.append("yes" if r["significant"] else "no")
         if pd.isna(r["half_width"]):

@@ -68,12 +68,24 @@ class SplitSettings:
         """Method kfold: each (repeat, fold) as its sub-experiment's name, `r0f3`; else none."""
         if self.method != "kfold":
             return []
-        return [f"r{r}f{k}" for r in range(self.repeats) for k in range(self.folds)]
+        return [fold_name(r, k) for r in range(self.repeats) for k in range(self.folds)]
 
     def for_fold(self, name: str) -> SplitSettings:
-        """The split job's settings of one fold (`r0f3`)."""
-        repeat, fold = (int(x) for x in name.removeprefix("r").split("f"))
-        return replace(self.for_method(), repeat=repeat, fold=fold)
+        """The split job's settings of one fold (`r0f3`): not `repeats`, so that adding a repeat
+        leaves the folds of the others, and all after them, as they are."""
+        repeat, fold = parse_fold(name)
+        return replace(self.for_method(), repeats=SplitSettings.repeats, repeat=repeat, fold=fold)
+
+
+def fold_name(repeat: int, fold: int) -> str:
+    """A kfold sub-experiment's name: `r{repeat}f{fold}`."""
+    return f"r{repeat}f{fold}"
+
+
+def parse_fold(name: str) -> tuple[int, int]:
+    """(repeat, fold) of a kfold sub-experiment's name (`fold_name`)."""
+    repeat, fold = name.removeprefix("r").split("f")
+    return int(repeat), int(fold)
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,15 @@ class TrainSettings:
         """One replicate's settings: what its training job gets (so adding a seed to the list
         leaves the other replicates' jobs as they are)."""
         return replace(self, seeds=(seed,))
+
+    def for_job(self, seed: int) -> TrainSettings:
+        """One replicate's settings as its training job's params: its resources (threads, GPUs)
+        at their defaults, since they shape nothing it computes (the weights are the same bit
+        for bit with 1 or 2 threads), so changing them reruns nothing; the job gets them as
+        arguments."""
+        default = TrainSettings()
+        return replace(self.for_seed(seed), threads=default.threads, gpu=default.gpu,
+                       gpu_model=default.gpu_model)
 
     @property
     def model_key(self) -> dict[str, Any]:
