@@ -128,9 +128,9 @@ def test_resolution_says_what_the_seeds_can_resolve_and_when_more_seeds_are_the_
     rows.loc[1, "se"] = (0.001 ** 2 + 0.005 ** 2) ** 0.5
     seeds, clips = resolution(rows)
     assert seeds[:5] == ["v0 - v1", "+0.030", "[-0.010, +0.070]", "no", "±0.040 (3 seeds)"]
-    assert seeds[5].startswith("more seeds: they carry 81 % of the variance (6 seeds: about ±")
-    assert clips[5] == "a larger test part: the test clips carry 96 % of the variance"
-    more = float(seeds[5].split("about ±")[1].rstrip(")"))
+    assert seeds[5].startswith("more seeds (81 % of the variance; 6: ±")
+    assert clips[5] == "a larger test part (96 % of the variance)"
+    more = float(seeds[5].split("6: ±")[1].rstrip(")"))
     assert more < 0.040
 
 

@@ -113,7 +113,7 @@ def verdict(table: pd.DataFrame, differences: pd.DataFrame, key: str = "roc_auc_
 
 
 CLAIM_COLUMNS = ("comparison", "difference", "95 % interval", "flagged", "resolves gaps beyond",
-                 "what would narrow it")
+                 "to narrow it")
 
 
 def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[list[str]]:
@@ -127,9 +127,8 @@ def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[li
         if r["family"] == NO_VERDICT:
             folds = str(r.get("interval", "")).startswith("cross-validation")
             rows.append(row + ["no verdict", "n/a", (
-                f"no verdict below {MIN_FOLDS} folds: more folds" if folds else
-                f"no verdict below {MIN_SEEDS} seeds or {MIN_TRACKS} test tracks: train more "
-                "seeds, or test on more tracks")])
+                f"{MIN_FOLDS} folds or more" if folds else
+                f"{MIN_SEEDS} seeds and {MIN_TRACKS} test tracks or more")])
             continue
         row.append("yes" if r["significant"] else "no")
         if pd.isna(r["half_width"]):
@@ -137,7 +136,7 @@ def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[li
             continue
         if str(r.get("interval", "")).startswith("cross-validation"):  # folds hold every source
             rows.append(row + [f"±{r['half_width']:.3f} ({int(r['df']) + 1} folds)",
-                               "more tracks, or repeats of the folds (the t's df)"])
+                               "more tracks or repeats"])
             continue
         var = r["se"] ** 2
         seeds = r["se_seeds"] ** 2 / var if var > 0 else 0.0
@@ -146,11 +145,10 @@ def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[li
         if n and seeds >= 0.5:
             more = projected_half_width(r["se_seeds"], r["se_clips"], n,
                                         n_units=int(r.get("n_units", 0) or 0))
-            row.append(f"more seeds: they carry {seeds * 100:.0f} % of the variance "
-                       f"({2 * n} seeds: about ±{more:.3f})")
+            row.append(f"more seeds ({seeds * 100:.0f} % of the variance; {2 * n}: "
+                       f"±{more:.3f})")
         elif n:
-            row.append(f"a larger test part: the test clips carry {(1 - seeds) * 100:.0f} % of "
-                       "the variance")
+            row.append(f"a larger test part ({(1 - seeds) * 100:.0f} % of the variance)")
         else:
             row.append("a larger test part")
         rows.append(row)
