@@ -46,7 +46,7 @@ drums: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile configs/drums.yaml
 
 report: demo
-	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+	$(BIN)/snakemake --cores $(CORES) --report results/report.html --report-stylesheet workflow/report/report.css
 
 # what docs/ shows, from the demo just run: config reference, stamped result tables, screenshots
 docs: demo

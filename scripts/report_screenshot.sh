@@ -5,7 +5,7 @@
 set -euo pipefail
 out="${1:-results/report.png}"
 snakemake="${SNAKEMAKE:-.venv/bin/snakemake}"
-"$snakemake" --cores 1 --report results/report.html
+"$snakemake" --cores 1 --report results/report.html --report-stylesheet workflow/report/report.css
 profile="$(mktemp -d)"
 trap 'rm -rf "$profile"' EXIT
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \

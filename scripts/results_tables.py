@@ -45,12 +45,23 @@ def commit() -> str:
                    else "")
 
 
+def summarized_by(experiment: str) -> str:
+    """The code that summarized the run (its summaries record it), or "" if none says."""
+    import json
+
+    for path in sorted((ROOT / "results" / experiment / "eval").glob("*/metrics.json")):
+        return json.loads(path.read_text()).get("summarized_by", "")
+    return ""
+
+
 def block(experiment: str) -> str:
     table = ROOT / "results" / experiment / "report" / "comparison.md"
     written = datetime.datetime.fromtimestamp(table.stat().st_mtime, datetime.UTC)
+    code = summarized_by(experiment)
     return (f"<!-- results:{experiment} -->\n"
-            f"`results/{experiment}/report/comparison.md` as written {written:%Y-%m-%d %H:%M} UTC "
-            f"at commit {commit()} on {machine()} (`scripts/results_tables.py`):\n\n"
+            f"`results/{experiment}/report/comparison.md` as written {written:%Y-%m-%d %H:%M} UTC"
+            f"{f' ({code})' if code else ''}, put here at commit {commit()} on {machine()} "
+            "(`scripts/results_tables.py`):\n\n"
             f"{table.read_text().strip()}\n<!-- /results:{experiment} -->")
 
 
