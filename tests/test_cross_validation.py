@@ -6,7 +6,7 @@ import copy
 import pandas as pd
 import pytest
 
-from .conftest import TINY, planned, snakemake, write_config
+from .conftest import TINY, planned, run_cli, snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -55,5 +55,11 @@ def test_kfold_cross_validates_every_fold_and_reports_over_folds(tmp_path):
     board = pd.read_csv(tmp_path / "results/leaderboard.csv")
     ours = board[board["experiment"] == "cv"]
     assert set(ours["split"]) == {"kfold"} and len(ours) == 2
+    # compare pairs runs on one test part: a summary over folds is one line pointing to the report
+    proc = run_cli("compare", "cv/small_avg", "cv/baseline", "--results", tmp_path / "results",
+                   check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "a summary over folds (split.method kfold): its differences are in the " \
+        "experiment's report/differences.csv" in proc.stderr, proc.stderr
     rerun = snakemake(tmp_path, "-n")
     assert rerun.returncode == 0 and planned(rerun) == {}, rerun.stdout[-2000:]
