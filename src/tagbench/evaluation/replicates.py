@@ -122,12 +122,18 @@ def read_summary(folder, what: str = "a variant") -> tuple[dict, Runs]:
     if f"{KEYS[0]}_ci95" not in metrics:
         raise DataError(f"{folder / 'metrics.json'}: has no intervals: it is one seed's file, "
                         f"not the summary of {what}")
-    if metrics.get("resample_by") == "fold":
-        raise DataError(f"{folder / 'metrics.json'}: a summary over folds (split.method kfold): "
-                        "its differences are in the experiment's report/differences.csv, paired "
-                        "over folds; compare pairs runs scored on one test part")
+    refuse_folds(metrics, folder / "metrics.json")
     return metrics, Runs.from_summary(metrics, read_csv_beside(folder / "bootstrap.csv", files),
                                       str(folder))
+
+
+def refuse_folds(metrics: dict, path) -> None:
+    """A summary over folds (split.method kfold) has no test resamples to pair: one line
+    pointing to where its differences are."""
+    if metrics.get("resample_by") == "fold":
+        raise DataError(f"{path}: a summary over folds (split.method kfold): its differences "
+                        "are in the experiment's report/differences.csv, paired over folds; "
+                        "compare pairs runs scored on one test part")
 
 
 # What two summaries' resamples must share to be paired: the test clips, the resample count and

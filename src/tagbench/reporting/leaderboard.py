@@ -19,7 +19,7 @@ from ..backbones import DEFAULT, backbone
 from ..core.atomic import atomic_path, write_text
 from ..core.errors import DataError
 from ..core.tag_lists import read_tag_list, shipped, tag_set_digest, tag_set_name
-from ..evaluation.replicates import read_summary, resampling
+from ..evaluation.replicates import read_summary, refuse_folds, resampling
 from ..evaluation.scoring import read_metrics, read_scored
 from ..evaluation.stats import KEYS, NO_VERDICT, difference, flag_families, pairwise, resampled
 
@@ -386,6 +386,9 @@ def compare_runs(results_dir, a: str, b: str, correction: str = "holm",
         if not pairs:
             raise DataError(f"experiments {a} and {b} share no variant name: compare "
                             "EXPERIMENT/VARIANT names instead")
+    for va, vb in pairs:
+        for folder in (left[va], right[vb]):
+            refuse_folds(read_metrics(folder / "metrics.json"), folder / "metrics.json")
     if deformation:
         left, right = _deformed(left, deformation), _deformed(right, deformation)
         pairs = [(va, vb) for va, vb in pairs if va in left and vb in right]
