@@ -592,9 +592,17 @@ def _corrected(values: np.ndarray, test_train: float, bounds, label: str, verdic
                     se, 0.0, label, verdict, n_seeds)
 
 
+CV_INTERVAL = "cross-validation t"  # how every cross-validated interval's label begins
+
+
+def cross_validated(interval: str) -> bool:
+    """Whether an interval label (a table's or a difference's `interval`) is over folds."""
+    return str(interval).startswith(CV_INTERVAL)
+
+
 def cv_label(runs: FoldRuns) -> str:
     seeds = "a deterministic row" if runs.seeds is None else f"{runs.n} seeds"
-    return (f"cross-validation t, {runs.points.shape[0]} folds x {seeds} "
+    return (f"{CV_INTERVAL}, {runs.points.shape[0]} folds x {seeds} "
             "(corrected: Nadeau & Bengio)")
 
 
@@ -614,7 +622,7 @@ def cv_difference(a: FoldRuns, b: FoldRuns, key: str) -> Estimate:
         raise DataError(f"the two rows were cross-validated on other folds ({len(a.folds)} vs "
                         f"{len(b.folds)}): rerun snakemake")
     too_few = a.too_few or b.too_few
-    label = f"cross-validation t, paired over {a.points.shape[0]} folds (corrected: Nadeau & Bengio)"
+    label = f"{CV_INTERVAL}, paired over {a.points.shape[0]} folds (corrected: Nadeau & Bengio)"
     return _corrected(a.fold_figures(key) - b.fold_figures(key), max(a.test_train, b.test_train),
                       (-1.0, 1.0), label + (f" ({too_few}: no verdict)" if too_few else ""),
                       not too_few, min(a.n, b.n) if a.seeds and b.seeds else max(a.n, b.n))

@@ -200,18 +200,26 @@ def write_comparison(variants, eval_dirs, model_files, out_dir, baseline_dir=Non
     if len(same) != 1:
         raise DataError("the summaries were bootstrapped on different test clips or resamples: "
                         "rerun snakemake so that they share one test part and evaluate settings")
-    table = pd.DataFrame(rows)[list(COLUMNS)]
-    with atomic_path(out / "comparison.csv") as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
-    write_text(out / "comparison.md", _markdown(table))
-    differences = pairwise(runs, settings.interval, settings.correction,
-                           floor=BASELINE if baseline_dir else None)
-    with atomic_path(out / "differences.csv") as tmp:
-        differences.to_csv(tmp, index=False, float_format="%.4f")
+    table, differences = _write_tables(out, rows, runs, settings,
+                                       BASELINE if baseline_dir else None)
     _draw(out / "comparison.png", _plot_comparison, table, variants, per_tag, runs)
     _draw(out / "forest.png", _plot_forest, differences)
     _draw(out / "per_tag_auc.png", _plot_per_tag, variants, per_tag)
     _draw(out / "roc_pr.png", _plot_roc_pr, folders)
+    return table, differences
+
+
+def _write_tables(out: Path, rows: list[dict], runs: dict, settings: BootstrapSettings,
+                  floor: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`comparison.csv`/`.md` from the rows and `differences.csv` from every pair of the runs
+    (`stats.pairwise`, which dispatches on seed-and-clip `Runs` or cross-validated `FoldRuns`)."""
+    table = pd.DataFrame(rows)[list(COLUMNS)]
+    with atomic_path(out / "comparison.csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4f")
+    write_text(out / "comparison.md", _markdown(table))
+    differences = pairwise(runs, settings.interval, settings.correction, floor=floor)
+    with atomic_path(out / "differences.csv") as tmp:
+        differences.to_csv(tmp, index=False, float_format="%.4f")
     return table, differences
 
 
@@ -263,13 +271,7 @@ def write_cross_validation(variants, seeds: dict, fold_dirs, out_dir, settings=N
                      settings.interval))
     out = root / "report"
     out.mkdir(parents=True, exist_ok=True)
-    table = pd.DataFrame(rows)[list(COLUMNS)]
-    with atomic_path(out / "comparison.csv") as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
-    write_text(out / "comparison.md", _markdown(table))
-    differences = pairwise(runs, settings.interval, settings.correction, floor=BASELINE)
-    with atomic_path(out / "differences.csv") as tmp:
-        differences.to_csv(tmp, index=False, float_format="%.4f")
+    table, differences = _write_tables(out, rows, runs, settings, BASELINE)
     _draw(out / "comparison.png", _plot_folds, table, runs)
     _draw(out / "forest.png", _plot_forest, differences)
     write_overview(dataset, folds[0] / "split", table, differences, out / "overview.rst",
@@ -296,12 +298,7 @@ def _plot_folds(table: pd.DataFrame, runs: dict, out: Path) -> None:
         ax.set_xticks(x, names, rotation=15)
         ax.set_title(f"{title} by fold")
         ax.grid(alpha=0.3, axis="y")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    _save_with_legend_below(fig, *axes[0].get_legend_handles_labels(), out)
 
 
 def _draw(out: Path, plot, *args) -> None:
@@ -362,13 +359,7 @@ def _plot_comparison(table: pd.DataFrame, variants, per_tag, runs: dict[str, Run
         ax.set_ylim(min(0.4, *shown) - 0.02, 1.01)
         ax.grid(alpha=0.3, axis="y")
     # one legend for both panels, below them: on the axes it hid the lowest points and ticks
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=8,
-               frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    _save_with_legend_below(fig, *axes[0].get_legend_handles_labels(), out)
 
 
 def _plot_forest(differences: pd.DataFrame, out: Path) -> None:
@@ -409,8 +400,15 @@ def _plot_forest(differences: pd.DataFrame, out: Path) -> None:
                           label="no verdict (too few seeds, test tracks or folds)")]
     if not (differences["family"] == NO_VERDICT).any():
         handles.pop()
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.4 / (1.4 + 0.36 * len(pairs)), 1, 1))  # the legend's 0.4 inch
+    _save_with_legend_below(fig, handles, [h.get_label() for h in handles], out)
+
+
+def _save_with_legend_below(fig, handles, labels, out: Path) -> None:
+    """One legend for every panel, in a strip 0.4 inch high below them (on the axes it hid the
+    lowest points and tick labels), and the figure written atomically."""
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.4 / fig.get_figheight(), 1, 1))
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)

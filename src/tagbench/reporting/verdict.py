@@ -18,7 +18,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..evaluation.stats import MIN_FOLDS, MIN_SEEDS, MIN_TRACKS, NO_VERDICT, projected_half_width
+from ..evaluation.stats import (
+    MIN_FOLDS,
+    MIN_SEEDS,
+    MIN_TRACKS,
+    NO_VERDICT,
+    cross_validated,
+    projected_half_width,
+)
 
 BASELINE = "baseline (floor)"
 
@@ -124,8 +131,8 @@ def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[li
         known = pd.notna(r["difference"])
         row = [f"{r['a']} - {r['b']}", f"{r['difference']:+.3f}" if known else "n/a",
                f"[{r['ci95_low']:+.3f}, {r['ci95_high']:+.3f}]" if known else "n/a"]
+        folds = cross_validated(r.get("interval", ""))
         if r["family"] == NO_VERDICT:
-            folds = str(r.get("interval", "")).startswith("cross-validation")
             rows.append(row + ["no verdict", "n/a", (
                 f"{MIN_FOLDS} folds or more" if folds else
                 f"{MIN_SEEDS} seeds and {MIN_TRACKS} test tracks or more")])
@@ -134,7 +141,7 @@ def resolution(differences: pd.DataFrame, key: str = "roc_auc_macro") -> list[li
         if pd.isna(r["half_width"]):
             rows.append(row + ["n/a", "n/a"])
             continue
-        if str(r.get("interval", "")).startswith("cross-validation"):  # folds hold every source
+        if folds:  # the folds hold every source of variation
             rows.append(row + [f"±{r['half_width']:.3f} ({int(r['df']) + 1} folds)",
                                "more tracks or repeats"])
             continue
