@@ -220,42 +220,31 @@ def same_recordings(kits_dir: str | Path, paths) -> list[set[int]]:
     Millo kits are versions of one Ludwig set), and a file hash misses a re-encoded copy; such a
     pair in train and test would score a recording the model heard."""
     prints = np.stack([_fingerprint(Path(kits_dir) / p) for p in paths])
-    close = np.argwhere(np.triu(prints @ prints.T, k=1) > SAME_RECORDING)
-    parent = list(range(len(paths)))
+    labels = _components(len(paths), np.argwhere(np.triu(prints @ prints.T, k=1) > SAME_RECORDING))
+    groups = [set(np.flatnonzero(labels == c).tolist()) for c in np.unique(labels)]
+    return [g for g in groups if len(g) > 1]
 
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
 
-    for i, j in close:
-        parent[root(int(j))] = root(int(i))
-    groups: dict[int, set[int]] = {}
-    for i in {int(k) for pair in close for k in pair}:
-        groups.setdefault(root(i), set()).add(i)
-    return [g for g in groups.values() if len(g) > 1]
+def _components(n: int, pairs) -> np.ndarray:
+    """Each of n items' connected component, given the linked (i, j) pairs."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
 
 
 def _merged_tracks(tracks: list[str], groups: list[set[int]]) -> list[str]:
     """Each clip's track, the tracks (instruments) that share a recording joined into one
     (`kitA/Cowbell + kitB/Cowbell`), so the split keeps all their layers on one side."""
-    parent = {t: t for t in tracks}
-
-    def root(t):
-        while parent[t] != t:
-            t = parent[t]
-        return t
-
-    for group in groups:
-        first, *rest = sorted(tracks[i] for i in group)
-        for other in rest:
-            a, b = sorted((root(first), root(other)))
-            parent[b] = a
-    members: dict[str, set[str]] = {}
-    for t in tracks:
-        members.setdefault(root(t), set()).add(t)
-    return [" + ".join(sorted(members[root(t)])) for t in tracks]
+    names = sorted(set(tracks))
+    index = {t: i for i, t in enumerate(names)}
+    links = [(index[tracks[i]], index[tracks[j]]) for g in groups for i in g for j in g]
+    labels = _components(len(names), links)
+    joined = {c: " + ".join(t for t, label in zip(names, labels, strict=True) if label == c)
+              for c in set(labels)}
+    return [joined[labels[index[t]]] for t in tracks]
 
 
 def _replace_if_changed(path: Path, write) -> None:
