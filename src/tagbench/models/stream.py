@@ -19,7 +19,22 @@ import numpy as np
 import pescador
 
 
-def _clip_patches(store, clip: int, rng: np.random.Generator):
+class _ByReference:
+    """An argument a pescador Streamer passes on as is. A Streamer deep-copies its arguments
+    each time the mux activates it: for a store that copied every clip's index and reopened its
+    HDF5 files on each activation, most of the stream's time (benchmarks/training.py)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _clip_patches(store: _ByReference, clip: int, rng: np.random.Generator):
+    store = store.value
     labels = store.labels[clip].astype(np.float32)
     for patch in store.random_patches(clip, rng):
         yield {"x": patch, "y": labels}
@@ -32,7 +47,8 @@ def patch_stream(store, n_active: int, seed, rate: float = 16.0):
     # One generator shared by all streamers: a reactivated clip draws new windows, and the
     # whole stream is reproducible from the seed (it is consumed in one thread).
     rng = np.random.default_rng(seed)
-    streamers = [pescador.Streamer(_clip_patches, store, i, rng) for i in range(len(store))]
+    shared = _ByReference(store)
+    streamers = [pescador.Streamer(_clip_patches, shared, i, rng) for i in range(len(store))]
     return pescador.StochasticMux(streamers, n_active=min(n_active, len(streamers)), rate=rate,
                                   mode="with_replacement", random_state=int(rng.integers(2**31)))
 
