@@ -71,3 +71,21 @@ def test_an_epochs_batches_do_not_depend_on_where_training_started(tmp_path):
     for (xa, ya), (xb, yb) in zip(from_start[steps:], resumed, strict=True):
         assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
     assert not np.array_equal(from_start[0][0], from_start[steps][0])  # epochs differ
+
+
+def test_windows_are_drawn_uniformly_across_clips_and_activations(tmp_path):
+    """Every window position is drawn about equally often. The mux re-activates a clip many
+    times an epoch, and each activation must continue one shared random sequence: a copy of it
+    per activation replays the same few positions for every clip."""
+    n_clips, frames, length = 30, 96, 196  # 101 window positions per clip
+    with ShardWriter(tmp_path / "000.h5", ["t"], FeatureSettings(dtype="float32")) as w:
+        for k in range(n_clips):
+            mel = np.zeros((length, 64), np.float32)
+            mel[:, 0] = np.arange(length)  # a window's first frame names its position
+            w.add(str(k), f"{k}.mp3", np.array([k % 2], np.uint8), mel)
+    stream = batch_stream(FeatureStore([tmp_path / "000.h5"]), batch_size=32, n_active=5, seed=0)
+    starts = np.concatenate([next(stream)[0][:, 0, 0] for _ in range(200)]).astype(int)
+    counts = np.bincount(starts, minlength=length - frames + 1)
+    expected = len(starts) / len(counts)  # ~63 per position
+    assert len(counts) == length - frames + 1 and (counts > 0).all()
+    assert counts.max() < 2 * expected and counts.min() > expected / 2

@@ -21,8 +21,9 @@ import pescador
 
 class _ByReference:
     """An argument a pescador Streamer passes on as is. A Streamer deep-copies its arguments
-    each time the mux activates it: for a store that copied every clip's index and reopened its
-    HDF5 files on each activation, most of the stream's time (benchmarks/training.py)."""
+    each time the mux activates it: a copied random generator replays the same windows at every
+    activation of every clip, and a copied store copies every clip's index and reopens its HDF5
+    files (most of the stream's time)."""
 
     __slots__ = ("value",)
 
@@ -33,8 +34,8 @@ class _ByReference:
         return self
 
 
-def _clip_patches(store: _ByReference, clip: int, rng: np.random.Generator):
-    store = store.value
+def _clip_patches(store: _ByReference, clip: int, rng: _ByReference):
+    store, rng = store.value, rng.value
     labels = store.labels[clip].astype(np.float32)
     for patch in store.random_patches(clip, rng):
         yield {"x": patch, "y": labels}
@@ -47,8 +48,9 @@ def patch_stream(store, n_active: int, seed, rate: float = 16.0):
     # One generator shared by all streamers: a reactivated clip draws new windows, and the
     # whole stream is reproducible from the seed (it is consumed in one thread).
     rng = np.random.default_rng(seed)
-    shared = _ByReference(store)
-    streamers = [pescador.Streamer(_clip_patches, shared, i, rng) for i in range(len(store))]
+    shared_store, shared_rng = _ByReference(store), _ByReference(rng)
+    streamers = [pescador.Streamer(_clip_patches, shared_store, i, shared_rng)
+                 for i in range(len(store))]
     return pescador.StochasticMux(streamers, n_active=min(n_active, len(streamers)), rate=rate,
                                   mode="with_replacement", random_state=int(rng.integers(2**31)))
 
