@@ -12,6 +12,7 @@ Importing this module imports Keras: call `runtime.configure_tensorflow` first (
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shutil
 import sys
@@ -38,18 +39,29 @@ HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "roc_auc", "pr_auc", "valid_loss
 
 
 def input_dataset(store, batch_size: int, n_active: int, seed: int, steps: int,
-                  first_epoch: int = 0):
+                  first_epoch: int = 0, chunk: int = 16):
     """The per-epoch pescador batches (`stream.epoch_batches`) as a prefetching tf.data
     pipeline: batches are drawn in a background thread while the model trains on the previous
-    one (benchmarks/training.py)."""
+    one (benchmarks/training.py).
+
+    The generator hands over `chunk` batches at a time, which tf.data splits again: each call
+    into Python from tf.data's thread costs ~2 ms, more than a cached head's training step.
+    Autotuning is off (nothing here has a parallelism to tune): its thread made the iterator's
+    teardown at the end of `fit` wait ~2 s in a third of the jobs."""
     import tensorflow as tf
 
-    signature = (tf.TensorSpec((None, *store.patch_shape), tf.float32),
-                 tf.TensorSpec((None, len(store.tags)), tf.float32))
-    dataset = tf.data.Dataset.from_generator(
-        lambda: epoch_batches(store, batch_size, n_active, seed, steps, first_epoch),
-        output_signature=signature)
-    return dataset.prefetch(4)
+    def chunks():
+        batches = epoch_batches(store, batch_size, n_active, seed, steps, first_epoch)
+        while True:
+            xs, ys = zip(*itertools.islice(batches, chunk), strict=True)
+            yield np.stack(xs), np.stack(ys)
+
+    signature = (tf.TensorSpec((None, None, *store.patch_shape), tf.float32),
+                 tf.TensorSpec((None, None, len(store.tags)), tf.float32))
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    dataset = tf.data.Dataset.from_generator(chunks, output_signature=signature)
+    return dataset.unbatch().prefetch(4).with_options(options)
 
 
 def compile_model(model, settings: TrainSettings, n_tags: int) -> None:
