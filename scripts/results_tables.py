@@ -1,12 +1,14 @@
-"""Put the result tables of finished runs into docs/results.md, stamped with the commit, the
-machine and the date, so that no figure in the docs is typed by hand.
+"""Put the result tables of finished runs into the docs, stamped with the commit, the machine
+and the date, so that no figure in the docs is typed by hand.
 
     python scripts/results_tables.py [EXPERIMENT ...]   (default: every results/*/report/)
 
-Each experiment's `results/{experiment}/report/comparison.md` (what its report rule wrote) goes
-between the markers `<!-- results:{experiment} -->` and `<!-- /results:{experiment} -->` of
-docs/results.md (appended at the end when the page has none), under a line naming where it came
-from. `make docs` runs it after `make demo`.
+Each table an experiment's report rules wrote goes between its markers on its page (appended at
+the end when the page has none), under a line naming where it came from:
+`results/{experiment}/report/comparison.md` between `<!-- results:{experiment} -->` and
+`<!-- /results:{experiment} -->` of docs/results.md, and `robustness.md` (config `robustness`)
+between `<!-- robustness:{experiment} -->` and `<!-- /robustness:{experiment} -->` of
+docs/statistics.md. `make docs` runs it after `make demo`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = ROOT / "docs" / "results.md"
+# a report's table -> (its marker, the page that shows it, the heading it gets when appended)
+TABLES = {
+    "comparison.md": ("results", ROOT / "docs" / "results.md", "`{}`, as last run"),
+    "robustness.md": ("robustness", ROOT / "docs" / "statistics.md",
+                      "`{}` on degraded audio, as last run"),
+}
 
 
 def machine() -> str:
@@ -54,15 +61,28 @@ def summarized_by(experiment: str) -> str:
     return ""
 
 
-def block(experiment: str) -> str:
-    table = ROOT / "results" / experiment / "report" / "comparison.md"
+def block(experiment: str, name: str, marker: str) -> str:
+    table = ROOT / "results" / experiment / "report" / name
     written = datetime.datetime.fromtimestamp(table.stat().st_mtime, datetime.UTC)
     code = summarized_by(experiment)
-    return (f"<!-- results:{experiment} -->\n"
-            f"`results/{experiment}/report/comparison.md` as written {written:%Y-%m-%d %H:%M} UTC"
+    # the file's own title, if any, would be a heading of the page: the stamp names the file
+    body = re.sub(r"\A# [^\n]*\n+", "", table.read_text().strip())
+    return (f"<!-- {marker}:{experiment} -->\n"
+            f"`results/{experiment}/report/{name}` as written {written:%Y-%m-%d %H:%M} UTC"
             f"{f' ({code})' if code else ''}, put here at commit {commit()} on {machine()} "
             "(`scripts/results_tables.py`):\n\n"
-            f"{table.read_text().strip()}\n<!-- /results:{experiment} -->")
+            f"{body}\n<!-- /{marker}:{experiment} -->")
+
+
+def stamp(text: str, experiment: str, name: str) -> str:
+    """The page's text with the experiment's table put between its markers (or appended)."""
+    marker, _, heading = TABLES[name]
+    new = block(experiment, name, marker)
+    marked = re.compile(rf"<!-- {marker}:{re.escape(experiment)} -->.*?"
+                        rf"<!-- /{marker}:{re.escape(experiment)} -->", re.S)
+    if marked.search(text):
+        return marked.sub(lambda _: new, text)
+    return text.rstrip() + f"\n\n### {heading.format(experiment)}\n\n{new}\n"
 
 
 def main(experiments: list[str]) -> int:
@@ -72,17 +92,13 @@ def main(experiments: list[str]) -> int:
     if not experiments:
         print("no results/*/report/comparison.md: run snakemake first", file=sys.stderr)
         return 1
-    text = PAGE.read_text()
-    for experiment in experiments:
-        new = block(experiment)
-        marked = re.compile(rf"<!-- results:{re.escape(experiment)} -->.*?"
-                            rf"<!-- /results:{re.escape(experiment)} -->", re.S)
-        if marked.search(text):
-            text = marked.sub(lambda _, new=new: new, text)
-        else:
-            text = text.rstrip() + f"\n\n### `{experiment}`, as last run\n\n{new}\n"
-        print(f"docs/results.md: {experiment}")
-    PAGE.write_text(text if text.endswith("\n") else text + "\n")
+    for name, (_, page, _) in TABLES.items():
+        text = page.read_text()
+        for experiment in experiments:
+            if (ROOT / "results" / experiment / "report" / name).is_file():
+                text = stamp(text, experiment, name)
+                print(f"{page.relative_to(ROOT)}: {experiment}'s {name}")
+        page.write_text(text if text.endswith("\n") else text + "\n")
     return 0
 
 

@@ -1,16 +1,21 @@
-"""The docs that are generated stay true: the configuration reference is the schema's."""
+"""The docs that are generated stay true: the configuration reference is the schema's, and
+run tables land between their markers."""
 
 import importlib.util
 
 from .conftest import ROOT
 
 
-def _reference_module():
-    spec = importlib.util.spec_from_file_location("config_reference",
-                                                  ROOT / "scripts" / "config_reference.py")
+def _load(name):
+    """A script of scripts/ as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _reference_module():
+    return _load("config_reference")
 
 
 def test_the_configuration_reference_is_the_schemas():
@@ -42,3 +47,31 @@ def test_every_config_key_is_in_the_reference_with_a_description():
         assert f"| `{key}` |" in text or f"## `{key}`" in text, key
         if not node.get("properties"):
             assert node.get("description"), f"config key {key} has no description in the schema"
+
+
+def test_result_tables_go_between_their_markers_with_a_stamp(tmp_path, monkeypatch):
+    """What a run's report wrote replaces the block between its page's markers, text around it
+    untouched; a table whose page has no markers is appended under a heading."""
+    tables = _load("results_tables")
+    report = tmp_path / "results" / "demo" / "report"
+    report.mkdir(parents=True)
+    (report / "comparison.md").write_text("| variant | ROC-AUC |\n|---|---|\n| a | 0.91 |\n")
+    (report / "robustness.md").write_text("# Robustness\n\n| variant | clean |\n|---|---|\n| a | 0.91 |\n")
+    results, statistics = tmp_path / "results.md", tmp_path / "statistics.md"
+    results.write_text("intro\n<!-- results:demo -->\nold table\n<!-- /results:demo -->\nafter\n")
+    statistics.write_text("robustness prose\n")
+    monkeypatch.setattr(tables, "ROOT", tmp_path)
+    monkeypatch.setattr(tables, "TABLES", {
+        "comparison.md": ("results", results, "`{}`, as last run"),
+        "robustness.md": ("robustness", statistics, "`{}` on degraded audio, as last run")})
+
+    assert tables.main([]) == 0
+    text = results.read_text()
+    assert text.startswith("intro\n<!-- results:demo -->\n`results/demo/report/comparison.md` "
+                           "as written ")
+    assert "| a | 0.91 |\n<!-- /results:demo -->\nafter\n" in text and "old table" not in text
+    appended = statistics.read_text()
+    assert appended.startswith("robustness prose\n\n### `demo` on degraded audio, as last run\n")
+    assert "<!-- robustness:demo -->" in appended and "| variant | clean |" in appended
+    assert "# Robustness" not in appended  # the stamp names the file; its title is no heading
+    assert tables.main([]) == 0 and statistics.read_text().count("<!-- robustness:demo -->") == 1
