@@ -28,6 +28,8 @@ TABLES = {
     "robustness.md": ("robustness", ROOT / "docs" / "statistics.md",
                       "`{}` on degraded audio, as last run"),
 }
+# a report's table -> the summaries it was written from (glob below results/{experiment}/eval/)
+SUMMARIES = {"comparison.md": "*/metrics.json", "robustness.md": "*/robustness/*/metrics.json"}
 
 
 def machine() -> str:
@@ -52,19 +54,33 @@ def commit() -> str:
                    else "")
 
 
-def summarized_by(experiment: str) -> str:
-    """The code that summarized the run (its summaries record it), or "" if none says."""
+def summaries(experiment: str, name: str) -> list[Path]:
+    return sorted((ROOT / "results" / experiment / "eval").glob(SUMMARIES[name]))
+
+
+def summarized_by(experiment: str, name: str) -> str:
+    """The code that summarized what the table shows (its summaries record it), or ""."""
     import json
 
-    for path in sorted((ROOT / "results" / experiment / "eval").glob("*/metrics.json")):
+    for path in summaries(experiment, name):
         return json.loads(path.read_text()).get("summarized_by", "")
     return ""
+
+
+def stale(experiment: str, name: str) -> bool:
+    """Whether a table besides the comparison is older than the clean summaries: a robustness
+    table left from before the last `make demo` (which does not rebuild it) no longer
+    describes the run's models."""
+    table = ROOT / "results" / experiment / "report" / name
+    clean = summaries(experiment, "comparison.md")
+    return (name != "comparison.md" and bool(clean)
+            and table.stat().st_mtime < max(p.stat().st_mtime for p in clean))
 
 
 def block(experiment: str, name: str, marker: str) -> str:
     table = ROOT / "results" / experiment / "report" / name
     written = datetime.datetime.fromtimestamp(table.stat().st_mtime, datetime.UTC)
-    code = summarized_by(experiment)
+    code = summarized_by(experiment, name)
     # the file's own title, if any, would be a heading of the page: the stamp names the file
     body = re.sub(r"\A# [^\n]*\n+", "", table.read_text().strip())
     return (f"<!-- {marker}:{experiment} -->\n"
@@ -93,12 +109,19 @@ def main(experiments: list[str]) -> int:
         print("no results/*/report/comparison.md: run snakemake first", file=sys.stderr)
         return 1
     for name, (_, page, _) in TABLES.items():
-        text = page.read_text()
+        text = before = page.read_text()
         for experiment in experiments:
-            if (ROOT / "results" / experiment / "report" / name).is_file():
-                text = stamp(text, experiment, name)
-                print(f"{page.relative_to(ROOT)}: {experiment}'s {name}")
-        page.write_text(text if text.endswith("\n") else text + "\n")
+            if not (ROOT / "results" / experiment / "report" / name).is_file():
+                continue
+            if stale(experiment, name):
+                print(f"results/{experiment}/report/{name} is older than the run's summaries: "
+                      f"left out of {page.relative_to(ROOT)} (rerun its config first)",
+                      file=sys.stderr)
+                continue
+            text = stamp(text, experiment, name)
+            print(f"{page.relative_to(ROOT)}: {experiment}'s {name}")
+        if text != before:
+            page.write_text(text if text.endswith("\n") else text + "\n")
     return 0
 
 

@@ -2,6 +2,7 @@
 run tables land between their markers."""
 
 import importlib.util
+import os
 
 from .conftest import ROOT
 
@@ -61,9 +62,9 @@ def test_result_tables_go_between_their_markers_with_a_stamp(tmp_path, monkeypat
     results.write_text("intro\n<!-- results:demo -->\nold table\n<!-- /results:demo -->\nafter\n")
     statistics.write_text("robustness prose\n")
     monkeypatch.setattr(tables, "ROOT", tmp_path)
-    monkeypatch.setattr(tables, "TABLES", {
-        "comparison.md": ("results", results, "`{}`, as last run"),
-        "robustness.md": ("robustness", statistics, "`{}` on degraded audio, as last run")})
+    pages = {"comparison.md": results, "robustness.md": statistics}
+    monkeypatch.setattr(tables, "TABLES", {name: (marker, pages[name], heading)
+                                           for name, (marker, _, heading) in tables.TABLES.items()})
 
     assert tables.main([]) == 0
     text = results.read_text()
@@ -75,3 +76,21 @@ def test_result_tables_go_between_their_markers_with_a_stamp(tmp_path, monkeypat
     assert "<!-- robustness:demo -->" in appended and "| variant | clean |" in appended
     assert "# Robustness" not in appended  # the stamp names the file; its title is no heading
     assert tables.main([]) == 0 and statistics.read_text().count("<!-- robustness:demo -->") == 1
+
+    # a later clean run leaves the robustness table behind: it is not stamped as the run's
+    summary = tmp_path / "results" / "demo" / "eval" / "a" / "metrics.json"
+    summary.parent.mkdir(parents=True)
+    summary.write_text('{"summarized_by": "code 1"}')
+    (report / "robustness.md").write_text("| variant | clean |\n|---|---|\n| a | 0.50 |\n")
+    os.utime(report / "robustness.md", (1, 1))
+    assert tables.main([]) == 0
+    assert "0.50" not in statistics.read_text() and "(code 1)" in results.read_text()
+
+
+def test_the_docs_pages_hold_the_demos_markers():
+    """Without its markers a page would get the demo's table appended at its end, away from
+    the prose that reads it."""
+    tables = _load("results_tables")
+    for marker, page, _ in tables.TABLES.values():
+        text = page.read_text()
+        assert f"<!-- {marker}:demo -->" in text and f"<!-- /{marker}:demo -->" in text, page

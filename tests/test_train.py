@@ -167,3 +167,24 @@ def test_a_state_resumes_only_on_the_same_code_and_data(tiny_features, tmp_path,
     log = rerun(shards, state)
     assert "discarding the saved training state" in log and "resuming" not in log
     assert pd.read_csv(state.parent / "m" / "history.csv")["epoch"].tolist() == [1, 2]
+
+
+def test_the_training_pipeline_hands_over_the_streams_batches_unchanged(tmp_path):
+    """tf.data gets the batches a few at a time and splits them again: the model must see the
+    stream's batches, in order, across chunk and epoch boundaries, from any first epoch."""
+    from itertools import islice
+
+    from tagbench.models.stream import epoch_batches
+    from tagbench.models.train import input_dataset
+
+    from .test_stream import labelled_store
+
+    store, _ = labelled_store(tmp_path)
+    for first_epoch in (0, 2):
+        expected = list(islice(epoch_batches(store, 8, 4, seed=5, steps=3,
+                                             first_epoch=first_epoch), 7))
+        dataset = input_dataset(store, 8, 4, seed=5, steps=3, first_epoch=first_epoch, chunk=2)
+        got = [(x.numpy(), y.numpy()) for x, y in dataset.take(7)]
+        assert len(got) == 7
+        for (xa, ya), (xb, yb) in zip(expected, got, strict=True):
+            assert np.array_equal(xa, xb) and np.array_equal(ya, yb)

@@ -51,9 +51,10 @@ def input_dataset(store, batch_size: int, n_active: int, seed: int, steps: int,
     import tensorflow as tf
 
     def chunks():
+        # every batch has batch_size rows (pescador's buffer_stream yields no partial batch)
         batches = epoch_batches(store, batch_size, n_active, seed, steps, first_epoch)
-        while True:
-            xs, ys = zip(*itertools.islice(batches, chunk), strict=True)
+        while group := list(itertools.islice(batches, chunk)):
+            xs, ys = zip(*group, strict=True)
             yield np.stack(xs), np.stack(ys)
 
     signature = (tf.TensorSpec((None, None, *store.patch_shape), tf.float32),
