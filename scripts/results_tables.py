@@ -8,7 +8,10 @@ the end when the page has none), under a line naming where it came from:
 `results/{experiment}/report/comparison.md` between `<!-- results:{experiment} -->` and
 `<!-- /results:{experiment} -->` of docs/results.md, and `robustness.md` (config `robustness`)
 between `<!-- robustness:{experiment} -->` and `<!-- /robustness:{experiment} -->` of
-docs/statistics.md. `make docs` runs it after `make demo`.
+docs/statistics.md. A robustness table older than the run's clean summaries (a later `make demo`
+does not rebuild it) is left out, with a line saying so; a block whose table and its time are
+what the page holds already is left as it is, so a new commit alone rewrites nothing. `make docs`
+runs it after `make demo`.
 """
 
 from __future__ import annotations
@@ -90,13 +93,21 @@ def block(experiment: str, name: str, marker: str) -> str:
             f"{body}\n<!-- /{marker}:{experiment} -->")
 
 
+def _unplaced(block_text: str) -> str:
+    return re.sub(r", put here at commit .*? on .*? \(`scripts/results_tables.py`\)", "", block_text)
+
+
 def stamp(text: str, experiment: str, name: str) -> str:
     """The page's text with the experiment's table put between its markers (or appended)."""
     marker, _, heading = TABLES[name]
     new = block(experiment, name, marker)
     marked = re.compile(rf"<!-- {marker}:{re.escape(experiment)} -->.*?"
                         rf"<!-- /{marker}:{re.escape(experiment)} -->", re.S)
-    if marked.search(text):
+    old = marked.search(text)
+    if old:
+        # the same table from the same run: keep the commit it was first put here at
+        if _unplaced(old.group(0)) == _unplaced(new):
+            return text
         return marked.sub(lambda _: new, text)
     return text.rstrip() + f"\n\n### {heading.format(experiment)}\n\n{new}\n"
 

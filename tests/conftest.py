@@ -195,3 +195,19 @@ def write_part(path, text: str) -> Path:
     path.write_text(text)
     write_sealed(path.parent / "split.json", {}, [path])
     return path
+
+
+def labelled_store(tmp_path, n_clips=30, n_tags=4):
+    """A feature store and its labels for the stream's tests: clip k's log-mel is constant k and
+    its labels are k's bits, so a patch must match its labels."""
+    from tagbench.features.shards import FeatureStore, ShardWriter
+    from tagbench.settings.config import FeatureSettings
+
+    rng = np.random.default_rng(0)
+    mels = [np.full((int(rng.integers(96, 300)), 64), k, np.float32) for k in range(n_clips)]
+    labels = np.array([[(k >> b) & 1 for b in range(n_tags)] for k in range(n_clips)], np.uint8)
+    path = tmp_path / "000.h5"
+    with ShardWriter(path, [f"t{b}" for b in range(n_tags)], FeatureSettings(dtype="float32")) as w:
+        for k, mel in enumerate(mels):
+            w.add(str(k), f"{k}.mp3", labels[k], mel)
+    return FeatureStore([path]), labels

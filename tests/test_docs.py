@@ -52,7 +52,8 @@ def test_every_config_key_is_in_the_reference_with_a_description():
 
 def test_result_tables_go_between_their_markers_with_a_stamp(tmp_path, monkeypatch):
     """What a run's report wrote replaces the block between its page's markers, text around it
-    untouched; a table whose page has no markers is appended under a heading."""
+    untouched; a table whose page has no markers is appended under a heading; a robustness
+    table older than the clean summaries is left out."""
     tables = _load("results_tables")
     report = tmp_path / "results" / "demo" / "report"
     report.mkdir(parents=True)
@@ -62,6 +63,7 @@ def test_result_tables_go_between_their_markers_with_a_stamp(tmp_path, monkeypat
     results.write_text("intro\n<!-- results:demo -->\nold table\n<!-- /results:demo -->\nafter\n")
     statistics.write_text("robustness prose\n")
     monkeypatch.setattr(tables, "ROOT", tmp_path)
+    monkeypatch.setattr(tables, "commit", lambda: "c0ffee1")
     pages = {"comparison.md": results, "robustness.md": statistics}
     monkeypatch.setattr(tables, "TABLES", {name: (marker, pages[name], heading)
                                            for name, (marker, _, heading) in tables.TABLES.items()})
@@ -77,6 +79,10 @@ def test_result_tables_go_between_their_markers_with_a_stamp(tmp_path, monkeypat
     assert "# Robustness" not in appended  # the stamp names the file; its title is no heading
     assert tables.main([]) == 0 and statistics.read_text().count("<!-- robustness:demo -->") == 1
 
+    # a new commit alone rewrites nothing: the block keeps the commit it was put here at
+    monkeypatch.setattr(tables, "commit", lambda: "dec0de2")
+    assert tables.main([]) == 0 and "put here at commit c0ffee1" in results.read_text()
+
     # a later clean run leaves the robustness table behind: it is not stamped as the run's
     summary = tmp_path / "results" / "demo" / "eval" / "a" / "metrics.json"
     summary.parent.mkdir(parents=True)
@@ -85,6 +91,14 @@ def test_result_tables_go_between_their_markers_with_a_stamp(tmp_path, monkeypat
     os.utime(report / "robustness.md", (1, 1))
     assert tables.main([]) == 0
     assert "0.50" not in statistics.read_text() and "(code 1)" in results.read_text()
+
+    # rerun: the robustness stamp names the code that summarized the deformed parts
+    deformed = summary.parent / "robustness" / "noise" / "metrics.json"
+    deformed.parent.mkdir(parents=True)
+    deformed.write_text('{"summarized_by": "code 2"}')
+    (report / "robustness.md").write_text("| variant | clean |\n|---|---|\n| a | 0.50 |\n")
+    assert tables.main([]) == 0
+    assert "0.50" in statistics.read_text() and "(code 2)" in statistics.read_text()
 
 
 def test_the_docs_pages_hold_the_demos_markers():

@@ -4,17 +4,7 @@ from tagbench.features.shards import FeatureStore, ShardWriter
 from tagbench.models.stream import batch_stream, steps_per_epoch
 from tagbench.settings.config import FeatureSettings
 
-
-def labelled_store(tmp_path, n_clips=30, n_tags=4):
-    """Clip k's log-mel is constant k and its labels are k's bits: patches must match labels."""
-    rng = np.random.default_rng(0)
-    mels = [np.full((int(rng.integers(96, 300)), 64), k, np.float32) for k in range(n_clips)]
-    labels = np.array([[(k >> b) & 1 for b in range(n_tags)] for k in range(n_clips)], np.uint8)
-    path = tmp_path / "000.h5"
-    with ShardWriter(path, [f"t{b}" for b in range(n_tags)], FeatureSettings(dtype="float32")) as w:
-        for k, mel in enumerate(mels):
-            w.add(str(k), f"{k}.mp3", labels[k], mel)
-    return FeatureStore([path]), labels
+from .conftest import labelled_store
 
 
 def test_batches_have_shapes_and_aligned_labels(tmp_path):
@@ -89,7 +79,6 @@ def test_windows_are_drawn_uniformly_across_clips_and_activations(tmp_path):
     expected = len(starts) / len(counts)  # ~63 per position
     assert len(counts) == length - frames + 1 and (counts > 0).all()
     assert counts.max() < 2 * expected and counts.min() > expected / 2
-
 
 
 def test_a_clips_streamer_gets_the_store_itself_not_a_copy(tmp_path):

@@ -177,7 +177,7 @@ def test_the_training_pipeline_hands_over_the_streams_batches_unchanged(tmp_path
     from tagbench.models.stream import epoch_batches
     from tagbench.models.train import input_dataset
 
-    from .test_stream import labelled_store
+    from .conftest import labelled_store
 
     store, _ = labelled_store(tmp_path)
     for first_epoch in (0, 2):
