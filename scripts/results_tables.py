@@ -57,6 +57,10 @@ def commit() -> str:
                    else "")
 
 
+def _report(experiment: str, name: str) -> Path:
+    return ROOT / "results" / experiment / "report" / name
+
+
 def summaries(experiment: str, name: str) -> list[Path]:
     return sorted((ROOT / "results" / experiment / "eval").glob(SUMMARIES[name]))
 
@@ -74,14 +78,14 @@ def stale(experiment: str, name: str) -> bool:
     """Whether a table besides the comparison is older than the clean summaries: a robustness
     table left from before the last `make demo` (which does not rebuild it) no longer
     describes the run's models."""
-    table = ROOT / "results" / experiment / "report" / name
+    table = _report(experiment, name)
     clean = summaries(experiment, "comparison.md")
     return (name != "comparison.md" and bool(clean)
             and table.stat().st_mtime < max(p.stat().st_mtime for p in clean))
 
 
 def block(experiment: str, name: str, marker: str) -> str:
-    table = ROOT / "results" / experiment / "report" / name
+    table = _report(experiment, name)
     written = datetime.datetime.fromtimestamp(table.stat().st_mtime, datetime.UTC)
     code = summarized_by(experiment, name)
     # the file's own title, if any, would be a heading of the page: the stamp names the file
@@ -122,7 +126,7 @@ def main(experiments: list[str]) -> int:
     for name, (_, page, _) in TABLES.items():
         text = before = page.read_text()
         for experiment in experiments:
-            if not (ROOT / "results" / experiment / "report" / name).is_file():
+            if not _report(experiment, name).is_file():
                 continue
             if stale(experiment, name):
                 print(f"results/{experiment}/report/{name} is older than the run's summaries: "
