@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate what docs/ shows from a finished `make demo` (run in the project folder): the
-# configuration reference, the result tables (stamped), the demo's forest plot (and its
-# robustness figure, when that config has run), and screenshots of the HTML report at
+# configuration reference, the result tables (stamped) with the demo's forest plot and (when
+# that config has run) its robustness figure, and screenshots of the HTML report at
 # 1440 x 900 and at a phone's width (390 x 844). Needs Debian's chromium for the screenshots
 # (apt-get install chromium); the rest needs only the venv.
 #   make docs
@@ -9,13 +9,6 @@ set -euo pipefail
 python="${PYTHON:-.venv/bin/python}"
 "$python" scripts/config_reference.py
 "$python" scripts/results_tables.py
-cp results/demo/report/forest.png docs/demo_forest.png
-# after `snakemake --configfile configs/robustness.yaml` (docs/statistics.md, "Robustness"); a
-# figure older than the clean summaries is from models this run replaced: left out
-newest_summary=$(ls -t results/demo/eval/*/metrics.json | head -1)
-if [ results/demo/report/robustness.png -nt "$newest_summary" ]; then
-    cp results/demo/report/robustness.png docs/robustness_demo.png
-fi
 bash scripts/report_screenshot.sh docs/report_overview.png
 WINDOW=390,844 bash scripts/report_screenshot.sh docs/report_phone.png
 echo "docs: configuration.md, results.md, statistics.md, demo_forest.png, robustness_demo.png (when run), report_overview.png, report_phone.png"

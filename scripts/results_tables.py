@@ -9,9 +9,10 @@ the end when the page has none), under a line naming where it came from:
 `<!-- /results:{experiment} -->` of docs/results.md, and `robustness.md` (config `robustness`)
 between `<!-- robustness:{experiment} -->` and `<!-- /robustness:{experiment} -->` of
 docs/statistics.md. A robustness table older than the run's clean summaries (a later `make demo`
-does not rebuild it) is left out, with a line saying so; a block whose table and its time are
-what the page holds already is left as it is, so a new commit alone rewrites nothing. `make docs`
-runs it after `make demo`.
+does not rebuild it) is left out, with a line saying so, and so is its figure; a block whose
+table and its time are what the page holds already is left as it is, so a new commit alone
+rewrites nothing. The demo's figure beside each table (`FIGURES`) is copied into docs/ with it.
+`make docs` runs it after `make demo`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import datetime
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +35,9 @@ TABLES = {
 }
 # a report's table -> the summaries it was written from (glob below results/{experiment}/eval/)
 SUMMARIES = {"comparison.md": "*/metrics.json", "robustness.md": "*/robustness/*/metrics.json"}
+# a report's table -> the demo's figure that docs/ shows beside it (its report/ and docs/ names)
+FIGURES = {"comparison.md": ("forest.png", "demo_forest.png"),
+           "robustness.md": ("robustness.png", "robustness_demo.png")}
 
 
 def machine() -> str:
@@ -135,6 +140,10 @@ def main(experiments: list[str]) -> int:
                 continue
             text = stamp(text, experiment, name)
             print(f"{page.relative_to(ROOT)}: {experiment}'s {name}")
+            figure, shown = FIGURES[name]
+            if experiment == "demo" and _report(experiment, figure).is_file():
+                shutil.copyfile(_report(experiment, figure), ROOT / "docs" / shown)
+                print(f"docs/{shown}")
         if text != before:
             page.write_text(text if text.endswith("\n") else text + "\n")
     return 0

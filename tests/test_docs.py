@@ -53,12 +53,15 @@ def test_every_config_key_is_in_the_reference_with_a_description():
 def test_result_tables_go_between_their_markers_with_a_stamp(tmp_path, monkeypatch):
     """What a run's report wrote replaces the block between its page's markers, text around it
     untouched; a table whose page has no markers is appended under a heading; a robustness
-    table older than the clean summaries is left out."""
+    table older than the clean summaries is left out, with its figure."""
     tables = _load("results_tables")
     report = tmp_path / "results" / "demo" / "report"
     report.mkdir(parents=True)
     (report / "comparison.md").write_text("| variant | ROC-AUC |\n|---|---|\n| a | 0.91 |\n")
     (report / "robustness.md").write_text("# Robustness\n\n| variant | clean |\n|---|---|\n| a | 0.91 |\n")
+    (report / "forest.png").write_bytes(b"forest 1")
+    (report / "robustness.png").write_bytes(b"robustness 1")
+    (tmp_path / "docs").mkdir()
     results, statistics = tmp_path / "results.md", tmp_path / "statistics.md"
     results.write_text("intro\n<!-- results:demo -->\nold table\n<!-- /results:demo -->\nafter\n")
     statistics.write_text("robustness prose\n")
@@ -77,6 +80,8 @@ def test_result_tables_go_between_their_markers_with_a_stamp(tmp_path, monkeypat
     assert appended.startswith("robustness prose\n\n### `demo` on degraded audio, as last run\n")
     assert "<!-- robustness:demo -->" in appended and "| variant | clean |" in appended
     assert "# Robustness" not in appended  # the stamp names the file; its title is no heading
+    assert (tmp_path / "docs" / "demo_forest.png").read_bytes() == b"forest 1"
+    assert (tmp_path / "docs" / "robustness_demo.png").read_bytes() == b"robustness 1"
     assert tables.main([]) == 0 and statistics.read_text().count("<!-- robustness:demo -->") == 1
 
     # a new commit alone rewrites nothing: the block keeps the commit it was put here at
@@ -88,9 +93,11 @@ def test_result_tables_go_between_their_markers_with_a_stamp(tmp_path, monkeypat
     summary.parent.mkdir(parents=True)
     summary.write_text('{"summarized_by": "code 1"}')
     (report / "robustness.md").write_text("| variant | clean |\n|---|---|\n| a | 0.50 |\n")
+    (report / "robustness.png").write_bytes(b"robustness 2")
     os.utime(report / "robustness.md", (1, 1))
     assert tables.main([]) == 0
     assert "0.50" not in statistics.read_text() and "(code 1)" in results.read_text()
+    assert (tmp_path / "docs" / "robustness_demo.png").read_bytes() == b"robustness 1"
 
     # rerun: the robustness stamp names the code that summarized the deformed parts
     deformed = summary.parent / "robustness" / "noise" / "metrics.json"
